@@ -1,0 +1,12 @@
+//! `wms`: a warehouse management system that ships as one container.
+//!
+//! One binary, several roles (see `main.rs` for the command line):
+//!
+//! * [`supervisor`]: PID 1. Reads `config.toml` into a plan, starts services in dependency
+//!   order gated on readiness probes, restarts what dies, stops everything in reverse order.
+//!   Its decisions live in a pure engine; the syscalls in a thin runtime around it.
+//!
+//! Every subcommand returns an [`std::process::ExitCode`]; the codes are documented in
+//! `main.rs` and the README.
+
+pub mod supervisor;

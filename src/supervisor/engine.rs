@@ -1,0 +1,1045 @@
+//! The supervisor's decisions, as a pure state machine (sans-I/O).
+//!
+//! The engine owns every service's state and decides what happens next: what to start,
+//! whether a dependency is satisfied, whether and when to restart, when to probe, what to
+//! stop first at shutdown, when to escalate to SIGKILL, and the aggregate status. It performs
+//! no I/O and never reads a clock: time comes in as `now` with every input.
+//!
+//! API, in the order the runtime uses it:
+//!
+//! * inputs: [`Engine::handle`] for [`Event`]s, [`Engine::handle_command`] for `wms ctl`
+//!   requests, [`Engine::handle_timeout`] when the deadline from `poll_timeout` passes
+//!   (a spurious call is harmless);
+//! * outputs: [`Engine::poll_action`] until `None` after every input, then
+//!   [`Engine::poll_timeout`] for the next deadline;
+//! * getters: [`Engine::snapshot`] for `/health` and `wms ctl status`.
+//!
+//! `Spawn` actions must be answered synchronously with [`Event::Spawned`] or
+//! [`Event::SpawnFailed`] before the next action is polled.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::plan::{Condition, Plan, RestartPolicy, ServiceId, ServiceName, Signal};
+
+/// A service that ran at least this long is "stable": its death restarts it at once and
+/// resets the backoff (Docker resets its delay after 10 s of uptime).
+pub const STABLE_AFTER: Duration = Duration::from_secs(10);
+/// The first restart delay; it doubles up to `backoff_max` (Docker's numbers).
+pub const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+
+/// A process id, as the engine sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Pid(pub i32);
+
+/// Which incarnation of a service a probe belongs to; results for an older one are dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Generation(u64);
+
+/// How a service's process ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Termination {
+    /// `exit(code)`.
+    Exited(i32),
+    /// Killed by a signal.
+    Killed(Signal),
+    /// The program could not be started at all.
+    SpawnFailed(String),
+}
+
+impl Termination {
+    /// True if and only if the process exited with status 0.
+    pub fn is_success(&self) -> bool {
+        matches!(self, Termination::Exited(0))
+    }
+}
+
+impl std::fmt::Display for Termination {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Termination::Exited(c) => write!(f, "exited with code {c}"),
+            Termination::Killed(s) => write!(f, "killed by {s}"),
+            Termination::SpawnFailed(e) => write!(f, "could not start: {e}"),
+        }
+    }
+}
+
+/// One probe's verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeOutcome {
+    /// True if and only if the probe passed.
+    pub is_ok: bool,
+    /// Why it failed (or what it saw), one line.
+    pub detail: String,
+    /// How long it took.
+    pub took: Duration,
+}
+
+/// Inputs from the outside world.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// The `Spawn` action succeeded.
+    Spawned {
+        /// The service spawned.
+        service: ServiceId,
+        /// Its process (and process group) id.
+        pid: Pid,
+    },
+    /// The `Spawn` action failed (missing binary, bad workdir, ...).
+    SpawnFailed {
+        /// The service.
+        service: ServiceId,
+        /// The OS's reason.
+        reason: String,
+    },
+    /// A child was reaped. Pids that are not a service's main process are ignored.
+    Exited {
+        /// The reaped pid.
+        pid: Pid,
+        /// How it ended.
+        how: Termination,
+    },
+    /// A probe started by `Action::Probe` finished.
+    ProbeFinished {
+        /// The service probed.
+        service: ServiceId,
+        /// The generation from the `Probe` action.
+        generation: Generation,
+        /// The verdict.
+        outcome: ProbeOutcome,
+    },
+    /// SIGTERM/SIGINT/SIGQUIT: stop everything. A second one escalates to SIGKILL.
+    ShutdownRequested,
+    /// Any other signal: forward it to every running service.
+    Forward(Signal),
+}
+
+/// Requests from `wms ctl`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Command {
+    /// Start a stopped service (and remember it is wanted).
+    Start,
+    /// Stop a service and keep it stopped.
+    Stop,
+    /// Stop (if running) and start again.
+    Restart,
+}
+
+/// Why a command was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    /// The supervisor is shutting down.
+    #[error("the supervisor is shutting down")]
+    ShuttingDown,
+}
+
+/// Outputs for the runtime to carry out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Start the service's process (own process group); answer with `Spawned`/`SpawnFailed`.
+    Spawn {
+        /// The service to start.
+        service: ServiceId,
+    },
+    /// Send `signal` to the process group led by `pid`. ESRCH is not an error.
+    Signal {
+        /// The service concerned (for logs).
+        service: ServiceId,
+        /// Process group leader.
+        pid: Pid,
+        /// The signal.
+        signal: Signal,
+    },
+    /// Run the service's probe once, with its timeout; answer with `ProbeFinished`.
+    Probe {
+        /// The service to probe.
+        service: ServiceId,
+        /// Echo this back.
+        generation: Generation,
+    },
+    /// Something worth logging (and, for the aggregate, telling systemd).
+    Report(Report),
+    /// Every service is down after a shutdown: exit the supervisor.
+    Exit,
+}
+
+/// Notable moments, for the log and for sd_notify.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Report {
+    /// A service changed state.
+    StateChanged {
+        /// The service.
+        service: ServiceId,
+        /// Previous state.
+        from: State,
+        /// New state.
+        to: State,
+    },
+    /// A process ended without being asked to.
+    Died {
+        /// The service.
+        service: ServiceId,
+        /// How.
+        how: Termination,
+        /// How long it had run.
+        uptime: Duration,
+    },
+    /// A restart is scheduled after `delay`.
+    RestartScheduled {
+        /// The service.
+        service: ServiceId,
+        /// The backoff delay (zero for a stable service).
+        delay: Duration,
+        /// Restarts so far, this one included.
+        restarts: u32,
+    },
+    /// `max_restarts` reached: the service stays down.
+    GaveUp {
+        /// The service.
+        service: ServiceId,
+        /// Restarts in a row without a stable run.
+        restarts: u32,
+    },
+    /// The probe failed `retries` times in a row.
+    Unhealthy {
+        /// The service.
+        service: ServiceId,
+        /// The last failure.
+        detail: String,
+    },
+    /// A service did not stop within its `stop_timeout`; SIGKILL sent.
+    StopTimedOut {
+        /// The service.
+        service: ServiceId,
+    },
+    /// Shutdown began.
+    ShutdownStarted,
+    /// Shutdown escalated: a second request or `shutdown_timeout` passed.
+    ShutdownForced {
+        /// True if a second signal forced it, false if the timeout did.
+        by_request: bool,
+    },
+    /// The aggregate status changed.
+    Overall(Overall),
+}
+
+/// A service's state, with the exact spelling `/health` uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Wanted, but dependencies are not satisfied yet.
+    Waiting,
+    /// Running; the readiness probe has not passed yet (a oneshot: running).
+    Starting,
+    /// Running and ready.
+    Ready,
+    /// Running, but the probe failed `retries` times in a row.
+    Unhealthy,
+    /// Asked to stop; waiting for it to exit.
+    Stopping,
+    /// Ended; a restart is scheduled.
+    Backoff,
+    /// Stopped on request (`wms ctl stop`, or shutdown).
+    Stopped,
+    /// Ended with status 0 and will not be restarted.
+    Exited,
+    /// A oneshot that finished with status 0.
+    Completed,
+    /// Ended unsuccessfully and will not be restarted (policy, or `max_restarts`).
+    Failed,
+}
+
+impl State {
+    /// The `/health` spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Waiting => "waiting",
+            State::Starting => "starting",
+            State::Ready => "ready",
+            State::Unhealthy => "unhealthy",
+            State::Stopping => "stopping",
+            State::Backoff => "backoff",
+            State::Stopped => "stopped",
+            State::Exited => "exited",
+            State::Completed => "completed",
+            State::Failed => "failed",
+        }
+    }
+}
+
+/// The aggregate status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Overall {
+    /// Not yet healthy for the first time, and nothing has gone wrong.
+    Starting,
+    /// Every service is ready (oneshots: completed).
+    Healthy,
+    /// Something is not ready after a first healthy moment, or has failed.
+    Degraded,
+    /// Shutting down.
+    Stopping,
+}
+
+impl Overall {
+    /// The `/health` spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Overall::Starting => "starting",
+            Overall::Healthy => "healthy",
+            Overall::Degraded => "degraded",
+            Overall::Stopping => "stopping",
+        }
+    }
+}
+
+/// Why a running service is being stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StopReason {
+    /// `wms ctl stop`: stay stopped.
+    User,
+    /// `wms ctl restart`: start again at once.
+    Restart,
+    /// Failed liveness: restart per policy, counted as a failure.
+    Unhealthy,
+    /// Supervisor shutdown.
+    Shutdown,
+}
+
+/// Probe bookkeeping for one service incarnation.
+#[derive(Clone, Debug, Default)]
+struct ProbeTrack {
+    /// When the next probe is due (`None`: not scheduled, e.g. one is in flight).
+    next_at: Option<Instant>,
+    /// Consecutive counted failures.
+    failures: u32,
+    /// The most recent failure, cleared by a success.
+    last_error: Option<String>,
+}
+
+/// What the engine knows about one service.
+#[derive(Clone, Debug)]
+struct Svc {
+    state: State,
+    /// False after `wms ctl stop` (and during shutdown).
+    is_wanted: bool,
+    pid: Option<Pid>,
+    generation: Generation,
+    spawned_at: Option<Instant>,
+    /// Automatic restarts since the supervisor started.
+    restarts: u32,
+    /// Automatic restarts since the last stable run (for `max_restarts`).
+    restarts_in_a_row: u32,
+    /// The last backoff delay used; `None` after a stable run.
+    backoff: Option<Duration>,
+    restart_at: Option<Instant>,
+    /// stop_timeout deadline: SIGKILL the group when it passes.
+    kill_at: Option<Instant>,
+    stop_reason: Option<StopReason>,
+    last_exit: Option<(Termination, Instant)>,
+    probe: ProbeTrack,
+}
+
+impl Svc {
+    fn new(is_wanted: bool) -> Self {
+        Svc {
+            state: if is_wanted {
+                State::Waiting
+            } else {
+                State::Stopped
+            },
+            is_wanted,
+            pid: None,
+            generation: Generation::default(),
+            spawned_at: None,
+            restarts: 0,
+            restarts_in_a_row: 0,
+            backoff: None,
+            restart_at: None,
+            kill_at: None,
+            stop_reason: None,
+            last_exit: None,
+            probe: ProbeTrack::default(),
+        }
+    }
+}
+
+/// Where the supervisor as a whole is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    Running,
+    ShuttingDown {
+        /// `shutdown_timeout` deadline; `None` once everything was SIGKILLed.
+        deadline: Option<Instant>,
+    },
+    Done,
+}
+
+/// The state machine. See the module docs for the calling protocol.
+#[derive(Debug)]
+pub struct Engine {
+    plan: Plan,
+    svcs: Vec<Svc>,
+    /// `dependents[i]`: services with a `depends_on` edge to service i.
+    dependents: Vec<Vec<ServiceId>>,
+    actions: VecDeque<Action>,
+    phase: Phase,
+    started_at: Instant,
+    has_been_healthy: bool,
+    overall: Overall,
+}
+
+impl Engine {
+    /// A new engine; services listed in `stopped` (manual stops remembered from a previous
+    /// run) start out stopped. The first `Spawn` actions are queued at once.
+    pub fn new(plan: Plan, now: Instant, stopped: &[ServiceName]) -> Self {
+        let svcs = plan
+            .services
+            .iter()
+            .map(|s| Svc::new(!stopped.contains(&s.name)))
+            .collect();
+        let mut dependents = vec![Vec::new(); plan.services.len()];
+        for id in plan.ids() {
+            for dep in &plan.service(id).depends_on {
+                dependents[dep.on.0].push(id);
+            }
+        }
+        let mut engine = Engine {
+            plan,
+            svcs,
+            dependents,
+            actions: VecDeque::new(),
+            phase: Phase::Running,
+            started_at: now,
+            has_been_healthy: false,
+            overall: Overall::Starting,
+        };
+        engine.settle(now);
+        engine
+    }
+
+    /// The plan being run.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// True if and only if `pid` is the main process of a service.
+    pub fn is_service_pid(&self, pid: Pid) -> bool {
+        self.svcs.iter().any(|s| s.pid == Some(pid))
+    }
+
+    /// Services stopped by request whose policy remembers that (`unless-stopped`).
+    pub fn remembered_stops(&self) -> Vec<ServiceName> {
+        self.plan
+            .ids()
+            .filter(|id| {
+                !self.svcs[id.0].is_wanted
+                    && self.plan.service(*id).restart == RestartPolicy::UnlessStopped
+            })
+            .map(|id| self.plan.service(id).name.clone())
+            .collect()
+    }
+
+    /// The next action to carry out, if any.
+    #[must_use]
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// The earliest deadline at which `handle_timeout` must be called.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let svc_deadlines = self.svcs.iter().flat_map(|s| {
+            let probe = s
+                .pid
+                .and(s.probe.next_at)
+                .filter(|_| s.state != State::Stopping);
+            [s.restart_at, s.kill_at, probe]
+        });
+        let shutdown = match self.phase {
+            Phase::ShuttingDown { deadline } => deadline,
+            Phase::Running | Phase::Done => None,
+        };
+        svc_deadlines.chain([shutdown]).flatten().min()
+    }
+
+    /// Feeds one event in.
+    pub fn handle(&mut self, event: Event, now: Instant) {
+        match event {
+            Event::Spawned { service, pid } => self.on_spawned(service, pid, now),
+            Event::SpawnFailed { service, reason } => {
+                self.on_ended(service, Termination::SpawnFailed(reason), now)
+            }
+            Event::Exited { pid, how } => {
+                if let Some(i) = self.svcs.iter().position(|s| s.pid == Some(pid)) {
+                    // Leftovers of the group (workers, orphans) go with the main process;
+                    // stale PostgreSQL backends would otherwise block the next postmaster.
+                    self.actions.push_back(Action::Signal {
+                        service: ServiceId(i),
+                        pid,
+                        signal: Signal::KILL,
+                    });
+                    self.on_ended(ServiceId(i), how, now);
+                }
+            }
+            Event::ProbeFinished {
+                service,
+                generation,
+                outcome,
+            } => self.on_probe(service, generation, outcome, now),
+            Event::ShutdownRequested => self.on_shutdown_request(now),
+            Event::Forward(signal) => {
+                for id in self.plan.ids() {
+                    if let Some(pid) = self.svcs[id.0].pid {
+                        self.actions.push_back(Action::Signal {
+                            service: id,
+                            pid,
+                            signal,
+                        });
+                    }
+                }
+            }
+        }
+        self.settle(now);
+    }
+
+    /// Fires every deadline that has passed. Harmless when nothing is due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for id in self.plan.ids() {
+            let s = &mut self.svcs[id.0];
+            if s.restart_at.is_some_and(|t| t <= now) {
+                s.restart_at = None;
+                if s.state == State::Backoff {
+                    self.set_state(id, State::Waiting);
+                }
+            }
+            let s = &mut self.svcs[id.0];
+            if let (Some(t), Some(pid)) = (s.kill_at, s.pid) {
+                if t <= now {
+                    s.kill_at = None;
+                    self.actions.push_back(Action::Signal {
+                        service: id,
+                        pid,
+                        signal: Signal::KILL,
+                    });
+                    self.actions
+                        .push_back(Action::Report(Report::StopTimedOut { service: id }));
+                }
+            }
+            let s = &mut self.svcs[id.0];
+            if s.pid.is_some()
+                && s.state != State::Stopping
+                && s.probe.next_at.is_some_and(|t| t <= now)
+            {
+                s.probe.next_at = None;
+                self.actions.push_back(Action::Probe {
+                    service: id,
+                    generation: s.generation,
+                });
+            }
+        }
+        if let Phase::ShuttingDown {
+            deadline: Some(deadline),
+        } = self.phase
+        {
+            if deadline <= now {
+                self.force_kill(false);
+            }
+        }
+        self.settle(now);
+    }
+
+    /// Carries out a `wms ctl` request for one service.
+    pub fn handle_command(
+        &mut self,
+        id: ServiceId,
+        command: Command,
+        now: Instant,
+    ) -> Result<(), CommandError> {
+        if self.phase != Phase::Running {
+            return Err(CommandError::ShuttingDown);
+        }
+        let s = &mut self.svcs[id.0];
+        match command {
+            Command::Stop => {
+                s.is_wanted = false;
+                s.restart_at = None;
+                if s.pid.is_some() {
+                    self.stop(id, StopReason::User, now);
+                } else {
+                    self.set_state(id, State::Stopped);
+                }
+            }
+            Command::Start | Command::Restart => {
+                s.is_wanted = true;
+                // A manual start forgets the crash history, as `docker start` does.
+                s.backoff = None;
+                s.restarts_in_a_row = 0;
+                s.restart_at = None;
+                match (s.pid.is_some(), command) {
+                    (true, Command::Restart) => self.stop(id, StopReason::Restart, now),
+                    (true, _) => {
+                        // Already running; a pending manual stop turns into a restart.
+                        if s.stop_reason == Some(StopReason::User) {
+                            s.stop_reason = Some(StopReason::Restart);
+                        }
+                    }
+                    (false, _) => self.set_state(id, State::Waiting),
+                }
+            }
+        }
+        self.settle(now);
+        Ok(())
+    }
+
+    fn on_spawned(&mut self, id: ServiceId, pid: Pid, now: Instant) {
+        let spec = self.plan.service(id);
+        let state = match (&spec.ready, spec.is_oneshot) {
+            (Some(_), _) | (None, true) => State::Starting,
+            (None, false) => State::Ready,
+        };
+        let first_probe = spec.ready.as_ref().map(|p| now + p.start_interval);
+        let s = &mut self.svcs[id.0];
+        s.pid = Some(pid);
+        s.spawned_at = Some(now);
+        s.probe = ProbeTrack {
+            next_at: first_probe,
+            ..ProbeTrack::default()
+        };
+        self.set_state(id, state);
+    }
+
+    /// The service's process is gone (or never started): decide what comes next.
+    fn on_ended(&mut self, id: ServiceId, how: Termination, now: Instant) {
+        let s = &mut self.svcs[id.0];
+        let uptime = s
+            .spawned_at
+            .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+        s.pid = None;
+        s.kill_at = None;
+        s.probe.next_at = None;
+        s.last_exit = Some((how.clone(), now));
+        let reason = s.stop_reason.take();
+        let spec = self.plan.service(id);
+        let (is_oneshot, policy) = (spec.is_oneshot, spec.restart);
+
+        if matches!(self.phase, Phase::ShuttingDown { .. } | Phase::Done) {
+            self.set_state(id, State::Stopped);
+            return;
+        }
+        match reason {
+            Some(StopReason::User | StopReason::Shutdown) => self.set_state(id, State::Stopped),
+            Some(StopReason::Restart) => self.set_state(id, State::Waiting),
+            None if is_oneshot && how.is_success() => {
+                let s = &mut self.svcs[id.0];
+                s.backoff = None;
+                s.restarts_in_a_row = 0;
+                self.set_state(id, State::Completed);
+            }
+            None | Some(StopReason::Unhealthy) => {
+                let is_success = how.is_success() && reason.is_none();
+                self.actions.push_back(Action::Report(Report::Died {
+                    service: id,
+                    how,
+                    uptime,
+                }));
+                if policy.restarts_after(is_success) {
+                    self.schedule_restart(id, uptime, now);
+                } else {
+                    self.set_state(
+                        id,
+                        if is_success {
+                            State::Exited
+                        } else {
+                            State::Failed
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// Docker's backoff: 100 ms doubling up to `backoff_max`; after a stable run the
+    /// restart is immediate and the backoff starts over.
+    fn schedule_restart(&mut self, id: ServiceId, uptime: Duration, now: Instant) {
+        let spec = self.plan.service(id);
+        let (max_restarts, backoff_max) = (spec.max_restarts, spec.backoff_max);
+        let s = &mut self.svcs[id.0];
+        let is_stable = uptime >= STABLE_AFTER;
+        if is_stable {
+            s.backoff = None;
+            s.restarts_in_a_row = 0;
+        }
+        if max_restarts.is_some_and(|max| s.restarts_in_a_row >= max) {
+            let restarts = s.restarts_in_a_row;
+            self.actions.push_back(Action::Report(Report::GaveUp {
+                service: id,
+                restarts,
+            }));
+            self.set_state(id, State::Failed);
+            return;
+        }
+        let delay = if is_stable {
+            Duration::ZERO
+        } else {
+            let next = s
+                .backoff
+                .map_or(FIRST_BACKOFF, |b| b.saturating_mul(2))
+                .min(backoff_max);
+            s.backoff = Some(next);
+            next
+        };
+        s.restarts += 1;
+        s.restarts_in_a_row += 1;
+        let restarts = s.restarts;
+        self.actions
+            .push_back(Action::Report(Report::RestartScheduled {
+                service: id,
+                delay,
+                restarts,
+            }));
+        if delay.is_zero() {
+            self.set_state(id, State::Waiting);
+        } else {
+            self.svcs[id.0].restart_at = Some(now + delay);
+            self.set_state(id, State::Backoff);
+        }
+    }
+
+    fn on_probe(
+        &mut self,
+        id: ServiceId,
+        generation: Generation,
+        outcome: ProbeOutcome,
+        now: Instant,
+    ) {
+        let service = self.plan.service(id);
+        let restart = service.restart;
+        let Some(spec) = service.ready.as_ref() else {
+            return;
+        };
+        let (interval, start_interval, start_period, retries) = (
+            spec.interval,
+            spec.start_interval,
+            spec.start_period,
+            spec.retries,
+        );
+        let s = &mut self.svcs[id.0];
+        if generation != s.generation || s.pid.is_none() || s.state == State::Stopping {
+            return; // A stale result for an earlier incarnation, or a service going away.
+        }
+        if outcome.is_ok {
+            s.probe.failures = 0;
+            s.probe.last_error = None;
+            s.probe.next_at = Some(now + interval);
+            if matches!(s.state, State::Starting | State::Unhealthy) {
+                self.set_state(id, State::Ready);
+            }
+            return;
+        }
+        s.probe.last_error = Some(outcome.detail.clone());
+        let in_start_period =
+            s.state == State::Starting && s.spawned_at.is_some_and(|t| now < t + start_period);
+        if in_start_period {
+            s.probe.next_at = Some(now + start_interval);
+            return;
+        }
+        s.probe.failures += 1;
+        s.probe.next_at = Some(now + interval);
+        if s.probe.failures < retries {
+            return;
+        }
+        if s.state != State::Unhealthy {
+            self.actions.push_back(Action::Report(Report::Unhealthy {
+                service: id,
+                detail: outcome.detail,
+            }));
+            self.set_state(id, State::Unhealthy);
+        }
+        if restart.restarts_after(false) {
+            self.stop(id, StopReason::Unhealthy, now);
+        }
+    }
+
+    fn on_shutdown_request(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Running => {
+                self.phase = Phase::ShuttingDown {
+                    deadline: Some(now + self.plan.supervisor.shutdown_timeout),
+                };
+                self.actions
+                    .push_back(Action::Report(Report::ShutdownStarted));
+                for id in self.plan.ids() {
+                    let s = &mut self.svcs[id.0];
+                    s.restart_at = None;
+                    if s.pid.is_none() && matches!(s.state, State::Waiting | State::Backoff) {
+                        self.set_state(id, State::Stopped);
+                    }
+                }
+            }
+            Phase::ShuttingDown { deadline: Some(_) } => self.force_kill(true),
+            Phase::ShuttingDown { deadline: None } | Phase::Done => {}
+        }
+    }
+
+    /// SIGKILL every running service now.
+    fn force_kill(&mut self, by_request: bool) {
+        self.phase = Phase::ShuttingDown { deadline: None };
+        self.actions
+            .push_back(Action::Report(Report::ShutdownForced { by_request }));
+        for id in self.plan.ids() {
+            let s = &mut self.svcs[id.0];
+            s.kill_at = None;
+            if let Some(pid) = s.pid {
+                self.actions.push_back(Action::Signal {
+                    service: id,
+                    pid,
+                    signal: Signal::KILL,
+                });
+            }
+        }
+    }
+
+    /// Sends the stop signal and arms the stop timeout. A service already stopping keeps
+    /// its timer; only the reason is updated.
+    fn stop(&mut self, id: ServiceId, reason: StopReason, now: Instant) {
+        let spec = self.plan.service(id);
+        let s = &mut self.svcs[id.0];
+        let Some(pid) = s.pid else { return };
+        s.stop_reason = Some(match (s.stop_reason, reason) {
+            (Some(StopReason::Shutdown), _) => StopReason::Shutdown,
+            (_, r) => r,
+        });
+        if s.state == State::Stopping {
+            return;
+        }
+        s.kill_at = Some(now + spec.stop_timeout);
+        self.actions.push_back(Action::Signal {
+            service: id,
+            pid,
+            signal: spec.stop_signal,
+        });
+        self.set_state(id, State::Stopping);
+    }
+
+    /// After every input: start what may start, stop what shutdown allows, exit when done,
+    /// and report aggregate changes.
+    fn settle(&mut self, now: Instant) {
+        match self.phase {
+            Phase::Running => {
+                for id in self.plan.ids() {
+                    let s = &self.svcs[id.0];
+                    if s.state == State::Waiting && s.is_wanted && self.dependencies_met(id) {
+                        self.spawn(id);
+                    }
+                }
+            }
+            Phase::ShuttingDown { .. } => {
+                // Reverse dependency order: a service stops once all its dependents are gone.
+                for id in self.plan.ids().rev() {
+                    let s = &self.svcs[id.0];
+                    let dependents_gone = self.dependents[id.0]
+                        .iter()
+                        .all(|d| self.svcs[d.0].pid.is_none());
+                    if s.pid.is_some() && s.state != State::Stopping && dependents_gone {
+                        self.stop(id, StopReason::Shutdown, now);
+                    }
+                }
+                if self.svcs.iter().all(|s| s.pid.is_none()) {
+                    self.phase = Phase::Done;
+                    self.actions.push_back(Action::Exit);
+                }
+            }
+            Phase::Done => {}
+        }
+        let overall = self.compute_overall();
+        if overall != self.overall {
+            self.overall = overall;
+            self.actions
+                .push_back(Action::Report(Report::Overall(overall)));
+        }
+    }
+
+    fn spawn(&mut self, id: ServiceId) {
+        let s = &mut self.svcs[id.0];
+        s.generation = Generation(s.generation.0 + 1);
+        // Starting with no pid yet: the runtime answers `Spawn` before anything else.
+        self.set_state(id, State::Starting);
+        self.actions.push_back(Action::Spawn { service: id });
+    }
+
+    /// True if and only if every dependency of `id` is in its required condition.
+    fn dependencies_met(&self, id: ServiceId) -> bool {
+        self.plan.service(id).depends_on.iter().all(|d| {
+            is_condition_met(
+                self.svcs[d.on.0].state,
+                self.svcs[d.on.0].pid.is_some(),
+                d.condition,
+            )
+        })
+    }
+
+    fn set_state(&mut self, id: ServiceId, to: State) {
+        let from = self.svcs[id.0].state;
+        if from != to {
+            self.svcs[id.0].state = to;
+            self.actions.push_back(Action::Report(Report::StateChanged {
+                service: id,
+                from,
+                to,
+            }));
+        }
+    }
+
+    fn compute_overall(&mut self) -> Overall {
+        if self.phase != Phase::Running {
+            return Overall::Stopping;
+        }
+        let all_ok = self
+            .svcs
+            .iter()
+            .all(|s| matches!(s.state, State::Ready | State::Completed));
+        if all_ok {
+            self.has_been_healthy = true;
+            return Overall::Healthy;
+        }
+        let has_trouble = self.svcs.iter().any(|s| {
+            matches!(
+                s.state,
+                State::Unhealthy | State::Backoff | State::Failed | State::Exited | State::Stopped
+            )
+        });
+        if self.has_been_healthy || has_trouble {
+            Overall::Degraded
+        } else {
+            Overall::Starting
+        }
+    }
+
+    /// A read-only view of everything, for `/health`, metrics and `wms ctl status`.
+    pub fn snapshot(&self, now: Instant) -> Snapshot {
+        let services = self
+            .plan
+            .ids()
+            .map(|id| {
+                let s = &self.svcs[id.0];
+                let spec = self.plan.service(id);
+                let waiting_for = if s.state == State::Waiting {
+                    spec.depends_on
+                        .iter()
+                        .filter(|d| {
+                            let dep = &self.svcs[d.on.0];
+                            !is_condition_met(dep.state, dep.pid.is_some(), d.condition)
+                        })
+                        .map(|d| (self.plan.service(d.on).name.clone(), d.condition))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                ServiceSnapshot {
+                    name: spec.name.clone(),
+                    state: s.state,
+                    is_oneshot: spec.is_oneshot,
+                    pid: s.pid,
+                    restarts: s.restarts,
+                    uptime: s
+                        .pid
+                        .and(s.spawned_at)
+                        .map(|t| now.saturating_duration_since(t)),
+                    last_exit: s
+                        .last_exit
+                        .as_ref()
+                        .map(|(how, at)| (how.clone(), now.saturating_duration_since(*at))),
+                    last_probe_error: s.probe.last_error.clone(),
+                    next_restart_in: s.restart_at.map(|t| t.saturating_duration_since(now)),
+                    waiting_for,
+                }
+            })
+            .collect();
+        Snapshot {
+            status: self.overall,
+            uptime: now.saturating_duration_since(self.started_at),
+            services,
+        }
+    }
+}
+
+fn is_condition_met(state: State, is_running: bool, condition: Condition) -> bool {
+    match condition {
+        Condition::Started => {
+            (is_running && matches!(state, State::Starting | State::Ready | State::Unhealthy))
+                || state == State::Completed
+        }
+        Condition::Ready => matches!(state, State::Ready | State::Completed),
+        Condition::Completed => state == State::Completed,
+    }
+}
+
+/// Everything `/health` and `wms ctl status` show, computed at one instant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snapshot {
+    /// The aggregate.
+    pub status: Overall,
+    /// Since the engine was created.
+    pub uptime: Duration,
+    /// In start order.
+    pub services: Vec<ServiceSnapshot>,
+}
+
+impl Snapshot {
+    /// True if and only if the aggregate is healthy.
+    pub fn is_healthy(&self) -> bool {
+        self.status == Overall::Healthy
+    }
+
+    /// One line for sd_notify `STATUS=` and the log.
+    pub fn summary(&self) -> String {
+        let not_ok: Vec<String> = self
+            .services
+            .iter()
+            .filter(|s| !matches!(s.state, State::Ready | State::Completed))
+            .map(|s| format!("{} {}", s.name, s.state.as_str()))
+            .collect();
+        if not_ok.is_empty() {
+            format!(
+                "{}: all {} services ready",
+                self.status.as_str(),
+                self.services.len()
+            )
+        } else {
+            format!("{}: {}", self.status.as_str(), not_ok.join(", "))
+        }
+    }
+}
+
+/// One service in a [`Snapshot`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct ServiceSnapshot {
+    /// Its name.
+    pub name: ServiceName,
+    /// Its state.
+    pub state: State,
+    /// True for a oneshot.
+    pub is_oneshot: bool,
+    /// Main process, while running.
+    pub pid: Option<Pid>,
+    /// Automatic restarts since the supervisor started.
+    pub restarts: u32,
+    /// Time since the running process started.
+    pub uptime: Option<Duration>,
+    /// How the last process ended, and how long ago.
+    pub last_exit: Option<(Termination, Duration)>,
+    /// The latest probe failure (cleared by a success).
+    pub last_probe_error: Option<String>,
+    /// Time until the scheduled restart, in backoff.
+    pub next_restart_in: Option<Duration>,
+    /// Unmet dependencies, while waiting.
+    pub waiting_for: Vec<(ServiceName, Condition)>,
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,24 @@
+//! The process supervisor (`wms supervise`), PID 1 of the container.
+//!
+//! Layers, from pure to I/O:
+//!
+//! * [`interpolate`]: `${VAR:-default}` expansion of config strings (pure).
+//! * [`plan`]: the validated plan types (pure data).
+//! * [`config`]: `config.toml` → [`plan::Plan`], reporting every problem with its position.
+//! * [`engine`]: the sans-I/O state machine: events in, actions out, time passed in.
+//! * [`runtime`]: the only event loop; carries out the engine's actions with the modules
+//!   below and feeds what happens back as events. It makes no decisions itself.
+//! * [`process`]: spawning a service (process group, privilege drop, env, cwd, pipes).
+//! * [`reaper`]: the only caller of `waitpid`.
+//! * [`probe`]: one readiness check per call, each with its own timeout.
+//! * [`logs`]: drains service output into `NAME | line` lines.
+
+pub mod config;
+pub mod engine;
+pub mod interpolate;
+pub mod logs;
+pub mod plan;
+pub mod probe;
+pub mod process;
+pub mod reaper;
+pub mod runtime;
