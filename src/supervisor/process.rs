@@ -1,1 +1,144 @@
-//! TODO
+//! Starting a service's process: own process group, privilege drop, environment, working
+//! directory, stdout/stderr pipes.
+//!
+//! [`spawn`] returns the pid and the read ends of the output pipes, and never waits: every
+//! exit status goes through the one reaper (`reaper.rs`). We use `std::process::Command`
+//! with `pre_exec`, not `tokio::process`, whose own child reaping would race `waitpid(-1)`.
+
+use std::ffi::OsString;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::engine::Pid;
+use super::plan::{Credentials, Signal};
+
+/// A started process.
+#[derive(Debug)]
+pub struct Child {
+    /// Its pid, which is also its process group id.
+    pub pid: Pid,
+    /// Read end of its stdout.
+    pub stdout: OwnedFd,
+    /// Read end of its stderr (`None` when merged into stdout).
+    pub stderr: Option<OwnedFd>,
+}
+
+/// How to start a process.
+#[derive(Debug)]
+pub struct Launch<'a> {
+    /// Program and arguments (the program `wms` means this very binary).
+    pub argv: &'a [String],
+    /// Extra environment on top of ours.
+    pub env: &'a [(String, String)],
+    /// Identity to switch to.
+    pub user: Option<&'a Credentials>,
+    /// Working directory.
+    pub workdir: Option<&'a Path>,
+    /// Also route stderr into the stdout pipe (probes want one stream).
+    pub merge_stderr: bool,
+}
+
+/// The program to execute for `argv[0]`: `wms` is this binary, wherever it is installed,
+/// so configs can name it without knowing the path.
+pub fn resolve_program(name: &str) -> PathBuf {
+    if name == "wms" {
+        if let Ok(exe) = std::env::current_exe() {
+            return exe;
+        }
+    }
+    PathBuf::from(name)
+}
+
+/// Starts the process in a new process group. Errors carry the OS reason (missing program,
+/// permission denied, bad working directory, failed privilege drop).
+pub fn spawn(launch: &Launch<'_>) -> io::Result<Child> {
+    let (program, args) = launch
+        .argv
+        .split_first()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
+    let mut cmd = Command::new(resolve_program(program));
+    cmd.args(args).stdin(Stdio::null()).process_group(0);
+    if let Some(user) = launch.user {
+        for (key, value) in [
+            ("HOME", OsString::from(&user.home)),
+            ("USER", OsString::from(&user.name)),
+            ("LOGNAME", OsString::from(&user.name)),
+        ] {
+            cmd.env(key, value);
+        }
+    }
+    cmd.envs(launch.env.iter().map(|(k, v)| (k, v)));
+    if let Some(dir) = launch.workdir {
+        cmd.current_dir(dir);
+    }
+
+    let (out_read, out_write) = nix::unistd::pipe().map_err(io::Error::from)?;
+    let (err_read, err_write) = if launch.merge_stderr {
+        (None, out_write.try_clone()?)
+    } else {
+        let (r, w) = nix::unistd::pipe().map_err(io::Error::from)?;
+        (Some(r), w)
+    };
+    cmd.stdout(Stdio::from(out_write))
+        .stderr(Stdio::from(err_write));
+
+    let identity = launch.user.map(|u| (u.uid, u.gid, u.groups.clone()));
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: the closure runs in the forked child before exec and calls only
+    // async-signal-safe functions (setgroups, setgid, setuid, prctl, getppid, getpid, kill);
+    // it does not allocate: the group list was built before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            if let Some((uid, gid, groups)) = &identity {
+                if libc::setgroups(groups.len(), groups.as_ptr()) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                if libc::setgid(*gid) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                if libc::setuid(*uid) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            // If the supervisor dies (it is not PID 1 here, or it crashed), take the service
+            // down too rather than leaving it holding ports and data directories. Set after
+            // the uid change, which clears it.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn()?;
+    // The write ends were moved into `cmd`; drop it so only the child holds them and EOF
+    // arrives when the child (and its descendants) close them.
+    drop(cmd);
+    let pid = Pid(i32::try_from(child.id()).map_err(|_| io::Error::other("pid out of range"))?);
+    // `child` is dropped without waiting: the reaper collects the exit status.
+    drop(child);
+    Ok(Child {
+        pid,
+        stdout: out_read,
+        stderr: err_read,
+    })
+}
+
+/// Sends `signal` to the process group `pid` leads. A group that is already gone is fine.
+pub fn signal_group(pid: Pid, signal: Signal) -> io::Result<()> {
+    // SAFETY: plain syscall; a negative pid addresses the process group.
+    let rc = unsafe { libc::kill(-pid.0, signal.as_raw()) };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        Some(libc::ESRCH) => Ok(()),
+        _ => Err(err),
+    }
+}
