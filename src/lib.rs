@@ -2,6 +2,7 @@
 //!
 //! One binary, several roles (see `main.rs` for the command line):
 //!
+//! * [`backend`]: the WMS HTTP API (`wms backend`) and migrations (`wms migrate`).
 //! * [`supervisor`]: PID 1. Reads `config.toml` into a plan, starts services in dependency
 //!   order gated on readiness probes, restarts what dies, stops everything in reverse order.
 //!   Its decisions live in a pure engine; the syscalls in a thin runtime around it.
@@ -9,4 +10,5 @@
 //! Every subcommand returns an [`std::process::ExitCode`]; the codes are documented in
 //! `main.rs` and the README.
 
+pub mod backend;
 pub mod supervisor;

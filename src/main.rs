@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use wms::backend;
 use wms::supervisor::{config, runtime};
 
 /// Exit code for an invalid config or command line.
@@ -42,6 +43,10 @@ enum Command {
         #[arg(long, env = "WMS_CONFIG", default_value = "config.toml")]
         config: PathBuf,
     },
+    /// Serve the WMS HTTP API.
+    Backend(backend::BackendArgs),
+    /// Apply database migrations, then exit.
+    Migrate(backend::MigrateArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +55,8 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Supervise { config } => supervise(&config),
         Command::Check { config } => check(&config),
+        Command::Backend(args) => backend::run(args),
+        Command::Migrate(args) => backend::migrate(args),
     }
 }
 
