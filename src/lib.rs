@@ -3,6 +3,8 @@
 //! One binary, several roles (see `main.rs` for the command line):
 //!
 //! * [`backend`]: the WMS HTTP API (`wms backend`) and migrations (`wms migrate`).
+//! * [`postgres`]: embedded PostgreSQL: first-boot set-up (`wms pg-init`) and the server
+//!   launcher (`wms postgres`).
 //! * [`supervisor`]: PID 1. Reads `config.toml` into a plan, starts services in dependency
 //!   order gated on readiness probes, restarts what dies, stops everything in reverse order.
 //!   Its decisions live in a pure engine; the syscalls in a thin runtime around it.
@@ -11,4 +13,5 @@
 //! `main.rs` and the README.
 
 pub mod backend;
+pub mod postgres;
 pub mod supervisor;

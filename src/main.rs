@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use wms::backend;
+use wms::{backend, postgres};
 use wms::supervisor::{config, runtime};
 
 /// Exit code for an invalid config or command line.
@@ -47,6 +47,14 @@ enum Command {
     Backend(backend::BackendArgs),
     /// Apply database migrations, then exit.
     Migrate(backend::MigrateArgs),
+    /// Prepare embedded PostgreSQL (first boot: initdb, password, database, init scripts).
+    PgInit,
+    /// Run the PostgreSQL server found via PG_BIN or /usr/lib/postgresql/*/bin (newest).
+    Postgres {
+        /// Arguments for `postgres`, e.g. `-D /var/lib/postgresql/data`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -57,6 +65,8 @@ fn main() -> ExitCode {
         Command::Check { config } => check(&config),
         Command::Backend(args) => backend::run(args),
         Command::Migrate(args) => backend::migrate(args),
+        Command::PgInit => postgres::init::run(),
+        Command::Postgres { args } => postgres::exec_server(&args),
     }
 }
 

@@ -174,7 +174,11 @@ stop_timeout = "1s"
     };
     let (web, api, db) = (stop("web"), stop("api"), stop("db"));
     // Each takes 0.2 s to stop, and the next is asked only once the previous is gone.
-    assert!(api - web >= 0.19, "api stopped {:.3} s after web", api - web);
+    assert!(
+        api - web >= 0.19,
+        "api stopped {:.3} s after web",
+        api - web
+    );
     assert!(db - api >= 0.19, "db stopped {:.3} s after api", db - api);
     assert!(events_of(d, "stop", "stubborn").is_empty());
     let out = sup.output().join("\n");

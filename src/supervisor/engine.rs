@@ -920,8 +920,9 @@ impl Engine {
         }
     }
 
-    /// A read-only view of everything, for `/health`, metrics and `wms ctl status`.
-    pub fn snapshot(&self, now: Instant) -> Snapshot {
+    /// A read-only view of everything, for `/health`, metrics and `wms ctl status`. Times
+    /// are instants, so a published snapshot renders fresh durations later.
+    pub fn snapshot(&self) -> Snapshot {
         let services = self
             .plan
             .ids()
@@ -946,23 +947,17 @@ impl Engine {
                     is_oneshot: spec.is_oneshot,
                     pid: s.pid,
                     restarts: s.restarts,
-                    uptime: s
-                        .pid
-                        .and(s.spawned_at)
-                        .map(|t| now.saturating_duration_since(t)),
-                    last_exit: s
-                        .last_exit
-                        .as_ref()
-                        .map(|(how, at)| (how.clone(), now.saturating_duration_since(*at))),
+                    running_since: s.pid.and(s.spawned_at),
+                    last_exit: s.last_exit.clone(),
                     last_probe_error: s.probe.last_error.clone(),
-                    next_restart_in: s.restart_at.map(|t| t.saturating_duration_since(now)),
+                    next_restart_at: s.restart_at,
                     waiting_for,
                 }
             })
             .collect();
         Snapshot {
             status: self.overall,
-            uptime: now.saturating_duration_since(self.started_at),
+            started_at: self.started_at,
             services,
         }
     }
@@ -979,13 +974,13 @@ fn is_condition_met(state: State, is_running: bool, condition: Condition) -> boo
     }
 }
 
-/// Everything `/health` and `wms ctl status` show, computed at one instant.
+/// Everything `/health` and `wms ctl status` show.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Snapshot {
     /// The aggregate.
     pub status: Overall,
-    /// Since the engine was created.
-    pub uptime: Duration,
+    /// When the engine was created.
+    pub started_at: Instant,
     /// In start order.
     pub services: Vec<ServiceSnapshot>,
 }
@@ -1001,7 +996,7 @@ impl Snapshot {
         let not_ok: Vec<String> = self
             .services
             .iter()
-            .filter(|s| !matches!(s.state, State::Ready | State::Completed))
+            .filter(|s| !s.is_ok())
             .map(|s| format!("{} {}", s.name, s.state.as_str()))
             .collect();
         if not_ok.is_empty() {
@@ -1013,6 +1008,23 @@ impl Snapshot {
         } else {
             format!("{}: {}", self.status.as_str(), not_ok.join(", "))
         }
+    }
+}
+
+impl ServiceSnapshot {
+    /// Time since the running process started, at `now`.
+    pub fn uptime(&self, now: Instant) -> Option<Duration> {
+        self.running_since.map(|t| now.saturating_duration_since(t))
+    }
+
+    /// Time until the scheduled restart, at `now`.
+    pub fn next_restart_in(&self, now: Instant) -> Option<Duration> {
+        self.next_restart_at.map(|t| t.saturating_duration_since(now))
+    }
+
+    /// True if and only if this service counts as up for the aggregate.
+    pub fn is_ok(&self) -> bool {
+        matches!(self.state, State::Ready | State::Completed)
     }
 }
 
@@ -1029,14 +1041,14 @@ pub struct ServiceSnapshot {
     pub pid: Option<Pid>,
     /// Automatic restarts since the supervisor started.
     pub restarts: u32,
-    /// Time since the running process started.
-    pub uptime: Option<Duration>,
-    /// How the last process ended, and how long ago.
-    pub last_exit: Option<(Termination, Duration)>,
+    /// When the running process started.
+    pub running_since: Option<Instant>,
+    /// How the last process ended, and when.
+    pub last_exit: Option<(Termination, Instant)>,
     /// The latest probe failure (cleared by a success).
     pub last_probe_error: Option<String>,
-    /// Time until the scheduled restart, in backoff.
-    pub next_restart_in: Option<Duration>,
+    /// When the scheduled restart is due, in backoff.
+    pub next_restart_at: Option<Instant>,
     /// Unmet dependencies, while waiting.
     pub waiting_for: Vec<(ServiceName, Condition)>,
 }

@@ -12,13 +12,21 @@
 //! * [`reaper`]: the only caller of `waitpid`.
 //! * [`probe`]: one readiness check per call, each with its own timeout.
 //! * [`logs`]: drains service output into `NAME | line` lines.
+//! * [`health`]: `/health`, `/metrics` (pure rendering; a server on its own thread).
+//! * [`control`]: the control socket and its client, `wms ctl`.
+//! * [`stops`]: manual stops remembered in `state_dir` (`unless-stopped`).
+//! * [`notify`]: sd_notify (`READY`, `STATUS`, `STOPPING`, `WATCHDOG`).
 
 pub mod config;
+pub mod control;
 pub mod engine;
+pub mod health;
 pub mod interpolate;
 pub mod logs;
+pub mod notify;
 pub mod plan;
 pub mod probe;
 pub mod process;
 pub mod reaper;
 pub mod runtime;
+pub mod stops;

@@ -9,7 +9,9 @@
 //! thread, so a child can never be reaped before its pid is known to the engine or to the
 //! reaper's waiter list.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -17,15 +19,18 @@ use signal_hook::consts::signal::{
     SIGCHLD, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH,
 };
 use signal_hook_tokio::Signals;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, error, info, warn};
 
-use super::engine::{Action, Engine, Event, Generation, ProbeOutcome, Report, State};
+use super::control::{self, ErrorKind};
+use super::engine::{Action, CommandError, Engine, Event, Generation, Overall, ProbeOutcome, Report, Snapshot, State};
 use super::logs::{self, Stream};
+use super::notify::{self, Notifier};
 use super::plan::{Plan, ProbeKind, ServiceId, Signal};
 use super::probe;
 use super::process::{self, Launch};
 use super::reaper::Reaper;
+use super::{health, stops};
 
 /// Signals that stop the supervisor; a second one escalates to SIGKILL.
 const SHUTDOWN_SIGNALS: [i32; 3] = [SIGTERM, SIGINT, SIGQUIT];
@@ -35,14 +40,19 @@ const FORWARDED_SIGNALS: [i32; 4] = [SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH];
 /// Why the supervisor could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
-    /// The tokio runtime or the signal handlers could not be set up.
+    /// The tokio runtime, the signal handlers or a listener could not be set up.
     #[error("cannot set up {what}: {source}")]
     Setup {
         /// What was being set up.
-        what: &'static str,
+        what: String,
         /// The OS error.
         source: std::io::Error,
     },
+}
+
+fn setup(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> RuntimeError {
+    let what = what.into();
+    move |source| RuntimeError::Setup { what, source }
 }
 
 /// Runs the plan until a requested shutdown completes. Returns exit code 0 then.
@@ -50,18 +60,15 @@ pub fn run(plan: Plan) -> Result<ExitCode, RuntimeError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|source| RuntimeError::Setup {
-            what: "the async runtime",
-            source,
-        })?;
+        .map_err(setup("the async runtime"))?;
     rt.block_on(async {
         let shell = Shell::new(plan)?;
         Ok(shell.run().await)
     })
 }
 
-/// The loop's state. Dropping it closes the signal stream; child pipes are owned by their
-/// drain tasks.
+/// The loop's state. Dropping it closes the signal stream and the snapshot channel (which
+/// ends the health server thread); child pipes are owned by their drain tasks.
 struct Shell {
     engine: Engine,
     reaper: Reaper,
@@ -69,6 +76,15 @@ struct Shell {
     /// Probe results come back on this channel; each probe task holds a sender clone.
     results_tx: mpsc::UnboundedSender<Event>,
     results_rx: mpsc::UnboundedReceiver<Event>,
+    /// `wms ctl start/stop/restart`, from the control socket's task.
+    control_rx: mpsc::Receiver<control::Request>,
+    /// Replies to send once the effects of their commands are published.
+    pending_replies: Vec<oneshot::Sender<Result<(), (ErrorKind, String)>>>,
+    /// The latest snapshot, for /health and `wms ctl status`.
+    snapshots: watch::Sender<Arc<Snapshot>>,
+    notifier: Option<Notifier>,
+    watchdog: Option<Duration>,
+    control_socket: PathBuf,
     /// Width of the name column in service output.
     name_width: usize,
 }
@@ -82,36 +98,65 @@ impl Shell {
                 .chain(&FORWARDED_SIGNALS)
                 .chain(&[SIGCHLD]),
         )
-        .map_err(|source| RuntimeError::Setup {
-            what: "signal handlers",
-            source,
-        })?;
+        .map_err(setup("signal handlers"))?;
         let name_width = plan
             .services
             .iter()
             .map(|s| s.name.as_str().len())
             .max()
             .unwrap_or(0);
+        let settings = plan.supervisor.clone();
         info!(
             config = %plan.source.display(),
             services = plan.services.len(),
             pid = std::process::id(),
             "supervisor starting"
         );
+        let stopped = stops::load(&settings.state_dir);
+        if !stopped.is_empty() {
+            let names: Vec<&str> = stopped.iter().map(|n| n.as_str()).collect();
+            info!("kept stopped (wms ctl stop, remembered): {}", names.join(", "));
+        }
+        let engine = Engine::new(plan, Instant::now(), &stopped);
+        let (snapshots, snapshot_rx) = watch::channel(Arc::new(engine.snapshot()));
+
+        let control_listener = control::bind(&settings.control_socket).map_err(setup(format!(
+            "the control socket {}",
+            settings.control_socket.display()
+        )))?;
+        let (control_tx, control_rx) = mpsc::channel(16);
+        tokio::spawn(control::serve(control_listener, snapshot_rx.clone(), control_tx));
+
+        if let Some(addr) = settings.health_listen {
+            let listener = health::bind(addr).map_err(setup(format!("the health listener on {addr}")))?;
+            health::spawn_server(listener, snapshot_rx).map_err(setup("the health server thread"))?;
+            info!("health at http://{addr}/health");
+        }
+
         let (results_tx, results_rx) = mpsc::unbounded_channel();
         Ok(Shell {
-            engine: Engine::new(plan, Instant::now(), &[]),
+            engine,
             reaper: Reaper::default(),
             signals,
             results_tx,
             results_rx,
+            control_rx,
+            pending_replies: Vec::new(),
+            snapshots,
+            notifier: Notifier::from_env(),
+            watchdog: notify::watchdog_interval(),
+            control_socket: settings.control_socket,
             name_width,
         })
     }
 
     async fn run(mut self) -> ExitCode {
+        let mut watchdog = self.watchdog.map(tokio::time::interval);
         loop {
-            if self.carry_out_actions() {
+            let is_done = self.carry_out_actions();
+            self.publish();
+            if is_done {
+                let _ = std::fs::remove_file(&self.control_socket);
                 info!("all services stopped; exiting");
                 return ExitCode::SUCCESS;
             }
@@ -122,7 +167,59 @@ impl Shell {
             tokio::select! {
                 Some(signal) = self.signals.next() => self.on_signal(signal),
                 Some(event) = self.results_rx.recv() => self.engine.handle(event, Instant::now()),
+                Some(request) = self.control_rx.recv() => self.on_control(request),
                 () = sleep_until(deadline) => self.engine.handle_timeout(Instant::now()),
+                _ = tick(&mut watchdog) => {
+                    if let Some(n) = &self.notifier {
+                        n.watchdog();
+                    }
+                }
+            }
+        }
+    }
+
+    /// Publishes the snapshot if it changed, then answers the control requests whose
+    /// effects it shows.
+    fn publish(&mut self) {
+        let snap = self.engine.snapshot();
+        self.snapshots.send_if_modified(|current| {
+            if **current == snap {
+                false
+            } else {
+                *current = Arc::new(snap);
+                true
+            }
+        });
+        for reply in self.pending_replies.drain(..) {
+            let _ = reply.send(Ok(()));
+        }
+    }
+
+    fn on_control(&mut self, request: control::Request) {
+        let plan = self.engine.plan();
+        let Some(id) = plan.find(&request.service) else {
+            let message = if plan.disabled.iter().any(|d| d.as_str() == request.service) {
+                format!("service {:?} is disabled in the config", request.service)
+            } else {
+                let names: Vec<&str> = plan.services.iter().map(|s| s.name.as_str()).collect();
+                format!("unknown service {:?} (services: {})", request.service, names.join(", "))
+            };
+            let _ = request.reply.send(Err((ErrorKind::UnknownService, message)));
+            return;
+        };
+        info!(service = %request.service, "control: {:?}", request.command);
+        match self.engine.handle_command(id, request.command, Instant::now()) {
+            Ok(()) => {
+                let state_dir = &self.engine.plan().supervisor.state_dir;
+                if let Err(e) = stops::save(state_dir, &self.engine.remembered_stops()) {
+                    warn!("cannot remember manual stops in {}: {e}", state_dir.display());
+                }
+                self.pending_replies.push(request.reply);
+            }
+            Err(CommandError::ShuttingDown) => {
+                let _ = request
+                    .reply
+                    .send(Err((ErrorKind::ShuttingDown, "the supervisor is shutting down".into())));
             }
         }
     }
@@ -166,7 +263,10 @@ impl Shell {
                     service,
                     generation,
                 } => self.start_probe(service, generation),
-                Action::Report(report) => self.log_report(&report),
+                Action::Report(report) => {
+                    self.log_report(&report);
+                    self.notify(&report);
+                }
                 Action::Exit => return true,
             }
         }
@@ -257,6 +357,22 @@ impl Shell {
         }
     }
 
+    /// Tells the service manager about aggregate changes and shutdown.
+    fn notify(&mut self, report: &Report) {
+        let Some(n) = self.notifier.as_mut() else { return };
+        match report {
+            Report::Overall(o) => {
+                let summary = self.engine.snapshot().summary();
+                if *o == Overall::Healthy {
+                    n.ready(&summary);
+                }
+                n.status(&summary);
+            }
+            Report::ShutdownStarted => n.stopping(),
+            _ => {}
+        }
+    }
+
     fn log_report(&self, report: &Report) {
         let plan = self.engine.plan();
         let name = |id: ServiceId| plan.service(id).name.as_str();
@@ -305,6 +421,16 @@ impl Shell {
             }
             Report::Overall(o) => info!("status: {}", o.as_str()),
         }
+    }
+}
+
+/// The next watchdog tick, or never without a watchdog.
+async fn tick(watchdog: &mut Option<tokio::time::Interval>) {
+    match watchdog {
+        Some(i) => {
+            i.tick().await;
+        }
+        None => std::future::pending().await,
     }
 }
 

@@ -365,7 +365,7 @@ impl Sim {
     }
 
     fn state(&self, name: &str) -> State {
-        let snap = self.engine.snapshot(self.now);
+        let snap = self.engine.snapshot();
         snap.services
             .iter()
             .find(|s| s.name.as_str() == name)
@@ -461,7 +461,7 @@ fn oneshot_gates_its_dependent_until_it_completes() {
     );
     assert_eq!(sim.state("init"), State::Starting);
     assert_eq!(sim.state("app"), State::Waiting);
-    let snap = sim.engine.snapshot(sim.now);
+    let snap = sim.engine.snapshot();
     assert_eq!(snap.services[1].waiting_for[0].0.as_str(), "init");
     sim.run_until(Duration::from_secs(1));
     assert_eq!(sim.state("init"), State::Completed);
@@ -471,7 +471,7 @@ fn oneshot_gates_its_dependent_until_it_completes() {
         1,
         "a completed oneshot is not rerun"
     );
-    assert_eq!(sim.engine.snapshot(sim.now).status, Overall::Healthy);
+    assert_eq!(sim.engine.snapshot().status, Overall::Healthy);
 }
 
 #[test]
@@ -487,7 +487,7 @@ fn failed_oneshot_blocks_dependents_and_is_reported() {
     assert_eq!(sim.state("init"), State::Failed);
     assert_eq!(sim.state("app"), State::Waiting);
     assert!(sim.spawns("app").is_empty());
-    let snap = sim.engine.snapshot(sim.now);
+    let snap = sim.engine.snapshot();
     assert_eq!(snap.status, Overall::Degraded);
     assert_eq!(
         snap.services[0].last_exit.as_ref().unwrap().0,
@@ -699,7 +699,7 @@ fn docker_backoff_doubles_from_100ms_and_is_capped() {
         .map(|&m| Duration::from_millis(m))
         .collect();
     assert_eq!(gaps[..7], want[..], "spawns at {spawns:?}");
-    let snap = sim.engine.snapshot(sim.now);
+    let snap = sim.engine.snapshot();
     assert_eq!(
         snap.services[0].restarts as usize,
         spawns.len() - usize::from(snap.services[0].state != State::Backoff)
@@ -710,9 +710,9 @@ fn docker_backoff_doubles_from_100ms_and_is_capped() {
 fn backoff_is_visible_in_the_snapshot() {
     let mut sim = Sim::new(vec![svc("loop")], &[("loop", crash_after(1, 1))]);
     sim.run_until(31 * MS);
-    let snap = sim.engine.snapshot(sim.now);
+    let snap = sim.engine.snapshot();
     assert_eq!(snap.services[0].state, State::Backoff);
-    assert_eq!(snap.services[0].next_restart_in, Some(70 * MS));
+    assert_eq!(snap.services[0].next_restart_in(sim.now), Some(70 * MS));
     assert_eq!(snap.status, Overall::Degraded);
 }
 
@@ -771,7 +771,7 @@ fn spawn_failure_is_retried_with_backoff_and_kept_as_last_exit() {
     );
     sim.run_until(Duration::from_millis(350));
     assert_eq!(sim.spawns("ghost"), [Duration::ZERO, 100 * MS, 300 * MS]);
-    let snap = sim.engine.snapshot(sim.now);
+    let snap = sim.engine.snapshot();
     assert!(
         matches!(&snap.services[0].last_exit, Some((Termination::SpawnFailed(e), _)) if e.contains("No such file"))
     );
@@ -993,7 +993,7 @@ fn stop_start_restart() {
     sim.command("api", Command::Stop);
     sim.run_until(Duration::from_secs(2));
     assert_eq!(sim.state("api"), State::Stopped);
-    assert_eq!(sim.engine.snapshot(sim.now).status, Overall::Degraded);
+    assert_eq!(sim.engine.snapshot().status, Overall::Degraded);
     assert_eq!(sim.engine.remembered_stops()[0].as_str(), "api");
     sim.command("api", Command::Start);
     assert_eq!(sim.state("api"), State::Ready);
@@ -1009,7 +1009,7 @@ fn stop_start_restart() {
             Duration::from_secs(3) + 5 * MS
         ]
     );
-    let snap = sim.engine.snapshot(sim.now);
+    let snap = sim.engine.snapshot();
     assert_eq!(
         snap.services[0].restarts, 0,
         "manual restarts are not counted"
@@ -1082,11 +1082,11 @@ fn aggregate_walks_starting_healthy_degraded_healthy() {
         ]
     );
     assert_eq!(
-        sim.engine.snapshot(sim.now).summary(),
+        sim.engine.snapshot().summary(),
         "healthy: all 2 services ready"
     );
     sim.shutdown();
-    assert_eq!(sim.engine.snapshot(sim.now).status, Overall::Stopping);
+    assert_eq!(sim.engine.snapshot().status, Overall::Stopping);
 }
 
 #[test]

@@ -1,0 +1,444 @@
+//! `wms pg-init`: make PostgreSQL ready to start, idempotently. Runs at every boot.
+//!
+//! 1. The socket directory is created with the right owner (it lives on a tmpfs in
+//!    containers, so it is gone after every restart).
+//! 2. The data directory is inspected (`datadir.rs`). An existing cluster of the right
+//!    version and owner is used as is; anything wrong stops here with a message that says
+//!    what and how to fix it. Nothing is ever deleted.
+//! 3. On first boot only: `initdb` (UTF8, `C.UTF-8` unless a locale is given, superuser and
+//!    password, `scram-sha-256` for TCP and `trust` only on the local socket), then a
+//!    temporary server on a private socket creates the database and runs the init scripts,
+//!    and is stopped again. A marker in PGDATA notes an unfinished first boot.
+
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use rand::RngCore;
+use tracing::{info, warn};
+
+use super::binaries::{BinError, PgBin};
+use super::datadir::{self, INIT_PENDING, Verdict};
+use super::settings::{PasswordSource, Settings, SettingsError};
+use crate::supervisor::config::{Host, System};
+use crate::supervisor::plan::Credentials;
+
+/// Exit code when initialisation failed or was refused.
+pub const EXIT_FAILED: u8 = 1;
+/// Where a generated superuser password is kept, inside PGDATA.
+pub const GENERATED_PASSWORD_FILE: &str = "wms-postgres-password";
+/// How long the temporary first-boot server may take to start or stop.
+const SERVER_DEADLINE: Duration = Duration::from_secs(120);
+
+/// Why `pg-init` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// A setting is unusable.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// No server binaries.
+    #[error(transparent)]
+    Binaries(#[from] BinError),
+    /// The OS account does not exist.
+    #[error("PG_OS_USER: unknown user {0:?}")]
+    UnknownAccount(String),
+    /// The data directory cannot be used.
+    #[error("{0}")]
+    Refused(String),
+    /// A file system operation failed.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// On what.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// `initdb` failed.
+    #[error("initdb failed ({status}):\n{output}")]
+    Initdb {
+        /// Its exit status.
+        status: String,
+        /// What it printed.
+        output: String,
+    },
+    /// The temporary server failed.
+    #[error("the temporary first-boot server {0}")]
+    Server(String),
+    /// SQL during first boot failed.
+    #[error("{what}: {message}")]
+    Sql {
+        /// What was running (statement or init script).
+        what: String,
+        /// The server's message.
+        message: String,
+    },
+    /// An init shell script failed.
+    #[error("init script {path} failed: {status}")]
+    Script {
+        /// The script.
+        path: PathBuf,
+        /// Its exit status or spawn error.
+        status: String,
+    },
+}
+
+fn io_err(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> InitError + use<> {
+    let path = path.to_owned();
+    move |source| InitError::Io { what, path, source }
+}
+
+/// `wms pg-init`.
+pub fn run() -> ExitCode {
+    match prepare() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("pg-init: {e}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+fn prepare() -> Result<(), InitError> {
+    let settings = Settings::from_env()?;
+    let bin = PgBin::detect()?;
+    let major = bin.major()?;
+    let account = match &settings.os_user {
+        Some(name) => Some(
+            System
+                .user(name)
+                .ok()
+                .flatten()
+                .ok_or_else(|| InitError::UnknownAccount(name.clone()))?,
+        ),
+        None => None,
+    };
+    let account = account.as_ref();
+    make_socket_dir(&settings.socket_dir, account)?;
+
+    let pgdata = &settings.pgdata;
+    let found = datadir::inspect(pgdata).map_err(io_err("cannot inspect PGDATA", pgdata))?;
+    match datadir::verdict(&found, pgdata, major, account.map(|a| a.uid)) {
+        Verdict::Refuse(message) => Err(InitError::Refused(message)),
+        Verdict::Use { fix_mode } => {
+            if fix_mode {
+                warn!("PGDATA {} was group/world accessible; setting mode 0700", pgdata.display());
+                std::fs::set_permissions(pgdata, std::fs::Permissions::from_mode(0o700))
+                    .map_err(io_err("cannot chmod", pgdata))?;
+            }
+            info!("using the existing PostgreSQL {major} cluster in {}", pgdata.display());
+            Ok(())
+        }
+        Verdict::Initialize => first_boot(&settings, &bin, account),
+    }
+}
+
+/// Creates the socket directory: owner = the server's account, mode 2775 (as Debian does).
+fn make_socket_dir(dir: &Path, account: Option<&Credentials>) -> Result<(), InitError> {
+    std::fs::create_dir_all(dir).map_err(io_err("cannot create the socket directory", dir))?;
+    chown(dir, account)?;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o2775))
+        .map_err(io_err("cannot chmod the socket directory", dir))
+}
+
+fn chown(path: &Path, account: Option<&Credentials>) -> Result<(), InitError> {
+    match account {
+        Some(a) => std::os::unix::fs::chown(path, Some(a.uid), Some(a.gid))
+            .map_err(io_err("cannot chown", path)),
+        None => Ok(()),
+    }
+}
+
+/// A command run as the server's account.
+fn as_account(program: PathBuf, account: Option<&Credentials>) -> Command {
+    let mut cmd = Command::new(program);
+    if let Some(a) = account {
+        cmd.uid(a.uid).gid(a.gid).env("HOME", &a.home).env("USER", &a.name);
+    }
+    cmd
+}
+
+/// Creates a new file (mode 0600) only `account` can read.
+fn write_private(path: &Path, contents: &str, account: Option<&Credentials>) -> Result<(), InitError> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(contents.as_bytes()))
+        .map_err(io_err("cannot write", path))?;
+    chown(path, account)
+}
+
+/// A private file that is removed on drop.
+struct SecretFile(PathBuf);
+
+impl SecretFile {
+    fn create(path: PathBuf, contents: &str, account: Option<&Credentials>) -> Result<Self, InitError> {
+        let file = SecretFile(path);
+        write_private(&file.0, contents, account)?;
+        Ok(file)
+    }
+}
+
+impl Drop for SecretFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn generate_password() -> String {
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
+}
+
+fn first_boot(s: &Settings, bin: &PgBin, account: Option<&Credentials>) -> Result<(), InitError> {
+    let pgdata = &s.pgdata;
+    info!("first boot: creating a PostgreSQL cluster in {}", pgdata.display());
+    std::fs::create_dir_all(pgdata).map_err(io_err("cannot create PGDATA", pgdata))?;
+    chown(pgdata, account)?;
+    std::fs::set_permissions(pgdata, std::fs::Permissions::from_mode(0o700))
+        .map_err(io_err("cannot chmod PGDATA", pgdata))?;
+
+    let (password, generated) = match &s.password {
+        PasswordSource::Given(p) => (p.clone(), false),
+        PasswordSource::File(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(io_err("POSTGRES_PASSWORD_FILE: cannot read", path))?;
+            (text.trim_end_matches(['\n', '\r']).to_owned(), false)
+        }
+        PasswordSource::Generate => (generate_password(), true),
+    };
+    let pwfile = SecretFile::create(
+        std::env::temp_dir().join(format!("wms-pg-init-pw-{}", std::process::id())),
+        &password,
+        account,
+    )?;
+
+    let mut args: Vec<String> = vec![
+        "-D".into(),
+        pgdata.display().to_string(),
+        "-U".into(),
+        s.superuser.clone(),
+        format!("--pwfile={}", pwfile.0.display()),
+        "--encoding=UTF8".into(),
+        "--auth-local=trust".into(),
+        "--auth-host=scram-sha-256".into(),
+    ];
+    if !s.initdb_args.iter().any(|a| a.starts_with("--locale") || a.starts_with("--lc-")) {
+        args.push("--locale=C.UTF-8".into());
+    }
+    args.extend(s.initdb_args.iter().cloned());
+    let out = as_account(bin.path("initdb"), account)
+        .args(&args)
+        .output()
+        .map_err(io_err("cannot run", &bin.path("initdb")))?;
+    drop(pwfile);
+    if !out.status.success() {
+        let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
+        output.push_str(&String::from_utf8_lossy(&out.stderr));
+        return Err(InitError::Initdb {
+            status: out.status.to_string(),
+            output,
+        });
+    }
+
+    let marker = pgdata.join(INIT_PENDING);
+    write_private(&marker, "first boot in progress\n", account)?;
+    if generated {
+        let path = pgdata.join(GENERATED_PASSWORD_FILE);
+        write_private(&path, &format!("{password}\n"), account)?;
+        info!(
+            "generated a password for database user {:?}; it is in {}",
+            s.superuser,
+            path.display()
+        );
+    }
+    // Like the official image: password logins from any address (the server itself only
+    // listens where the config says).
+    let hba = pgdata.join("pg_hba.conf");
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&hba)
+        .and_then(|mut f| f.write_all(b"\nhost all all all scram-sha-256\n"))
+        .map_err(io_err("cannot update", &hba))?;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| InitError::Server(format!("cannot start: {e}")))?;
+    let sock = std::env::temp_dir().join(format!("wms-pg-init-{}", std::process::id()));
+    std::fs::create_dir_all(&sock).map_err(io_err("cannot create", &sock))?;
+    chown(&sock, account)?;
+    let mut server = TempServer::start(bin, s, &sock, account)?;
+    let setup = runtime.block_on(setup_database(s, &sock, &mut server, account));
+    let stopped = server.stop();
+    let _ = std::fs::remove_dir_all(&sock);
+    setup?;
+    stopped?;
+    std::fs::remove_file(&marker).map_err(io_err("cannot remove", &marker))?;
+    info!("first boot complete: database {:?} owned by {:?}", s.database, s.superuser);
+    Ok(())
+}
+
+/// The first-boot server: private socket, no TCP.
+struct TempServer {
+    child: Child,
+}
+
+impl TempServer {
+    fn start(bin: &PgBin, s: &Settings, sock: &Path, account: Option<&Credentials>) -> Result<Self, InitError> {
+        let child = as_account(bin.path("postgres"), account)
+            .arg("-D")
+            .arg(&s.pgdata)
+            .args(["-c", "listen_addresses="])
+            .arg("-c")
+            .arg(format!("unix_socket_directories={}", sock.display()))
+            .arg("-c")
+            .arg(format!("port={}", s.port))
+            .spawn()
+            .map_err(|e| InitError::Server(format!("cannot start: {e}")))?;
+        Ok(TempServer { child })
+    }
+
+    fn exited(&mut self) -> Option<String> {
+        match self.child.try_wait() {
+            Ok(Some(status)) => Some(status.to_string()),
+            Ok(None) => None,
+            Err(e) => Some(e.to_string()),
+        }
+    }
+
+    /// Fast shutdown (SIGINT), waiting for the exit.
+    fn stop(mut self) -> Result<(), InitError> {
+        if self.exited().is_some() {
+            return Ok(());
+        }
+        // SAFETY: plain syscall on our own child.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGINT) };
+        let deadline = Instant::now() + SERVER_DEADLINE;
+        while Instant::now() < deadline {
+            if self.exited().is_some() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        Err(InitError::Server("did not stop in time; killed".into()))
+    }
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+async fn connect(s: &Settings, sock: &Path, dbname: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+    let mut cfg = tokio_postgres::Config::new();
+    cfg.host_path(sock).port(s.port).user(&s.superuser).dbname(dbname);
+    let (client, conn) = cfg.connect(tokio_postgres::NoTls).await?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(client)
+}
+
+fn sql_err(what: impl Into<String>) -> impl FnOnce(tokio_postgres::Error) -> InitError {
+    let what = what.into();
+    move |e| InitError::Sql {
+        what,
+        message: e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_owned()),
+    }
+}
+
+async fn setup_database(
+    s: &Settings,
+    sock: &Path,
+    server: &mut TempServer,
+    account: Option<&Credentials>,
+) -> Result<(), InitError> {
+    let deadline = Instant::now() + SERVER_DEADLINE;
+    let admin = loop {
+        match connect(s, sock, "postgres").await {
+            Ok(c) => break c,
+            Err(e) => {
+                if let Some(status) = server.exited() {
+                    return Err(InitError::Server(format!("exited ({status}) before accepting connections")));
+                }
+                if Instant::now() > deadline {
+                    return Err(InitError::Server(format!("did not accept connections: {e}")));
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    if s.database != "postgres" {
+        let exists = admin
+            .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&s.database])
+            .await
+            .map_err(sql_err("looking up the database"))?
+            .is_some();
+        if !exists {
+            admin
+                .batch_execute(&format!("CREATE DATABASE {}", quote_ident(&s.database)))
+                .await
+                .map_err(sql_err(format!("CREATE DATABASE {}", s.database)))?;
+        }
+    }
+    run_init_scripts(s, sock, account).await
+}
+
+/// Runs `*.sql` (in the new database) and `*.sh` (as the server's account, with `PGHOST`
+/// etc. set) from the init directory, in name order.
+async fn run_init_scripts(s: &Settings, sock: &Path, account: Option<&Credentials>) -> Result<(), InitError> {
+    let mut scripts: Vec<PathBuf> = match std::fs::read_dir(&s.init_dir) {
+        Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err("cannot read the init directory", &s.init_dir)(e)),
+    };
+    scripts.sort();
+    for path in scripts {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("sql") => {
+                info!("running init script {}", path.display());
+                let sql = std::fs::read_to_string(&path).map_err(io_err("cannot read", &path))?;
+                let client = connect(s, sock, &s.database)
+                    .await
+                    .map_err(sql_err(format!("connecting for {}", path.display())))?;
+                client
+                    .batch_execute(&sql)
+                    .await
+                    .map_err(sql_err(path.display().to_string()))?;
+            }
+            Some("sh") => {
+                info!("running init script {}", path.display());
+                let status = as_account(PathBuf::from("sh"), account)
+                    .arg(&path)
+                    .env("PGHOST", sock)
+                    .env("PGPORT", s.port.to_string())
+                    .env("PGUSER", &s.superuser)
+                    .env("PGDATABASE", &s.database)
+                    .env("POSTGRES_USER", &s.superuser)
+                    .env("POSTGRES_DB", &s.database)
+                    .status()
+                    .map_err(|e| InitError::Script {
+                        path: path.clone(),
+                        status: e.to_string(),
+                    })?;
+                if !status.success() {
+                    return Err(InitError::Script {
+                        path,
+                        status: status.to_string(),
+                    });
+                }
+            }
+            _ => info!("ignoring {} (not .sql or .sh)", path.display()),
+        }
+    }
+    Ok(())
+}

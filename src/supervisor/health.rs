@@ -1,0 +1,464 @@
+//! The aggregate `/health`, `/health/live`, `/health/ready` and `/metrics`.
+//!
+//! Rendering is pure ([`render_json`], [`render_metrics`], [`status_code`]) and works on a
+//! published [`Snapshot`]; durations are computed at request time from the snapshot's
+//! instants. The server ([`serve`]) runs on a thread of its own with its own
+//! single-threaded runtime and only ever reads the latest snapshot from a `watch` channel:
+//! it never waits for a probe and cannot slow the engine down, however hard it is hit.
+
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode, header};
+use indexmap::IndexMap;
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+
+use super::engine::{ServiceSnapshot, Snapshot, State, Termination};
+
+/// Most connections served at once; more wait in the accept queue.
+const MAX_CONNECTIONS: usize = 1024;
+/// A client must send its request headers within this time.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `/health`'s body.
+#[derive(Debug, Serialize)]
+pub struct HealthJson<'a> {
+    /// Aggregate status.
+    pub status: &'static str,
+    /// Supervisor uptime, whole seconds.
+    pub uptime_s: u64,
+    /// Per service, in start order.
+    pub services: IndexMap<&'a str, ServiceJson<'a>>,
+}
+
+/// One service in `/health`.
+#[derive(Debug, Serialize)]
+pub struct ServiceJson<'a> {
+    /// `waiting`, `starting`, `ready`, ...
+    pub state: &'static str,
+    /// True for a oneshot.
+    pub oneshot: bool,
+    /// Main process id while running.
+    pub pid: Option<i32>,
+    /// Automatic restarts.
+    pub restarts: u32,
+    /// Seconds since the running process started.
+    pub uptime_s: Option<u64>,
+    /// How the last process ended.
+    pub last_exit: Option<LastExitJson>,
+    /// The latest probe failure.
+    pub last_probe_error: Option<&'a str>,
+    /// Time until a scheduled restart.
+    pub next_restart_in_ms: Option<u64>,
+    /// Unmet dependencies, while waiting.
+    pub waiting_for: Vec<WaitingJson<'a>>,
+}
+
+/// How a process ended, for `/health`.
+#[derive(Debug, Serialize)]
+pub struct LastExitJson {
+    /// Exit code, when it exited.
+    pub code: Option<i32>,
+    /// Signal name, when killed.
+    pub signal: Option<String>,
+    /// Why it could not start, when it never ran.
+    pub error: Option<String>,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+    /// Seconds ago.
+    pub ago_s: u64,
+}
+
+/// An unmet dependency.
+#[derive(Debug, Serialize)]
+pub struct WaitingJson<'a> {
+    /// The dependency.
+    pub service: &'a str,
+    /// The condition it has not reached.
+    pub condition: &'static str,
+}
+
+/// 200 when healthy, 503 otherwise.
+pub fn status_code(snap: &Snapshot) -> StatusCode {
+    if snap.is_healthy() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    }
+}
+
+fn wall_clock(at: Instant, now: Instant, wall_now: SystemTime) -> SystemTime {
+    wall_now
+        .checked_sub(now.saturating_duration_since(at))
+        .unwrap_or(wall_now)
+}
+
+/// The `/health` document for `snap` as seen at `now` (`wall_now` is the same moment on the
+/// wall clock, for timestamps).
+pub fn health_json(snap: &Snapshot, now: Instant, wall_now: SystemTime) -> HealthJson<'_> {
+    let service = |s: &'_ ServiceSnapshot| {
+        let last_exit = s.last_exit.as_ref().map(|(how, at)| {
+            let (code, signal, error) = match how {
+                Termination::Exited(c) => (Some(*c), None, None),
+                Termination::Killed(sig) => (None, Some(sig.name()), None),
+                Termination::SpawnFailed(e) => (None, None, Some(e.clone())),
+            };
+            LastExitJson {
+                code,
+                signal,
+                error,
+                at: humantime::format_rfc3339_seconds(wall_clock(*at, now, wall_now)).to_string(),
+                ago_s: now.saturating_duration_since(*at).as_secs(),
+            }
+        });
+        ServiceJson {
+            state: s.state.as_str(),
+            oneshot: s.is_oneshot,
+            pid: s.pid.map(|p| p.0),
+            restarts: s.restarts,
+            uptime_s: s.uptime(now).map(|d| d.as_secs()),
+            last_exit,
+            last_probe_error: s.last_probe_error.as_deref(),
+            next_restart_in_ms: s
+                .next_restart_in(now)
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            waiting_for: s
+                .waiting_for
+                .iter()
+                .map(|(name, cond)| WaitingJson {
+                    service: name.as_str(),
+                    condition: cond.as_str(),
+                })
+                .collect(),
+        }
+    };
+    HealthJson {
+        status: snap.status.as_str(),
+        uptime_s: now.saturating_duration_since(snap.started_at).as_secs(),
+        services: snap
+            .services
+            .iter()
+            .map(|s| (s.name.as_str(), service(s)))
+            .collect(),
+    }
+}
+
+/// `/health` as JSON text.
+pub fn render_json(snap: &Snapshot, now: Instant, wall_now: SystemTime) -> String {
+    // Serialising plain structs, strings and numbers cannot fail.
+    serde_json::to_string(&health_json(snap, now, wall_now)).unwrap_or_default()
+}
+
+const ALL_STATES: [State; 10] = [
+    State::Waiting,
+    State::Starting,
+    State::Ready,
+    State::Unhealthy,
+    State::Stopping,
+    State::Backoff,
+    State::Stopped,
+    State::Exited,
+    State::Completed,
+    State::Failed,
+];
+
+/// `/metrics` in the Prometheus text exposition format (version 0.0.4).
+pub fn render_metrics(snap: &Snapshot, now: Instant) -> String {
+    let mut out = String::with_capacity(2048);
+    let mut family = |name: &str, kind: &str, help: &str, rows: &mut dyn Iterator<Item = (String, String)>| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (labels, value) in rows {
+            let _ = writeln!(out, "{name}{labels} {value}");
+        }
+    };
+    let label = |s: &ServiceSnapshot| format!("{{service=\"{}\"}}", s.name);
+    family(
+        "wms_service_up",
+        "gauge",
+        "1 if the service's process is running.",
+        &mut snap.services.iter().map(|s| (label(s), u8::from(s.pid.is_some()).to_string())),
+    );
+    family(
+        "wms_service_ready",
+        "gauge",
+        "1 if the service is ready (a oneshot: completed).",
+        &mut snap.services.iter().map(|s| (label(s), u8::from(s.is_ok()).to_string())),
+    );
+    family(
+        "wms_service_restarts_total",
+        "counter",
+        "Automatic restarts since the supervisor started.",
+        &mut snap.services.iter().map(|s| (label(s), s.restarts.to_string())),
+    );
+    family(
+        "wms_service_state",
+        "gauge",
+        "1 for the service's current state, 0 for the others.",
+        &mut snap.services.iter().flat_map(|s| {
+            ALL_STATES.iter().map(move |st| {
+                (
+                    format!("{{service=\"{}\",state=\"{}\"}}", s.name, st.as_str()),
+                    u8::from(s.state == *st).to_string(),
+                )
+            })
+        }),
+    );
+    family(
+        "wms_service_last_exit_code",
+        "gauge",
+        "Exit code of the last process (128+N when killed by signal N, -1 when it could not start).",
+        &mut snap.services.iter().filter_map(|s| {
+            s.last_exit.as_ref().map(|(how, _)| {
+                let code = match how {
+                    Termination::Exited(c) => *c,
+                    Termination::Killed(sig) => 128 + sig.as_raw(),
+                    Termination::SpawnFailed(_) => -1,
+                };
+                (label(s), code.to_string())
+            })
+        }),
+    );
+    family(
+        "wms_supervisor_uptime_seconds",
+        "gauge",
+        "Seconds since the supervisor started.",
+        &mut std::iter::once((
+            String::new(),
+            format!("{:.3}", now.saturating_duration_since(snap.started_at).as_secs_f64()),
+        )),
+    );
+    family(
+        "wms_build_info",
+        "gauge",
+        "Build information.",
+        &mut std::iter::once((format!("{{version=\"{}\"}}", env!("CARGO_PKG_VERSION")), "1".to_owned())),
+    );
+    out
+}
+
+type Body = Full<Bytes>;
+
+fn respond(status: StatusCode, content_type: &'static str, body: String, is_head: bool) -> Response<Body> {
+    let len = body.len();
+    let mut resp = Response::new(Full::new(if is_head { Bytes::new() } else { Bytes::from(body) }));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
+    h.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    h.insert(header::CONTENT_LENGTH, header::HeaderValue::from(len));
+    resp
+}
+
+/// Answers one request from the latest snapshot.
+pub fn answer(method: &Method, path: &str, snap: &Snapshot) -> Response<Body> {
+    let is_head = method == Method::HEAD;
+    if method != Method::GET && !is_head {
+        let mut r = respond(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "application/json",
+            r#"{"detail":"Method Not Allowed"}"#.to_owned(),
+            false,
+        );
+        r.headers_mut()
+            .insert(header::ALLOW, header::HeaderValue::from_static("GET, HEAD"));
+        return r;
+    }
+    let now = Instant::now();
+    match path {
+        "/health" | "/health/" => respond(
+            status_code(snap),
+            "application/json",
+            render_json(snap, now, SystemTime::now()),
+            is_head,
+        ),
+        "/health/live" => respond(StatusCode::OK, "text/plain; charset=utf-8", "ok\n".into(), is_head),
+        "/health/ready" => respond(status_code(snap), "text/plain; charset=utf-8", String::new(), is_head),
+        "/metrics" => respond(
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            render_metrics(snap, now),
+            is_head,
+        ),
+        _ => respond(
+            StatusCode::NOT_FOUND,
+            "application/json",
+            r#"{"detail":"Not Found"}"#.to_owned(),
+            is_head,
+        ),
+    }
+}
+
+/// Binds the listener (so a port clash is reported at start-up, not later).
+pub fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let listener = std::net::TcpListener::bind(addr)?;
+    listener.set_nonblocking(true)?;
+    Ok(listener)
+}
+
+/// Serves on a thread of its own until `snapshots`' sender is dropped.
+pub fn spawn_server(
+    listener: std::net::TcpListener,
+    snapshots: watch::Receiver<Arc<Snapshot>>,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new().name("health".into()).spawn(move || {
+        let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(rt) => rt,
+            Err(e) => {
+                tracing::error!("health server: cannot start its runtime: {e}");
+                return;
+            }
+        };
+        rt.block_on(async move {
+            match TcpListener::from_std(listener) {
+                Ok(l) => serve(l, snapshots).await,
+                Err(e) => tracing::error!("health server: {e}"),
+            }
+        });
+    })
+}
+
+/// The accept loop. Ends when the snapshot channel closes (the supervisor is exiting).
+pub async fn serve(listener: TcpListener, mut snapshots: watch::Receiver<Arc<Snapshot>>) {
+    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            changed = snapshots.changed() => match changed {
+                Ok(()) => continue,
+                Err(_) => return,
+            },
+        };
+        let (stream, _) = match accepted {
+            Ok(s) => s,
+            Err(e) => {
+                // EMFILE and friends: back off briefly instead of spinning.
+                tracing::warn!("health server: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            return;
+        };
+        let _ = stream.set_nodelay(true);
+        let rx = snapshots.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let snap = Arc::clone(&rx.borrow());
+                async move { Ok::<_, Infallible>(answer(req.method(), req.uri().path(), &snap)) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+            drop(permit);
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::supervisor::engine::Pid;
+    use crate::supervisor::engine::Overall;
+    use crate::supervisor::plan::{Condition, ServiceName, Signal};
+
+    fn snap(now: Instant) -> Snapshot {
+        let svc = |name: &str, state| ServiceSnapshot {
+            name: ServiceName::parse(name).unwrap(),
+            state,
+            is_oneshot: false,
+            pid: None,
+            restarts: 0,
+            running_since: None,
+            last_exit: None,
+            last_probe_error: None,
+            next_restart_at: None,
+            waiting_for: Vec::new(),
+        };
+        let mut db = svc("postgres", State::Backoff);
+        db.restarts = 2;
+        db.last_exit = Some((Termination::Killed(Signal::KILL), now - Duration::from_secs(3)));
+        db.next_restart_at = Some(now + Duration::from_millis(400));
+        db.last_probe_error = Some("connection refused".into());
+        let mut api = svc("backend", State::Waiting);
+        api.waiting_for = vec![(ServiceName::parse("postgres").unwrap(), Condition::Ready)];
+        let mut web = svc("web", State::Ready);
+        web.pid = Some(Pid(7));
+        web.running_since = Some(now - Duration::from_secs(65));
+        Snapshot {
+            status: Overall::Degraded,
+            started_at: now - Duration::from_secs(100),
+            services: vec![db, api, web],
+        }
+    }
+
+    #[test]
+    fn health_json_has_every_field_in_start_order() {
+        let now = Instant::now();
+        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let json: serde_json::Value = serde_json::from_str(&render_json(&snap(now), now, wall)).unwrap();
+        assert_eq!(json["status"], "degraded");
+        assert_eq!(json["uptime_s"], 100);
+        let names: Vec<&String> = json["services"].as_object().unwrap().keys().collect();
+        assert_eq!(names, ["postgres", "backend", "web"]);
+        let pg = &json["services"]["postgres"];
+        assert_eq!(pg["state"], "backoff");
+        assert_eq!(pg["restarts"], 2);
+        assert_eq!(pg["next_restart_in_ms"], 400);
+        assert_eq!(pg["last_probe_error"], "connection refused");
+        assert_eq!(pg["last_exit"]["signal"], "SIGKILL");
+        assert_eq!(pg["last_exit"]["code"], serde_json::Value::Null);
+        assert_eq!(pg["last_exit"]["at"], "2027-01-15T07:59:57Z");
+        assert_eq!(pg["last_exit"]["ago_s"], 3);
+        assert_eq!(json["services"]["backend"]["waiting_for"][0]["service"], "postgres");
+        assert_eq!(json["services"]["backend"]["waiting_for"][0]["condition"], "ready");
+        assert_eq!(json["services"]["web"]["pid"], 7);
+        assert_eq!(json["services"]["web"]["uptime_s"], 65);
+        assert_eq!(json["services"]["web"]["last_exit"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn status_codes_and_routes() {
+        let now = Instant::now();
+        let mut s = snap(now);
+        assert_eq!(answer(&Method::GET, "/health", &s).status(), 503);
+        assert_eq!(answer(&Method::GET, "/health/ready", &s).status(), 503);
+        assert_eq!(answer(&Method::GET, "/health/live", &s).status(), 200);
+        s.status = Overall::Healthy;
+        assert_eq!(answer(&Method::GET, "/health", &s).status(), 200);
+        assert_eq!(answer(&Method::HEAD, "/health", &s).status(), 200);
+        assert_eq!(answer(&Method::GET, "/nope", &s).status(), 404);
+        let r = answer(&Method::POST, "/health", &s);
+        assert_eq!(r.status(), 405);
+        assert_eq!(r.headers()[header::ALLOW], "GET, HEAD");
+    }
+
+    #[test]
+    fn metrics_lines() {
+        let now = Instant::now();
+        let text = render_metrics(&snap(now), now);
+        for line in [
+            "wms_service_up{service=\"web\"} 1",
+            "wms_service_up{service=\"postgres\"} 0",
+            "wms_service_ready{service=\"web\"} 1",
+            "wms_service_restarts_total{service=\"postgres\"} 2",
+            "wms_service_state{service=\"postgres\",state=\"backoff\"} 1",
+            "wms_service_state{service=\"postgres\",state=\"ready\"} 0",
+            "wms_service_last_exit_code{service=\"postgres\"} 137",
+            "# TYPE wms_service_restarts_total counter",
+            "wms_supervisor_uptime_seconds 100.000",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+        }
+    }
+}
