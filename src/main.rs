@@ -6,14 +6,18 @@
 //! | 0 | success (for `supervise`: a requested shutdown completed) |
 //! | 1 | runtime failure (cannot set up signals, sockets, ...) |
 //! | 2 | invalid configuration or command line |
+//!
+//! `wms ctl` adds 3 (the supervisor cannot be reached); `wms probe` exits 1 when the URL
+//! does not answer 2xx.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use wms::supervisor::{config, ctl, probe, runtime};
 use wms::{backend, postgres};
-use wms::supervisor::{config, runtime};
 
 /// Exit code for an invalid config or command line.
 const EXIT_INVALID: u8 = 2;
@@ -43,6 +47,25 @@ enum Command {
         #[arg(long, env = "WMS_CONFIG", default_value = "config.toml")]
         config: PathBuf,
     },
+    /// Talk to a running supervisor: status, start, stop, restart.
+    Ctl {
+        #[command(subcommand)]
+        action: CtlAction,
+        /// The control socket (default: $WMS_CONTROL_SOCKET, else the config's control_socket).
+        #[arg(long, global = true)]
+        socket: Option<PathBuf>,
+        /// The config file naming the control socket.
+        #[arg(long, env = "WMS_CONFIG", default_value = "config.toml", global = true)]
+        config: PathBuf,
+    },
+    /// Exit 0 if URL answers 2xx, 1 otherwise (a HEALTHCHECK without curl).
+    Probe {
+        /// An http:// URL.
+        url: String,
+        /// How long to wait for the answer.
+        #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+    },
     /// Serve the WMS HTTP API.
     Backend(backend::BackendArgs),
     /// Apply database migrations, then exit.
@@ -57,12 +80,55 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum CtlAction {
+    /// Every service's state, like `docker compose ps`.
+    Status {
+        /// Print the /health JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start a stopped service.
+    Start {
+        /// The service.
+        service: Option<String>,
+    },
+    /// Stop a service and keep it stopped.
+    Stop {
+        /// The service.
+        service: Option<String>,
+    },
+    /// Restart a service.
+    Restart {
+        /// The service.
+        service: Option<String>,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
     match cli.command {
         Command::Supervise { config } => supervise(&config),
         Command::Check { config } => check(&config),
+        Command::Ctl {
+            action,
+            socket,
+            config,
+        } => {
+            let socket = ctl::socket_path(socket, &config);
+            match action {
+                CtlAction::Status { json } => ctl::run(&socket, "status", None, json),
+                CtlAction::Start { service } => {
+                    ctl::run(&socket, "start", service.as_deref(), false)
+                }
+                CtlAction::Stop { service } => ctl::run(&socket, "stop", service.as_deref(), false),
+                CtlAction::Restart { service } => {
+                    ctl::run(&socket, "restart", service.as_deref(), false)
+                }
+            }
+        }
+        Command::Probe { url, timeout } => probe::run_cli(&url, timeout),
         Command::Backend(args) => backend::run(args),
         Command::Migrate(args) => backend::migrate(args),
         Command::PgInit => postgres::init::run(),

@@ -38,7 +38,14 @@ fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().expect("temp dir")
 }
 
-const HEADER: &str = "[supervisor]\nhealth_listen = \"off\"\nshutdown_timeout = \"10s\"\n";
+/// `[supervisor]` with everything inside the test's directory.
+fn header(d: &Path) -> String {
+    format!(
+        "[supervisor]\nhealth_listen = \"off\"\nshutdown_timeout = \"10s\"\n\
+         control_socket = \"{d}/control.sock\"\nstate_dir = \"{d}/state\"\n",
+        d = d.display()
+    )
+}
 
 // ---- (1) orphans ------------------------------------------------------------------------
 
@@ -46,11 +53,12 @@ fn orphans_are_reaped(mode: Mode) {
     let dir = tempdir();
     let d = dir.path();
     let config = format!(
-        "{HEADER}[services.spawner]\ncommand = {}\n",
+        "{header}[services.spawner]\ncommand = {}\n",
         sh(&format!(
             "i=0; while [ $i -lt 1000 ]; do (sleep 0.3 &); i=$((i+1)); done; {}; exec sleep 1000",
             emit(d, "spawned", "spawner")
-        ))
+        )),
+        header = header(d)
     );
     let sup = Supervisor::start(d, &config, mode);
     wait_for(
@@ -82,9 +90,10 @@ fn restarts(mode: Mode) {
     let dir = tempdir();
     let d = dir.path();
     let config = format!(
-        "{HEADER}[services.stable]\ncommand = {}\n[services.crashy]\ncommand = {}\n",
+        "{header}[services.stable]\ncommand = {}\n[services.crashy]\ncommand = {}\n",
         sh("exec sleep 1001"),
         sh(&format!("{}; exit 1", emit(d, "start", "crashy"))),
+        header = header(d)
     );
     let sup = Supervisor::start(d, &config, mode);
     let first = wait_for("stable to run", Duration::from_secs(5), || {
@@ -136,7 +145,7 @@ fn shutdown_in_reverse_order(mode: Mode) {
     let dir = tempdir();
     let d = dir.path();
     let config = format!(
-        r#"{HEADER}
+        r#"{header}
 [services.db]
 command = {db}
 [services.api]
@@ -156,6 +165,7 @@ stop_timeout = "1s"
             "trap '' TERM; {}; while true; do sleep 0.05; done",
             emit(d, "start", "stubborn")
         )),
+        header = header(d)
     );
     let mut sup = Supervisor::start(d, &config, mode);
     wait_for("all four running", Duration::from_secs(5), || {
@@ -197,11 +207,12 @@ fn second_signal_escalates(mode: Mode) {
     let dir = tempdir();
     let d = dir.path();
     let config = format!(
-        "{HEADER}[services.stubborn]\ncommand = {}\nstop_timeout = \"60s\"\n",
+        "{header}[services.stubborn]\ncommand = {}\nstop_timeout = \"60s\"\n",
         sh(&format!(
             "trap '' TERM INT; {}; while true; do sleep 0.05; done",
             emit(d, "start", "stubborn")
-        ))
+        )),
+        header = header(d)
     );
     let mut sup = Supervisor::start(d, &config, mode);
     wait_for("start", Duration::from_secs(5), || {
@@ -246,7 +257,7 @@ fn dependents_start_right_after_probes_pass(mode: Mode) {
     let (http_port, tcp_port) = (free_port(), free_port());
     let flag = d.join("flag");
     let config = format!(
-        r#"{HEADER}
+        r#"{header}
 [services.httpdb]
 command = {httpdb}
 ready = {{ http = "http://127.0.0.1:{http_port}/", start_interval = "20ms" }}
@@ -283,6 +294,7 @@ depends_on = {{ execdb = "ready" }}
             "{}; exec sleep 1000",
             emit(d, "start", "app_exec")
         )),
+        header = header(d)
     );
     let _sup = Supervisor::start(d, &config, mode);
     for (db, app) in [
@@ -314,7 +326,7 @@ fn oneshots_gate_dependents(mode: Mode) {
     let dir = tempdir();
     let d = dir.path();
     let config = format!(
-        r#"{HEADER}
+        r#"{header}
 [services.init]
 command = {init}
 oneshot = true
@@ -331,6 +343,7 @@ depends_on = {{ badinit = "completed" }}
         init = sh(&format!("sleep 0.3; {}", emit(d, "done", "init"))),
         app = sh(&format!("{}; exec sleep 1000", emit(d, "start", "app"))),
         blocked = sh(&format!("{}; exec sleep 1000", emit(d, "start", "blocked"))),
+        header = header(d)
     );
     let sup = Supervisor::start(d, &config, mode);
     let (done, start) = wait_for("app to start", Duration::from_secs(5), || {
@@ -442,12 +455,13 @@ fn other_signals_are_forwarded(mode: Mode) {
     let dir = tempdir();
     let d = dir.path();
     let config = format!(
-        "{HEADER}[services.listener]\ncommand = {}\n",
+        "{header}[services.listener]\ncommand = {}\n",
         sh(&format!(
             "trap '{}' USR1; {}; while true; do sleep 0.05; done",
             emit(d, "usr1", "listener"),
             emit(d, "start", "listener")
-        ))
+        )),
+        header = header(d)
     );
     let sup = Supervisor::start(d, &config, mode);
     wait_for("start", Duration::from_secs(5), || {
@@ -465,13 +479,14 @@ fn output_is_drained_prefixed_and_split() {
     let dir = tempdir();
     let d = dir.path();
     let config = format!(
-        "{HEADER}[services.noisy]\ncommand = {}\n[services.n2]\ncommand = {}\n",
+        "{header}[services.noisy]\ncommand = {}\n[services.n2]\ncommand = {}\n",
         sh(&format!(
             "head -c 40000 /dev/zero | tr '\\0' x; echo; printf 'bad \\377\\376 bytes\\n'; \
              head -c 5000000 /dev/zero | tr '\\0' '\\n' | sed 's/^/line/' >&2; {}; exec sleep 1000",
             emit(d, "done", "noisy")
         )),
         sh("echo from n2; exec sleep 1000"),
+        header = header(d)
     );
     let sup = Supervisor::start(d, &config, Mode::Child);
     wait_for(
@@ -503,10 +518,11 @@ fn privileges_env_and_workdir_are_applied() {
     let work = d.join("work");
     std::fs::create_dir(&work).unwrap();
     let config = format!(
-        "{HEADER}[services.who]\ncommand = {}\nuser = \"nobody\"\nworkdir = \"work\"\nenv = {{ GREETING = \"hi ${{MISSING_VAR:-there}}\" }}\n",
+        "{header}[services.who]\ncommand = {}\nuser = \"nobody\"\nworkdir = \"work\"\nenv = {{ GREETING = \"hi ${{MISSING_VAR:-there}}\" }}\n",
         sh(
             "echo \"uid=$(id -u) gid=$(id -g) home=$HOME user=$USER pwd=$(pwd) greeting=$GREETING\"; exec sleep 1000"
         ),
+        header = header(d)
     );
     let sup = Supervisor::start(d, &config, Mode::Pid1);
     let line = sup.wait_line("who | uid=", Duration::from_secs(5));
@@ -520,7 +536,10 @@ fn privileges_env_and_workdir_are_applied() {
 fn missing_binary_backs_off_with_a_clear_message() {
     let dir = tempdir();
     let d = dir.path();
-    let config = format!("{HEADER}[services.ghost]\ncommand = [\"/no/such/program\"]\n");
+    let config = format!(
+        "{header}[services.ghost]\ncommand = [\"/no/such/program\"]\n",
+        header = header(d)
+    );
     let sup = Supervisor::start(d, &config, Mode::Child);
     sup.wait_line(
         "cannot start: /no/such/program: No such file or directory",

@@ -47,7 +47,10 @@ pub fn inspect(pgdata: &Path) -> std::io::Result<Found> {
         Err(e) => return Err(e),
     };
     if !meta.is_dir() {
-        return Err(std::io::Error::other(format!("{} is not a directory", pgdata.display())));
+        return Err(std::io::Error::other(format!(
+            "{} is not a directory",
+            pgdata.display()
+        )));
     }
     let mut entries: Vec<String> = std::fs::read_dir(pgdata)?
         .filter_map(Result::ok)
@@ -95,7 +98,12 @@ pub enum Verdict {
 
 /// Decides what to do with `found` at `pgdata` for a server of `server_major` running as
 /// `server_uid` (`None`: whatever user we are).
-pub fn verdict(found: &Found, pgdata: &Path, server_major: u32, server_uid: Option<u32>) -> Verdict {
+pub fn verdict(
+    found: &Found,
+    pgdata: &Path,
+    server_major: u32,
+    server_uid: Option<u32>,
+) -> Verdict {
     let p = pgdata.display();
     match found {
         Found::Missing | Found::Empty { .. } => Verdict::Initialize,
@@ -146,12 +154,30 @@ mod tests {
     #[test]
     fn verdicts() {
         let p = Path::new("/data");
-        assert_eq!(verdict(&Found::Missing, p, 17, Some(101)), Verdict::Initialize);
-        assert_eq!(verdict(&Found::Empty { owner: 0 }, p, 17, Some(101)), Verdict::Initialize);
-        assert_eq!(verdict(&cluster(17, 101, 0o700), p, 17, Some(101)), Verdict::Use { fix_mode: false });
-        assert_eq!(verdict(&cluster(17, 101, 0o750), p, 17, Some(101)), Verdict::Use { fix_mode: false });
-        assert_eq!(verdict(&cluster(17, 101, 0o755), p, 17, Some(101)), Verdict::Use { fix_mode: true });
-        assert_eq!(verdict(&cluster(17, 5, 0o700), p, 17, None), Verdict::Use { fix_mode: false });
+        assert_eq!(
+            verdict(&Found::Missing, p, 17, Some(101)),
+            Verdict::Initialize
+        );
+        assert_eq!(
+            verdict(&Found::Empty { owner: 0 }, p, 17, Some(101)),
+            Verdict::Initialize
+        );
+        assert_eq!(
+            verdict(&cluster(17, 101, 0o700), p, 17, Some(101)),
+            Verdict::Use { fix_mode: false }
+        );
+        assert_eq!(
+            verdict(&cluster(17, 101, 0o750), p, 17, Some(101)),
+            Verdict::Use { fix_mode: false }
+        );
+        assert_eq!(
+            verdict(&cluster(17, 101, 0o755), p, 17, Some(101)),
+            Verdict::Use { fix_mode: true }
+        );
+        assert_eq!(
+            verdict(&cluster(17, 5, 0o700), p, 17, None),
+            Verdict::Use { fix_mode: false }
+        );
     }
 
     #[test]
@@ -160,16 +186,38 @@ mod tests {
         let Verdict::Refuse(m) = verdict(&cluster(16, 101, 0o700), p, 17, Some(101)) else {
             panic!()
         };
-        assert!(m.contains("PostgreSQL 16 cluster, but this server is PostgreSQL 17"), "{m}");
+        assert!(
+            m.contains("PostgreSQL 16 cluster, but this server is PostgreSQL 17"),
+            "{m}"
+        );
         let Verdict::Refuse(m) = verdict(&cluster(17, 0, 0o700), p, 17, Some(101)) else {
             panic!()
         };
-        assert!(m.contains("owned by uid 0, but PostgreSQL runs as uid 101; fix with: chown -R 101 /data"), "{m}");
-        let found = Found::Foreign { entries: vec!["notes.txt".into()] };
-        let Verdict::Refuse(m) = verdict(&found, p, 17, Some(101)) else { panic!() };
-        assert!(m.contains("not empty but holds no PostgreSQL cluster (it contains: notes.txt)"), "{m}");
-        let pending = Found::Cluster { major: 17, owner: 101, mode: 0o700, is_init_pending: true };
-        let Verdict::Refuse(m) = verdict(&pending, p, 17, Some(101)) else { panic!() };
+        assert!(
+            m.contains(
+                "owned by uid 0, but PostgreSQL runs as uid 101; fix with: chown -R 101 /data"
+            ),
+            "{m}"
+        );
+        let found = Found::Foreign {
+            entries: vec!["notes.txt".into()],
+        };
+        let Verdict::Refuse(m) = verdict(&found, p, 17, Some(101)) else {
+            panic!()
+        };
+        assert!(
+            m.contains("not empty but holds no PostgreSQL cluster (it contains: notes.txt)"),
+            "{m}"
+        );
+        let pending = Found::Cluster {
+            major: 17,
+            owner: 101,
+            mode: 0o700,
+            is_init_pending: true,
+        };
+        let Verdict::Refuse(m) = verdict(&pending, p, 17, Some(101)) else {
+            panic!()
+        };
         assert!(m.contains("did not finish"), "{m}");
     }
 
@@ -181,11 +229,29 @@ mod tests {
         std::fs::create_dir(&d).unwrap();
         assert!(matches!(inspect(&d).unwrap(), Found::Empty { .. }));
         std::fs::write(d.join("x"), "").unwrap();
-        assert_eq!(inspect(&d).unwrap(), Found::Foreign { entries: vec!["x".into()] });
+        assert_eq!(
+            inspect(&d).unwrap(),
+            Found::Foreign {
+                entries: vec!["x".into()]
+            }
+        );
         std::fs::write(d.join("PG_VERSION"), "15\n").unwrap();
-        assert!(matches!(inspect(&d).unwrap(), Found::Cluster { major: 15, is_init_pending: false, .. }));
+        assert!(matches!(
+            inspect(&d).unwrap(),
+            Found::Cluster {
+                major: 15,
+                is_init_pending: false,
+                ..
+            }
+        ));
         std::fs::write(d.join(INIT_PENDING), "").unwrap();
-        assert!(matches!(inspect(&d).unwrap(), Found::Cluster { is_init_pending: true, .. }));
+        assert!(matches!(
+            inspect(&d).unwrap(),
+            Found::Cluster {
+                is_init_pending: true,
+                ..
+            }
+        ));
         std::fs::write(d.join("PG_VERSION"), "x").unwrap();
         assert!(inspect(&d).is_err());
     }

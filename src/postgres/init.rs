@@ -126,11 +126,17 @@ fn prepare() -> Result<(), InitError> {
         Verdict::Refuse(message) => Err(InitError::Refused(message)),
         Verdict::Use { fix_mode } => {
             if fix_mode {
-                warn!("PGDATA {} was group/world accessible; setting mode 0700", pgdata.display());
+                warn!(
+                    "PGDATA {} was group/world accessible; setting mode 0700",
+                    pgdata.display()
+                );
                 std::fs::set_permissions(pgdata, std::fs::Permissions::from_mode(0o700))
                     .map_err(io_err("cannot chmod", pgdata))?;
             }
-            info!("using the existing PostgreSQL {major} cluster in {}", pgdata.display());
+            info!(
+                "using the existing PostgreSQL {major} cluster in {}",
+                pgdata.display()
+            );
             Ok(())
         }
         Verdict::Initialize => first_boot(&settings, &bin, account),
@@ -157,13 +163,20 @@ fn chown(path: &Path, account: Option<&Credentials>) -> Result<(), InitError> {
 fn as_account(program: PathBuf, account: Option<&Credentials>) -> Command {
     let mut cmd = Command::new(program);
     if let Some(a) = account {
-        cmd.uid(a.uid).gid(a.gid).env("HOME", &a.home).env("USER", &a.name);
+        cmd.uid(a.uid)
+            .gid(a.gid)
+            .env("HOME", &a.home)
+            .env("USER", &a.name);
     }
     cmd
 }
 
 /// Creates a new file (mode 0600) only `account` can read.
-fn write_private(path: &Path, contents: &str, account: Option<&Credentials>) -> Result<(), InitError> {
+fn write_private(
+    path: &Path,
+    contents: &str,
+    account: Option<&Credentials>,
+) -> Result<(), InitError> {
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -178,7 +191,11 @@ fn write_private(path: &Path, contents: &str, account: Option<&Credentials>) -> 
 struct SecretFile(PathBuf);
 
 impl SecretFile {
-    fn create(path: PathBuf, contents: &str, account: Option<&Credentials>) -> Result<Self, InitError> {
+    fn create(
+        path: PathBuf,
+        contents: &str,
+        account: Option<&Credentials>,
+    ) -> Result<Self, InitError> {
         let file = SecretFile(path);
         write_private(&file.0, contents, account)?;
         Ok(file)
@@ -199,7 +216,10 @@ fn generate_password() -> String {
 
 fn first_boot(s: &Settings, bin: &PgBin, account: Option<&Credentials>) -> Result<(), InitError> {
     let pgdata = &s.pgdata;
-    info!("first boot: creating a PostgreSQL cluster in {}", pgdata.display());
+    info!(
+        "first boot: creating a PostgreSQL cluster in {}",
+        pgdata.display()
+    );
     std::fs::create_dir_all(pgdata).map_err(io_err("cannot create PGDATA", pgdata))?;
     chown(pgdata, account)?;
     std::fs::set_permissions(pgdata, std::fs::Permissions::from_mode(0o700))
@@ -230,7 +250,11 @@ fn first_boot(s: &Settings, bin: &PgBin, account: Option<&Credentials>) -> Resul
         "--auth-local=trust".into(),
         "--auth-host=scram-sha-256".into(),
     ];
-    if !s.initdb_args.iter().any(|a| a.starts_with("--locale") || a.starts_with("--lc-")) {
+    if !s
+        .initdb_args
+        .iter()
+        .any(|a| a.starts_with("--locale") || a.starts_with("--lc-"))
+    {
         args.push("--locale=C.UTF-8".into());
     }
     args.extend(s.initdb_args.iter().cloned());
@@ -282,7 +306,10 @@ fn first_boot(s: &Settings, bin: &PgBin, account: Option<&Credentials>) -> Resul
     setup?;
     stopped?;
     std::fs::remove_file(&marker).map_err(io_err("cannot remove", &marker))?;
-    info!("first boot complete: database {:?} owned by {:?}", s.database, s.superuser);
+    info!(
+        "first boot complete: database {:?} owned by {:?}",
+        s.database, s.superuser
+    );
     Ok(())
 }
 
@@ -292,7 +319,12 @@ struct TempServer {
 }
 
 impl TempServer {
-    fn start(bin: &PgBin, s: &Settings, sock: &Path, account: Option<&Credentials>) -> Result<Self, InitError> {
+    fn start(
+        bin: &PgBin,
+        s: &Settings,
+        sock: &Path,
+        account: Option<&Credentials>,
+    ) -> Result<Self, InitError> {
         let child = as_account(bin.path("postgres"), account)
             .arg("-D")
             .arg(&s.pgdata)
@@ -338,9 +370,16 @@ fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-async fn connect(s: &Settings, sock: &Path, dbname: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+async fn connect(
+    s: &Settings,
+    sock: &Path,
+    dbname: &str,
+) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
     let mut cfg = tokio_postgres::Config::new();
-    cfg.host_path(sock).port(s.port).user(&s.superuser).dbname(dbname);
+    cfg.host_path(sock)
+        .port(s.port)
+        .user(&s.superuser)
+        .dbname(dbname);
     let (client, conn) = cfg.connect(tokio_postgres::NoTls).await?;
     tokio::spawn(async move {
         let _ = conn.await;
@@ -352,7 +391,9 @@ fn sql_err(what: impl Into<String>) -> impl FnOnce(tokio_postgres::Error) -> Ini
     let what = what.into();
     move |e| InitError::Sql {
         what,
-        message: e.as_db_error().map_or_else(|| e.to_string(), |d| d.message().to_owned()),
+        message: e
+            .as_db_error()
+            .map_or_else(|| e.to_string(), |d| d.message().to_owned()),
     }
 }
 
@@ -368,10 +409,14 @@ async fn setup_database(
             Ok(c) => break c,
             Err(e) => {
                 if let Some(status) = server.exited() {
-                    return Err(InitError::Server(format!("exited ({status}) before accepting connections")));
+                    return Err(InitError::Server(format!(
+                        "exited ({status}) before accepting connections"
+                    )));
                 }
                 if Instant::now() > deadline {
-                    return Err(InitError::Server(format!("did not accept connections: {e}")));
+                    return Err(InitError::Server(format!(
+                        "did not accept connections: {e}"
+                    )));
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
@@ -379,7 +424,10 @@ async fn setup_database(
     };
     if s.database != "postgres" {
         let exists = admin
-            .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&s.database])
+            .query_opt(
+                "SELECT 1 FROM pg_database WHERE datname = $1",
+                &[&s.database],
+            )
             .await
             .map_err(sql_err("looking up the database"))?
             .is_some();
@@ -395,7 +443,11 @@ async fn setup_database(
 
 /// Runs `*.sql` (in the new database) and `*.sh` (as the server's account, with `PGHOST`
 /// etc. set) from the init directory, in name order.
-async fn run_init_scripts(s: &Settings, sock: &Path, account: Option<&Credentials>) -> Result<(), InitError> {
+async fn run_init_scripts(
+    s: &Settings,
+    sock: &Path,
+    account: Option<&Credentials>,
+) -> Result<(), InitError> {
     let mut scripts: Vec<PathBuf> = match std::fs::read_dir(&s.init_dir) {
         Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),

@@ -31,7 +31,12 @@ pub fn exec_server(args: &[String]) -> ExitCode {
             return ExitCode::from(init::EXIT_FAILED);
         }
     };
-    let err = std::process::Command::new(bin.path("postgres")).args(args).exec();
-    eprintln!("wms postgres: cannot run {}: {err}", bin.path("postgres").display());
+    let err = std::process::Command::new(bin.path("postgres"))
+        .args(args)
+        .exec();
+    eprintln!(
+        "wms postgres: cannot run {}: {err}",
+        bin.path("postgres").display()
+    );
     ExitCode::from(init::EXIT_FAILED)
 }

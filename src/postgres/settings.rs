@@ -153,9 +153,14 @@ mod tests {
 
     #[test]
     fn password_sources() {
-        assert_eq!(with(&[("POSTGRES_PASSWORD", "pw")]).unwrap().password, PasswordSource::Given("pw".into()));
         assert_eq!(
-            with(&[("POSTGRES_PASSWORD_FILE", "/run/secrets/pg")]).unwrap().password,
+            with(&[("POSTGRES_PASSWORD", "pw")]).unwrap().password,
+            PasswordSource::Given("pw".into())
+        );
+        assert_eq!(
+            with(&[("POSTGRES_PASSWORD_FILE", "/run/secrets/pg")])
+                .unwrap()
+                .password,
             PasswordSource::File("/run/secrets/pg".into())
         );
         let e = with(&[("POSTGRES_PASSWORD", "a"), ("POSTGRES_PASSWORD_FILE", "b")]).unwrap_err();
@@ -169,7 +174,9 @@ mod tests {
         assert!(with(&[("POSTGRES_DB", &"d".repeat(64))]).is_err());
         assert_eq!(with(&[("PG_OS_USER", "")]).unwrap().os_user, None);
         assert_eq!(
-            with(&[("POSTGRES_INITDB_ARGS", "--locale=de_DE.UTF-8  -k")]).unwrap().initdb_args,
+            with(&[("POSTGRES_INITDB_ARGS", "--locale=de_DE.UTF-8  -k")])
+                .unwrap()
+                .initdb_args,
             ["--locale=de_DE.UTF-8", "-k"]
         );
     }

@@ -1019,7 +1019,8 @@ impl ServiceSnapshot {
 
     /// Time until the scheduled restart, at `now`.
     pub fn next_restart_in(&self, now: Instant) -> Option<Duration> {
-        self.next_restart_at.map(|t| t.saturating_duration_since(now))
+        self.next_restart_at
+            .map(|t| t.saturating_duration_since(now))
     }
 
     /// True if and only if this service counts as up for the aggregate.

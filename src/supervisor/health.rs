@@ -17,7 +17,7 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode, header};
 use indexmap::IndexMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
@@ -28,22 +28,22 @@ const MAX_CONNECTIONS: usize = 1024;
 /// A client must send its request headers within this time.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// `/health`'s body.
-#[derive(Debug, Serialize)]
-pub struct HealthJson<'a> {
+/// `/health`'s body. Also what `wms ctl` reads back, hence `Deserialize`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthJson {
     /// Aggregate status.
-    pub status: &'static str,
+    pub status: String,
     /// Supervisor uptime, whole seconds.
     pub uptime_s: u64,
     /// Per service, in start order.
-    pub services: IndexMap<&'a str, ServiceJson<'a>>,
+    pub services: IndexMap<String, ServiceJson>,
 }
 
 /// One service in `/health`.
-#[derive(Debug, Serialize)]
-pub struct ServiceJson<'a> {
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceJson {
     /// `waiting`, `starting`, `ready`, ...
-    pub state: &'static str,
+    pub state: String,
     /// True for a oneshot.
     pub oneshot: bool,
     /// Main process id while running.
@@ -55,15 +55,15 @@ pub struct ServiceJson<'a> {
     /// How the last process ended.
     pub last_exit: Option<LastExitJson>,
     /// The latest probe failure.
-    pub last_probe_error: Option<&'a str>,
+    pub last_probe_error: Option<String>,
     /// Time until a scheduled restart.
     pub next_restart_in_ms: Option<u64>,
     /// Unmet dependencies, while waiting.
-    pub waiting_for: Vec<WaitingJson<'a>>,
+    pub waiting_for: Vec<WaitingJson>,
 }
 
 /// How a process ended, for `/health`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LastExitJson {
     /// Exit code, when it exited.
     pub code: Option<i32>,
@@ -78,12 +78,12 @@ pub struct LastExitJson {
 }
 
 /// An unmet dependency.
-#[derive(Debug, Serialize)]
-pub struct WaitingJson<'a> {
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaitingJson {
     /// The dependency.
-    pub service: &'a str,
+    pub service: String,
     /// The condition it has not reached.
-    pub condition: &'static str,
+    pub condition: String,
 }
 
 /// 200 when healthy, 503 otherwise.
@@ -103,8 +103,20 @@ fn wall_clock(at: Instant, now: Instant, wall_now: SystemTime) -> SystemTime {
 
 /// The `/health` document for `snap` as seen at `now` (`wall_now` is the same moment on the
 /// wall clock, for timestamps).
-pub fn health_json(snap: &Snapshot, now: Instant, wall_now: SystemTime) -> HealthJson<'_> {
-    let service = |s: &'_ ServiceSnapshot| {
+pub fn health_json(snap: &Snapshot, now: Instant, wall_now: SystemTime) -> HealthJson {
+    HealthJson {
+        status: snap.status.as_str().to_owned(),
+        uptime_s: now.saturating_duration_since(snap.started_at).as_secs(),
+        services: snap
+            .services
+            .iter()
+            .map(|s| (s.name.to_string(), service_json(s, now, wall_now)))
+            .collect(),
+    }
+}
+
+fn service_json(s: &ServiceSnapshot, now: Instant, wall_now: SystemTime) -> ServiceJson {
+    {
         let last_exit = s.last_exit.as_ref().map(|(how, at)| {
             let (code, signal, error) = match how {
                 Termination::Exited(c) => (Some(*c), None, None),
@@ -120,13 +132,13 @@ pub fn health_json(snap: &Snapshot, now: Instant, wall_now: SystemTime) -> Healt
             }
         });
         ServiceJson {
-            state: s.state.as_str(),
+            state: s.state.as_str().to_owned(),
             oneshot: s.is_oneshot,
             pid: s.pid.map(|p| p.0),
             restarts: s.restarts,
             uptime_s: s.uptime(now).map(|d| d.as_secs()),
             last_exit,
-            last_probe_error: s.last_probe_error.as_deref(),
+            last_probe_error: s.last_probe_error.clone(),
             next_restart_in_ms: s
                 .next_restart_in(now)
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
@@ -134,20 +146,11 @@ pub fn health_json(snap: &Snapshot, now: Instant, wall_now: SystemTime) -> Healt
                 .waiting_for
                 .iter()
                 .map(|(name, cond)| WaitingJson {
-                    service: name.as_str(),
-                    condition: cond.as_str(),
+                    service: name.to_string(),
+                    condition: cond.as_str().to_owned(),
                 })
                 .collect(),
         }
-    };
-    HealthJson {
-        status: snap.status.as_str(),
-        uptime_s: now.saturating_duration_since(snap.started_at).as_secs(),
-        services: snap
-            .services
-            .iter()
-            .map(|s| (s.name.as_str(), service(s)))
-            .collect(),
     }
 }
 
@@ -173,30 +176,40 @@ const ALL_STATES: [State; 10] = [
 /// `/metrics` in the Prometheus text exposition format (version 0.0.4).
 pub fn render_metrics(snap: &Snapshot, now: Instant) -> String {
     let mut out = String::with_capacity(2048);
-    let mut family = |name: &str, kind: &str, help: &str, rows: &mut dyn Iterator<Item = (String, String)>| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-        for (labels, value) in rows {
-            let _ = writeln!(out, "{name}{labels} {value}");
-        }
-    };
+    let mut family =
+        |name: &str, kind: &str, help: &str, rows: &mut dyn Iterator<Item = (String, String)>| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (labels, value) in rows {
+                let _ = writeln!(out, "{name}{labels} {value}");
+            }
+        };
     let label = |s: &ServiceSnapshot| format!("{{service=\"{}\"}}", s.name);
     family(
         "wms_service_up",
         "gauge",
         "1 if the service's process is running.",
-        &mut snap.services.iter().map(|s| (label(s), u8::from(s.pid.is_some()).to_string())),
+        &mut snap
+            .services
+            .iter()
+            .map(|s| (label(s), u8::from(s.pid.is_some()).to_string())),
     );
     family(
         "wms_service_ready",
         "gauge",
         "1 if the service is ready (a oneshot: completed).",
-        &mut snap.services.iter().map(|s| (label(s), u8::from(s.is_ok()).to_string())),
+        &mut snap
+            .services
+            .iter()
+            .map(|s| (label(s), u8::from(s.is_ok()).to_string())),
     );
     family(
         "wms_service_restarts_total",
         "counter",
         "Automatic restarts since the supervisor started.",
-        &mut snap.services.iter().map(|s| (label(s), s.restarts.to_string())),
+        &mut snap
+            .services
+            .iter()
+            .map(|s| (label(s), s.restarts.to_string())),
     );
     family(
         "wms_service_state",
@@ -232,27 +245,48 @@ pub fn render_metrics(snap: &Snapshot, now: Instant) -> String {
         "Seconds since the supervisor started.",
         &mut std::iter::once((
             String::new(),
-            format!("{:.3}", now.saturating_duration_since(snap.started_at).as_secs_f64()),
+            format!(
+                "{:.3}",
+                now.saturating_duration_since(snap.started_at).as_secs_f64()
+            ),
         )),
     );
     family(
         "wms_build_info",
         "gauge",
         "Build information.",
-        &mut std::iter::once((format!("{{version=\"{}\"}}", env!("CARGO_PKG_VERSION")), "1".to_owned())),
+        &mut std::iter::once((
+            format!("{{version=\"{}\"}}", env!("CARGO_PKG_VERSION")),
+            "1".to_owned(),
+        )),
     );
     out
 }
 
 type Body = Full<Bytes>;
 
-fn respond(status: StatusCode, content_type: &'static str, body: String, is_head: bool) -> Response<Body> {
+fn respond(
+    status: StatusCode,
+    content_type: &'static str,
+    body: String,
+    is_head: bool,
+) -> Response<Body> {
     let len = body.len();
-    let mut resp = Response::new(Full::new(if is_head { Bytes::new() } else { Bytes::from(body) }));
+    let mut resp = Response::new(Full::new(if is_head {
+        Bytes::new()
+    } else {
+        Bytes::from(body)
+    }));
     *resp.status_mut() = status;
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, header::HeaderValue::from_static(content_type));
-    h.insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(content_type),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
     h.insert(header::CONTENT_LENGTH, header::HeaderValue::from(len));
     resp
 }
@@ -279,8 +313,18 @@ pub fn answer(method: &Method, path: &str, snap: &Snapshot) -> Response<Body> {
             render_json(snap, now, SystemTime::now()),
             is_head,
         ),
-        "/health/live" => respond(StatusCode::OK, "text/plain; charset=utf-8", "ok\n".into(), is_head),
-        "/health/ready" => respond(status_code(snap), "text/plain; charset=utf-8", String::new(), is_head),
+        "/health/live" => respond(
+            StatusCode::OK,
+            "text/plain; charset=utf-8",
+            "ok\n".into(),
+            is_head,
+        ),
+        "/health/ready" => respond(
+            status_code(snap),
+            "text/plain; charset=utf-8",
+            String::new(),
+            is_head,
+        ),
         "/metrics" => respond(
             StatusCode::OK,
             "text/plain; version=0.0.4; charset=utf-8",
@@ -308,21 +352,26 @@ pub fn spawn_server(
     listener: std::net::TcpListener,
     snapshots: watch::Receiver<Arc<Snapshot>>,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new().name("health".into()).spawn(move || {
-        let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            Ok(rt) => rt,
-            Err(e) => {
-                tracing::error!("health server: cannot start its runtime: {e}");
-                return;
-            }
-        };
-        rt.block_on(async move {
-            match TcpListener::from_std(listener) {
-                Ok(l) => serve(l, snapshots).await,
-                Err(e) => tracing::error!("health server: {e}"),
-            }
-        });
-    })
+    std::thread::Builder::new()
+        .name("health".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!("health server: cannot start its runtime: {e}");
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                match TcpListener::from_std(listener) {
+                    Ok(l) => serve(l, snapshots).await,
+                    Err(e) => tracing::error!("health server: {e}"),
+                }
+            });
+        })
 }
 
 /// The accept loop. Ends when the snapshot channel closes (the supervisor is exiting).
@@ -368,8 +417,8 @@ pub async fn serve(listener: TcpListener, mut snapshots: watch::Receiver<Arc<Sna
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::supervisor::engine::Pid;
     use crate::supervisor::engine::Overall;
+    use crate::supervisor::engine::Pid;
     use crate::supervisor::plan::{Condition, ServiceName, Signal};
 
     fn snap(now: Instant) -> Snapshot {
@@ -387,7 +436,10 @@ mod tests {
         };
         let mut db = svc("postgres", State::Backoff);
         db.restarts = 2;
-        db.last_exit = Some((Termination::Killed(Signal::KILL), now - Duration::from_secs(3)));
+        db.last_exit = Some((
+            Termination::Killed(Signal::KILL),
+            now - Duration::from_secs(3),
+        ));
         db.next_restart_at = Some(now + Duration::from_millis(400));
         db.last_probe_error = Some("connection refused".into());
         let mut api = svc("backend", State::Waiting);
@@ -406,10 +458,12 @@ mod tests {
     fn health_json_has_every_field_in_start_order() {
         let now = Instant::now();
         let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let json: serde_json::Value = serde_json::from_str(&render_json(&snap(now), now, wall)).unwrap();
+        let text = render_json(&snap(now), now, wall);
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(json["status"], "degraded");
         assert_eq!(json["uptime_s"], 100);
-        let names: Vec<&String> = json["services"].as_object().unwrap().keys().collect();
+        let doc: HealthJson = serde_json::from_str(&text).unwrap();
+        let names: Vec<&String> = doc.services.keys().collect();
         assert_eq!(names, ["postgres", "backend", "web"]);
         let pg = &json["services"]["postgres"];
         assert_eq!(pg["state"], "backoff");
@@ -420,11 +474,20 @@ mod tests {
         assert_eq!(pg["last_exit"]["code"], serde_json::Value::Null);
         assert_eq!(pg["last_exit"]["at"], "2027-01-15T07:59:57Z");
         assert_eq!(pg["last_exit"]["ago_s"], 3);
-        assert_eq!(json["services"]["backend"]["waiting_for"][0]["service"], "postgres");
-        assert_eq!(json["services"]["backend"]["waiting_for"][0]["condition"], "ready");
+        assert_eq!(
+            json["services"]["backend"]["waiting_for"][0]["service"],
+            "postgres"
+        );
+        assert_eq!(
+            json["services"]["backend"]["waiting_for"][0]["condition"],
+            "ready"
+        );
         assert_eq!(json["services"]["web"]["pid"], 7);
         assert_eq!(json["services"]["web"]["uptime_s"], 65);
-        assert_eq!(json["services"]["web"]["last_exit"], serde_json::Value::Null);
+        assert_eq!(
+            json["services"]["web"]["last_exit"],
+            serde_json::Value::Null
+        );
     }
 
     #[test]
@@ -458,7 +521,10 @@ mod tests {
             "# TYPE wms_service_restarts_total counter",
             "wms_supervisor_uptime_seconds 100.000",
         ] {
-            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
         }
     }
 }

@@ -13,12 +13,14 @@
 //! * [`probe`]: one readiness check per call, each with its own timeout.
 //! * [`logs`]: drains service output into `NAME | line` lines.
 //! * [`health`]: `/health`, `/metrics` (pure rendering; a server on its own thread).
-//! * [`control`]: the control socket and its client, `wms ctl`.
+//! * [`control`]: the control socket's server side.
+//! * [`ctl`]: `wms ctl`, its client.
 //! * [`stops`]: manual stops remembered in `state_dir` (`unless-stopped`).
 //! * [`notify`]: sd_notify (`READY`, `STATUS`, `STOPPING`, `WATCHDOG`).
 
 pub mod config;
 pub mod control;
+pub mod ctl;
 pub mod engine;
 pub mod health;
 pub mod interpolate;

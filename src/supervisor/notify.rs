@@ -22,19 +22,22 @@ impl Notifier {
     pub fn from_env() -> Option<Self> {
         let path = std::env::var_os("NOTIFY_SOCKET")?;
         let path = path.to_str().map(str::to_owned);
-        let made = path.as_deref().ok_or_else(|| "not UTF-8".to_owned()).and_then(|p| {
-            let addr = match p.strip_prefix('@') {
-                Some(name) => SocketAddr::from_abstract_name(name.as_bytes()),
-                None => SocketAddr::from_pathname(p),
-            }
-            .map_err(|e| e.to_string())?;
-            let socket = UnixDatagram::unbound().map_err(|e| e.to_string())?;
-            Ok(Notifier {
-                socket,
-                addr,
-                has_sent_ready: false,
-            })
-        });
+        let made = path
+            .as_deref()
+            .ok_or_else(|| "not UTF-8".to_owned())
+            .and_then(|p| {
+                let addr = match p.strip_prefix('@') {
+                    Some(name) => SocketAddr::from_abstract_name(name.as_bytes()),
+                    None => SocketAddr::from_pathname(p),
+                }
+                .map_err(|e| e.to_string())?;
+                let socket = UnixDatagram::unbound().map_err(|e| e.to_string())?;
+                Ok(Notifier {
+                    socket,
+                    addr,
+                    has_sent_ready: false,
+                })
+            });
         match made {
             Ok(n) => Some(n),
             Err(e) => {
@@ -54,7 +57,11 @@ impl Notifier {
     pub fn ready(&mut self, status: &str) {
         if !self.has_sent_ready {
             self.has_sent_ready = true;
-            self.send(&format!("READY=1\nMAINPID={}\nSTATUS={}", std::process::id(), one_line(status)));
+            self.send(&format!(
+                "READY=1\nMAINPID={}\nSTATUS={}",
+                std::process::id(),
+                one_line(status)
+            ));
         }
     }
 
@@ -81,7 +88,10 @@ fn one_line(s: &str) -> String {
 /// Half of `WATCHDOG_USEC`, if the watchdog is enabled for this process.
 pub fn watchdog_interval() -> Option<Duration> {
     let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
-    if let Some(pid) = std::env::var("WATCHDOG_PID").ok().and_then(|p| p.parse::<u32>().ok()) {
+    if let Some(pid) = std::env::var("WATCHDOG_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+    {
         if pid != std::process::id() {
             return None;
         }

@@ -186,3 +186,31 @@ pub async fn exec(
     }
     outcome
 }
+
+/// `wms probe URL [--timeout 2s]`: exit 0 when the URL answers 2xx, 1 otherwise with one
+/// line saying why (refused, timeout, status). Images need no curl for HEALTHCHECK.
+pub fn run_cli(url: &str, timeout: Duration) -> std::process::ExitCode {
+    let target = match HttpTarget::parse(url) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("wms probe: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let outcome = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(http(&target, timeout)),
+        Err(e) => {
+            eprintln!("wms probe: cannot start: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    if outcome.is_ok {
+        std::process::ExitCode::SUCCESS
+    } else {
+        eprintln!("wms probe: {target}: {}", outcome.detail);
+        std::process::ExitCode::FAILURE
+    }
+}

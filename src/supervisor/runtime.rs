@@ -23,7 +23,9 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, error, info, warn};
 
 use super::control::{self, ErrorKind};
-use super::engine::{Action, CommandError, Engine, Event, Generation, Overall, ProbeOutcome, Report, Snapshot, State};
+use super::engine::{
+    Action, CommandError, Engine, Event, Generation, Overall, ProbeOutcome, Report, Snapshot, State,
+};
 use super::logs::{self, Stream};
 use super::notify::{self, Notifier};
 use super::plan::{Plan, ProbeKind, ServiceId, Signal};
@@ -115,7 +117,10 @@ impl Shell {
         let stopped = stops::load(&settings.state_dir);
         if !stopped.is_empty() {
             let names: Vec<&str> = stopped.iter().map(|n| n.as_str()).collect();
-            info!("kept stopped (wms ctl stop, remembered): {}", names.join(", "));
+            info!(
+                "kept stopped (wms ctl stop, remembered): {}",
+                names.join(", ")
+            );
         }
         let engine = Engine::new(plan, Instant::now(), &stopped);
         let (snapshots, snapshot_rx) = watch::channel(Arc::new(engine.snapshot()));
@@ -125,14 +130,24 @@ impl Shell {
             settings.control_socket.display()
         )))?;
         let (control_tx, control_rx) = mpsc::channel(16);
-        tokio::spawn(control::serve(control_listener, snapshot_rx.clone(), control_tx));
+        tokio::spawn(control::serve(
+            control_listener,
+            snapshot_rx.clone(),
+            control_tx,
+        ));
 
         if let Some(addr) = settings.health_listen {
-            let listener = health::bind(addr).map_err(setup(format!("the health listener on {addr}")))?;
-            health::spawn_server(listener, snapshot_rx).map_err(setup("the health server thread"))?;
+            let listener =
+                health::bind(addr).map_err(setup(format!("the health listener on {addr}")))?;
+            health::spawn_server(listener, snapshot_rx)
+                .map_err(setup("the health server thread"))?;
             info!("health at http://{addr}/health");
         }
 
+        let notifier = Notifier::from_env();
+        if let Some(n) = &notifier {
+            n.status(&engine.snapshot().summary());
+        }
         let (results_tx, results_rx) = mpsc::unbounded_channel();
         Ok(Shell {
             engine,
@@ -143,7 +158,7 @@ impl Shell {
             control_rx,
             pending_replies: Vec::new(),
             snapshots,
-            notifier: Notifier::from_env(),
+            notifier,
             watchdog: notify::watchdog_interval(),
             control_socket: settings.control_socket,
             name_width,
@@ -202,24 +217,37 @@ impl Shell {
                 format!("service {:?} is disabled in the config", request.service)
             } else {
                 let names: Vec<&str> = plan.services.iter().map(|s| s.name.as_str()).collect();
-                format!("unknown service {:?} (services: {})", request.service, names.join(", "))
+                format!(
+                    "unknown service {:?} (services: {})",
+                    request.service,
+                    names.join(", ")
+                )
             };
-            let _ = request.reply.send(Err((ErrorKind::UnknownService, message)));
+            let _ = request
+                .reply
+                .send(Err((ErrorKind::UnknownService, message)));
             return;
         };
         info!(service = %request.service, "control: {:?}", request.command);
-        match self.engine.handle_command(id, request.command, Instant::now()) {
+        match self
+            .engine
+            .handle_command(id, request.command, Instant::now())
+        {
             Ok(()) => {
                 let state_dir = &self.engine.plan().supervisor.state_dir;
                 if let Err(e) = stops::save(state_dir, &self.engine.remembered_stops()) {
-                    warn!("cannot remember manual stops in {}: {e}", state_dir.display());
+                    warn!(
+                        "cannot remember manual stops in {}: {e}",
+                        state_dir.display()
+                    );
                 }
                 self.pending_replies.push(request.reply);
             }
             Err(CommandError::ShuttingDown) => {
-                let _ = request
-                    .reply
-                    .send(Err((ErrorKind::ShuttingDown, "the supervisor is shutting down".into())));
+                let _ = request.reply.send(Err((
+                    ErrorKind::ShuttingDown,
+                    "the supervisor is shutting down".into(),
+                )));
             }
         }
     }
@@ -359,7 +387,9 @@ impl Shell {
 
     /// Tells the service manager about aggregate changes and shutdown.
     fn notify(&mut self, report: &Report) {
-        let Some(n) = self.notifier.as_mut() else { return };
+        let Some(n) = self.notifier.as_mut() else {
+            return;
+        };
         match report {
             Report::Overall(o) => {
                 let summary = self.engine.snapshot().summary();

@@ -22,14 +22,23 @@ pub fn load(state_dir: &Path) -> Vec<ServiceName> {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
         Err(e) => {
-            tracing::warn!("cannot read {}: {e}; starting every service", path.display());
+            tracing::warn!(
+                "cannot read {}: {e}; starting every service",
+                path.display()
+            );
             return Vec::new();
         }
     };
     match serde_json::from_str::<Vec<String>>(&text) {
-        Ok(names) => names.iter().filter_map(|n| ServiceName::parse(n).ok()).collect(),
+        Ok(names) => names
+            .iter()
+            .filter_map(|n| ServiceName::parse(n).ok())
+            .collect(),
         Err(e) => {
-            tracing::warn!("{} is not a JSON list of names ({e}); ignoring it", path.display());
+            tracing::warn!(
+                "{} is not a JSON list of names ({e}); ignoring it",
+                path.display()
+            );
             Vec::new()
         }
     }
@@ -40,7 +49,10 @@ pub fn save(state_dir: &Path, stopped: &[ServiceName]) -> std::io::Result<()> {
     std::fs::create_dir_all(state_dir)?;
     let names: Vec<&str> = stopped.iter().map(ServiceName::as_str).collect();
     let tmp = state_dir.join(format!("{FILE}.tmp"));
-    std::fs::write(&tmp, serde_json::to_string(&names).unwrap_or_else(|_| "[]".into()))?;
+    std::fs::write(
+        &tmp,
+        serde_json::to_string(&names).unwrap_or_else(|_| "[]".into()),
+    )?;
     std::fs::rename(&tmp, file(state_dir))
 }
 
@@ -53,7 +65,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().join("state");
         assert!(load(&d).is_empty());
-        let names = vec![ServiceName::parse("backend").unwrap(), ServiceName::parse("web").unwrap()];
+        let names = vec![
+            ServiceName::parse("backend").unwrap(),
+            ServiceName::parse("web").unwrap(),
+        ];
         save(&d, &names).unwrap();
         assert_eq!(load(&d), names);
         std::fs::write(d.join(FILE), "not json").unwrap();

@@ -310,3 +310,30 @@ pub fn events_of(dir: &Path, what: &str, name: &str) -> Vec<f64> {
 pub fn emit(dir: &Path, what: &str, name: &str) -> String {
     format!("date +\"{what} {name} %s.%N\" >> {}/events", dir.display())
 }
+
+/// A plain HTTP/1.1 request (`Connection: close`); returns the status and the body.
+pub fn http(method: &str, addr: &str, path: &str) -> std::io::Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("no status line in {head:?}")))?;
+    Ok((status, body.to_owned()))
+}
+
+/// `GET` and parse the body as JSON.
+pub fn get_json(addr: &str, path: &str) -> Option<(u16, serde_json::Value)> {
+    let (status, body) = http("GET", addr, path).ok()?;
+    Some((status, serde_json::from_str(&body).ok()?))
+}

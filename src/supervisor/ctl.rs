@@ -1,0 +1,263 @@
+//! `wms ctl`: the client of the control socket.
+//!
+//! | command | effect |
+//! |---|---|
+//! | `wms ctl status [--json]` | a table like `docker compose ps` (or the `/health` JSON) |
+//! | `wms ctl start NAME` | start a stopped service (and forget a remembered stop) |
+//! | `wms ctl stop NAME` | stop it and keep it stopped (remembered for `unless-stopped`) |
+//! | `wms ctl restart NAME` | stop if running, start again |
+//!
+//! Exit codes: 0 done, 1 refused by the supervisor (unknown service, shutting down),
+//! 2 usage error, 3 the supervisor cannot be reached (not running, permission denied).
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::control::{ErrorKind, WireRequest};
+use super::health::{HealthJson, ServiceJson};
+
+/// Exit code for a usage error.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Why `wms ctl` failed, with its exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The supervisor is not there (or the socket is not ours).
+    #[error("{0}")]
+    Unreachable(String),
+    /// The supervisor refused.
+    #[error("{message}")]
+    Refused {
+        /// Why.
+        kind: ErrorKind,
+        /// Its message.
+        message: String,
+    },
+}
+
+impl ClientError {
+    /// `wms ctl` exit codes: 1 refused by the supervisor, 3 supervisor unreachable.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ClientError::Refused { .. } => 1,
+            ClientError::Unreachable(_) => 3,
+        }
+    }
+}
+
+/// The control socket's answer.
+#[derive(Debug, Deserialize)]
+struct Answer {
+    ok: bool,
+    #[serde(default)]
+    health: Option<HealthJson>,
+    #[serde(default)]
+    kind: Option<ErrorKind>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// Sends one request and returns the `/health` document from the answer.
+pub fn request(socket: &Path, req: &WireRequest) -> Result<HealthJson, ClientError> {
+    let unreachable = |e: std::io::Error| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
+                "is the supervisor running? (wms supervise)".to_owned()
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                "permission denied: the socket is only for the user running the supervisor (try as root)".to_owned()
+            }
+            _ => e.to_string(),
+        };
+        ClientError::Unreachable(format!(
+            "cannot reach the supervisor at {}: {hint}",
+            socket.display()
+        ))
+    };
+    let mut stream = UnixStream::connect(socket).map_err(unreachable)?;
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut line = serde_json::to_string(req).unwrap_or_default();
+    line.push('\n');
+    stream.write_all(line.as_bytes()).map_err(unreachable)?;
+    let mut text = String::new();
+    BufReader::new(stream)
+        .read_line(&mut text)
+        .map_err(unreachable)?;
+    let answer: Answer = serde_json::from_str(&text).map_err(|e| {
+        ClientError::Unreachable(format!("unexpected answer from {}: {e}", socket.display()))
+    })?;
+    match (answer.ok, answer.health) {
+        (true, Some(health)) => Ok(health),
+        _ => Err(ClientError::Refused {
+            kind: answer.kind.unwrap_or(ErrorKind::BadRequest),
+            message: answer.error.unwrap_or_else(|| "refused".to_owned()),
+        }),
+    }
+}
+
+/// What the HEALTH column says about a service.
+fn health_cell(s: &ServiceJson) -> String {
+    if let Some(e) = &s.last_probe_error {
+        return e.clone();
+    }
+    if let Some(ms) = s.next_restart_in_ms {
+        return format!(
+            "restart in {}",
+            humantime::format_duration(Duration::from_millis(ms))
+        );
+    }
+    if !s.waiting_for.is_empty() {
+        let deps: Vec<String> = s
+            .waiting_for
+            .iter()
+            .map(|d| format!("{} {}", d.service, d.condition))
+            .collect();
+        return format!("waiting for {}", deps.join(", "));
+    }
+    match (&s.last_exit, s.pid) {
+        (Some(e), None) => match (e.code, &e.signal, &e.error) {
+            (Some(c), _, _) => format!("exited with code {c}"),
+            (_, Some(sig), _) => format!("killed by {sig}"),
+            (_, _, Some(err)) => err.clone(),
+            _ => "-".to_owned(),
+        },
+        _ => "ok".to_owned(),
+    }
+}
+
+/// A `docker compose ps`-like table of a `/health` document.
+pub fn status_table(health: &HealthJson) -> String {
+    let dash = |v: Option<String>| v.unwrap_or_else(|| "-".to_owned());
+    let mut rows =
+        vec![["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "HEALTH"].map(str::to_owned)];
+    for (name, s) in &health.services {
+        rows.push([
+            name.clone(),
+            s.state.clone(),
+            dash(s.pid.map(|p| p.to_string())),
+            dash(
+                s.uptime_s
+                    .map(|n| humantime::format_duration(Duration::from_secs(n)).to_string()),
+            ),
+            s.restarts.to_string(),
+            health_cell(s),
+        ]);
+    }
+    let widths: Vec<usize> = (0..6)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in &rows {
+        let cells: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "status: {} (up {})\n",
+        health.status,
+        humantime::format_duration(Duration::from_secs(health.uptime_s))
+    ));
+    out
+}
+
+/// Where `wms ctl` finds the socket: `--socket`, else `WMS_CONTROL_SOCKET`, else the
+/// config's `control_socket`, else the default.
+pub fn socket_path(explicit: Option<PathBuf>, config: &Path) -> PathBuf {
+    explicit
+        .or_else(|| std::env::var_os("WMS_CONTROL_SOCKET").map(PathBuf::from))
+        .or_else(|| {
+            super::config::load(config)
+                .ok()
+                .map(|p| p.supervisor.control_socket)
+        })
+        .unwrap_or_else(|| PathBuf::from(super::config::defaults::CONTROL_SOCKET))
+}
+
+/// Runs one `wms ctl` command against `socket`. `service` is required for all but
+/// `status`; printing goes to stdout (results) and stderr (errors).
+pub fn run(socket: &Path, command: &str, service: Option<&str>, is_json: bool) -> ExitCode {
+    if command != "status" && service.is_none() {
+        eprintln!("wms ctl {command} needs a service name (see `wms ctl status` for the names).");
+        if command == "stop" {
+            eprintln!(
+                "To stop everything, stop the supervisor itself: podman stop / docker stop / \
+                 systemctl stop, or SIGTERM to its PID."
+            );
+        }
+        return ExitCode::from(EXIT_USAGE);
+    }
+    let req = WireRequest {
+        command: command.to_owned(),
+        service: service.map(str::to_owned),
+    };
+    match request(socket, &req) {
+        Ok(health) if command == "status" => {
+            if is_json {
+                println!("{}", serde_json::to_string(&health).unwrap_or_default());
+            } else {
+                print!("{}", status_table(&health));
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(health) => {
+            let name = service.unwrap_or_default();
+            let state = health.services.get(name).map_or("?", |s| s.state.as_str());
+            println!("{name}: {state}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("wms ctl: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_renders_states_and_reasons() {
+        let health: HealthJson = serde_json::from_str(
+            r#"{"status": "degraded", "uptime_s": 75, "services": {
+                "postgres": {"state": "ready", "oneshot": false, "pid": 12, "uptime_s": 70, "restarts": 0, "last_probe_error": null,
+                             "next_restart_in_ms": null, "waiting_for": [], "last_exit": null},
+                "backend": {"state": "backoff", "oneshot": false, "pid": null, "uptime_s": null, "restarts": 3, "last_probe_error": null,
+                            "next_restart_in_ms": 400, "waiting_for": [],
+                            "last_exit": {"code": 1, "signal": null, "error": null, "at": "2026-01-01T00:00:00Z", "ago_s": 1}},
+                "web": {"state": "waiting", "oneshot": false, "pid": null, "uptime_s": null, "restarts": 0, "last_probe_error": null,
+                        "next_restart_in_ms": null, "waiting_for": [{"service": "backend", "condition": "ready"}], "last_exit": null},
+                "init": {"state": "failed", "oneshot": true, "pid": null, "uptime_s": null, "restarts": 0, "last_probe_error": null,
+                         "next_restart_in_ms": null, "waiting_for": [],
+                         "last_exit": {"code": 3, "signal": null, "error": null, "at": "2026-01-01T00:00:00Z", "ago_s": 1}}
+            }}"#,
+        )
+        .unwrap();
+        let table = status_table(&health);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines[0], "NAME      STATE    PID  UPTIME  RESTARTS  HEALTH");
+        assert_eq!(lines[1], "postgres  ready    12   1m 10s  0         ok");
+        assert_eq!(
+            lines[2],
+            "backend   backoff  -    -       3         restart in 400ms"
+        );
+        assert_eq!(
+            lines[3],
+            "web       waiting  -    -       0         waiting for backend ready"
+        );
+        assert_eq!(
+            lines[4],
+            "init      failed   -    -       0         exited with code 3"
+        );
+        assert_eq!(lines[5], "status: degraded (up 1m 15s)");
+    }
+}
