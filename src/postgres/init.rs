@@ -208,6 +208,14 @@ impl Drop for SecretFile {
     }
 }
 
+/// A fresh name in the temp directory (pids repeat across PID namespaces, so add randomness).
+fn temp_path(prefix: &str) -> PathBuf {
+    let mut bytes = [0u8; 8];
+    rand::rng().fill_bytes(&mut bytes);
+    let suffix: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    std::env::temp_dir().join(format!("{prefix}-{suffix}"))
+}
+
 fn generate_password() -> String {
     let mut bytes = [0u8; 24];
     rand::rng().fill_bytes(&mut bytes);
@@ -235,7 +243,7 @@ fn first_boot(s: &Settings, bin: &PgBin, account: Option<&Credentials>) -> Resul
         PasswordSource::Generate => (generate_password(), true),
     };
     let pwfile = SecretFile::create(
-        std::env::temp_dir().join(format!("wms-pg-init-pw-{}", std::process::id())),
+        temp_path("wms-pg-init-pw"),
         &password,
         account,
     )?;
@@ -296,8 +304,8 @@ fn first_boot(s: &Settings, bin: &PgBin, account: Option<&Credentials>) -> Resul
         .enable_all()
         .build()
         .map_err(|e| InitError::Server(format!("cannot start: {e}")))?;
-    let sock = std::env::temp_dir().join(format!("wms-pg-init-{}", std::process::id()));
-    std::fs::create_dir_all(&sock).map_err(io_err("cannot create", &sock))?;
+    let sock = temp_path("wms-pg-init");
+    std::fs::create_dir(&sock).map_err(io_err("cannot create", &sock))?;
     chown(&sock, account)?;
     let mut server = TempServer::start(bin, s, &sock, account)?;
     let setup = runtime.block_on(setup_database(s, &sock, &mut server, account));

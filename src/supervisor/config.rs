@@ -550,6 +550,7 @@ impl Validator<'_> {
             Some(g) => {
                 let k = format!("{key}.group");
                 self.string(g, &k)
+                    .filter(|gname| !gname.is_empty())
                     .and_then(|gname| match self.host.group(&gname) {
                         Ok(Some(gid)) => Some(gid),
                         Ok(None) => {
@@ -571,7 +572,9 @@ impl Validator<'_> {
         let user = match &raw.user {
             Some(u) => {
                 let k = format!("{key}.user");
+                // An empty value (e.g. "${PG_OS_USER-postgres}" set to "") keeps our identity.
                 self.string(u, &k)
+                    .filter(|uname| !uname.is_empty())
                     .and_then(|uname| match self.host.user(&uname) {
                         Ok(Some(mut c)) => {
                             if let Some(gid) = group {

@@ -369,3 +369,9 @@ fn line_col_counts_characters() {
     assert_eq!(line_col("жж\nx", "жж".len()), (1, 3));
     assert_eq!(line_col("x", 99), (1, 2));
 }
+
+#[test]
+fn empty_user_keeps_the_supervisors_identity() {
+    let plan = check("[services.a]\ncommand=[\"a\"]\nuser=\"${NOT_SET-}\"\n").unwrap();
+    assert_eq!(plan.services[0].user, None);
+}
