@@ -1,0 +1,7 @@
+// /import: Excel upload.
+
+import { ImportPanel } from '@/features/import/components/ImportPanel';
+
+export default function ImportPage() {
+  return <ImportPanel />;
+}

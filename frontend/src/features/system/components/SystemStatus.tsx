@@ -1,0 +1,141 @@
+// The stack's own dashboard: overall status and, per service in start order,
+// its state, pid, uptime, restarts, last exit, last probe error and what it is
+// waiting for. Refreshes itself; when /health cannot be read, the last answer
+// stays on screen under a warning.
+
+import { Alert, Badge, Card, Descriptions, Space, Table, Tag, Typography } from 'antd';
+import { QueryError } from '@/components/QueryError';
+import { errorText, useI18n, type Translate } from '@/lib/i18n/i18n';
+import { formatDuration } from '@/lib/i18n/format';
+import type { ServiceExit, ServiceHealth, ServiceState, StackStatus } from '@/types/api';
+import { HEALTH_REFRESH_MS, useHealth } from '../api/get-health';
+
+const STACK_COLORS: Record<StackStatus, string> = {
+  starting: 'processing',
+  healthy: 'success',
+  degraded: 'error',
+  stopping: 'warning',
+};
+
+const STATE_COLORS: Record<ServiceState, string> = {
+  waiting: 'default',
+  starting: 'processing',
+  ready: 'success',
+  unhealthy: 'error',
+  stopping: 'warning',
+  backoff: 'warning',
+  stopped: 'default',
+  exited: 'error',
+  completed: 'cyan',
+  failed: 'error',
+};
+
+interface Row extends ServiceHealth {
+  name: string;
+}
+
+export function describeExit(exit: ServiceExit, t: Translate): string {
+  const how =
+    exit.error !== null
+      ? exit.error
+      : exit.signal !== null
+        ? t('status.exitSignal', { signal: exit.signal })
+        : t('status.exitCode', { code: exit.code ?? '?' });
+  return `${how}, ${t('status.ago', { time: formatDuration(exit.ago_s, t) })}`;
+}
+
+export function SystemStatus() {
+  const { t } = useI18n();
+  const { data, error, dataUpdatedAt, isPending, refetch } = useHealth();
+  const rows: Row[] = Object.entries(data?.services ?? {}).map(([name, service]) => ({ name, ...service }));
+
+  return (
+    <Card
+      title={t('nav.status')}
+      extra={
+        <Typography.Text type="secondary">
+          {t('status.refresh', { s: HEALTH_REFRESH_MS / 1000 })}
+          {dataUpdatedAt > 0 && ` · ${new Date(dataUpdatedAt).toLocaleTimeString()}`}
+        </Typography.Text>
+      }
+    >
+      {error !== null &&
+        (data === undefined ? (
+          <QueryError error={error} onRetry={() => void refetch()} />
+        ) : (
+          <Alert type="warning" showIcon title={`${t('status.stale')}: ${errorText(error, t)}`} style={{ marginBottom: 16 }} />
+        ))}
+      {data !== undefined && (
+        <Descriptions size="small" column={{ xs: 1, sm: 2 }} style={{ marginBottom: 16 }}>
+          <Descriptions.Item label={t('status.overall')}>
+            <Tag color={STACK_COLORS[data.status] ?? 'default'} data-testid="stack-status" data-status={data.status}>
+              {t(`status.stack.${data.status}`)}
+            </Tag>
+          </Descriptions.Item>
+          <Descriptions.Item label={t('status.uptime')}>{formatDuration(data.uptime_s, t)}</Descriptions.Item>
+        </Descriptions>
+      )}
+      <Table<Row>
+        rowKey="name"
+        size="middle"
+        loading={isPending}
+        dataSource={rows}
+        pagination={false}
+        scroll={{ x: 900 }}
+        data-testid="services-table"
+        columns={[
+          {
+            title: t('status.service'),
+            dataIndex: 'name',
+            render: (name: string, row) => (
+              <Space size={4}>
+                <Typography.Text strong>{name}</Typography.Text>
+                {row.oneshot && <Tag>{t('status.oneshot')}</Tag>}
+              </Space>
+            ),
+          },
+          {
+            title: t('status.state'),
+            dataIndex: 'state',
+            render: (state: ServiceState, row) => (
+              <Space direction="vertical" size={0}>
+                <Tag color={STATE_COLORS[state] ?? 'default'} data-testid={`state-${row.name}`} data-state={state}>
+                  {t(`status.state.${state}`)}
+                </Tag>
+                {row.next_restart_in_ms !== null && (
+                  <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                    {t('status.restartIn', { ms: row.next_restart_in_ms })}
+                  </Typography.Text>
+                )}
+              </Space>
+            ),
+          },
+          { title: 'PID', dataIndex: 'pid', render: (pid: number | null) => pid ?? '-' },
+          {
+            title: t('status.uptime'),
+            dataIndex: 'uptime_s',
+            render: (s: number | null) => (s === null ? '-' : formatDuration(s, t)),
+          },
+          { title: t('status.restarts'), dataIndex: 'restarts', align: 'right' },
+          {
+            title: t('status.lastExit'),
+            dataIndex: 'last_exit',
+            render: (exit: ServiceExit | null) => (exit === null ? '-' : describeExit(exit, t)),
+          },
+          {
+            title: t('status.probeError'),
+            dataIndex: 'last_probe_error',
+            render: (message: string | null) =>
+              message === null ? '-' : <Badge status="error" text={message} />,
+          },
+          {
+            title: t('status.waitingFor'),
+            dataIndex: 'waiting_for',
+            render: (waits: Row['waiting_for']) =>
+              waits.length === 0 ? '-' : waits.map((w) => `${w.service} (${w.condition})`).join(', '),
+          },
+        ]}
+      />
+    </Card>
+  );
+}

@@ -1,0 +1,31 @@
+// Build and dev-server configuration. React's JSX goes through esbuild's automatic
+// runtime (no React plugin: it does not install with the image's old npm, and we do
+// without fast refresh). Unit tests (Vitest) share this configuration.
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const apiTarget = process.env.WMS_API_TARGET ?? 'http://127.0.0.1:8000';
+const healthTarget = process.env.WMS_HEALTH_TARGET ?? 'http://127.0.0.1:8081';
+const proxy = {
+  '/api': { target: apiTarget },
+  '/health': { target: healthTarget },
+};
+
+export default defineConfig({
+  resolve: {
+    alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) },
+  },
+  esbuild: { jsx: 'automatic' },
+  build: {
+    target: 'es2022',
+    manifest: true,
+    sourcemap: false,
+    chunkSizeWarningLimit: 1024,
+  },
+  server: { proxy },
+  preview: { proxy },
+  test: {
+    environment: 'node',
+    include: ['src/**/*.test.ts'],
+  },
+});
