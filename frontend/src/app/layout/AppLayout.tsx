@@ -9,6 +9,7 @@ import {
   BankOutlined,
   DashboardOutlined,
   HistoryOutlined,
+  KeyOutlined,
   LogoutOutlined,
   ShopOutlined,
   TeamOutlined,
@@ -20,7 +21,8 @@ import { useEffect, useState, type ReactNode } from 'react';
 import { Link, Outlet, useLocation } from 'react-router';
 import { LanguageSwitch } from '@/components/LanguageSwitch';
 import { logout } from '@/features/auth/api/login';
-import { useMe } from '@/features/auth/api/me';
+import { useIsAdmin, useMe } from '@/features/auth/api/me';
+import { ChangePasswordModal } from '@/features/auth/components/ChangePasswordModal';
 import { useSession } from '@/features/auth/use-session';
 import { useI18n } from '@/lib/i18n/i18n';
 import type { MessageKey } from '@/lib/i18n/messages';
@@ -82,9 +84,10 @@ function Frame({ children }: { children?: ReactNode }) {
   const location = useLocation();
   const { data: me } = useMe();
   const [collapsed, setCollapsed] = useState(false);
+  const [changingPassword, setChangingPassword] = useState(false);
+  const isAdmin = useIsAdmin();
   useExpiryWarning();
 
-  const isAdmin = me?.role === undefined || me.role === 'admin';
   const items = NAV.filter((item) => !item.adminOnly || isAdmin).map((item) => ({
     key: item.path,
     icon: item.icon,
@@ -117,12 +120,14 @@ function Frame({ children }: { children?: ReactNode }) {
               <span data-testid="user-email">{me?.email}</span>
               {me?.role !== undefined && <Tag>{t(`user.role.${me.role}`)}</Tag>}
             </Space>
+            <Button type="text" icon={<KeyOutlined />} onClick={() => setChangingPassword(true)} title={t('password.title')} />
             <Button type="text" icon={<LogoutOutlined />} onClick={logout} data-testid="logout">
               {t('nav.logout')}
             </Button>
           </Space>
         </Layout.Header>
         <Layout.Content style={{ margin: 24, minWidth: 0 }}>{children ?? <Outlet />}</Layout.Content>
+        <ChangePasswordModal open={changingPassword} onClose={() => setChangingPassword(false)} />
       </Layout>
     </Layout>
   );

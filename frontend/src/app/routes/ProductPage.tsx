@@ -7,6 +7,7 @@ import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { DeleteButton } from '@/components/DeleteButton';
 import { QueryError } from '@/components/QueryError';
+import { useIsAdmin } from '@/features/auth/api/me';
 import { useMovements } from '@/features/movements/api/get-movements';
 import { MovementsTable } from '@/features/movements/components/MovementsTable';
 import { useProduct } from '@/features/products/api/get-product';
@@ -24,6 +25,7 @@ export default function ProductPage() {
   const navigate = useNavigate();
   const product = useProduct(id);
   const remove = useDeleteProduct();
+  const isAdmin = useIsAdmin();
   const [paging, setPaging] = useState({ page: 1, page_size: DEFAULT_PAGE_SIZE });
   const movements = useMovements({ ...paging, product_id: id });
   const [editing, setEditing] = useState(false);
@@ -53,12 +55,14 @@ export default function ProductPage() {
             <Button icon={<EditOutlined />} onClick={() => setEditing(true)}>
               {t('common.edit')}
             </Button>
-            <DeleteButton
-              onConfirm={async () => {
-                await remove.mutateAsync(p.id);
-                void navigate('/products');
-              }}
-            />
+            {isAdmin && (
+              <DeleteButton
+                onConfirm={async () => {
+                  await remove.mutateAsync(p.id);
+                  void navigate('/products');
+                }}
+              />
+            )}
           </Space>
         }
       >

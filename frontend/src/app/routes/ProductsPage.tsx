@@ -1,4 +1,4 @@
-// /products: search, create, edit, soft delete, CSV export.
+// /products: search, create, edit, soft delete (admins), CSV export.
 
 import { EditOutlined, PlusOutlined } from '@ant-design/icons';
 import { Button, Card, Input, Space } from 'antd';
@@ -6,6 +6,7 @@ import { useState } from 'react';
 import { DeleteButton } from '@/components/DeleteButton';
 import { ExportButton } from '@/components/ExportButton';
 import { QueryError } from '@/components/QueryError';
+import { useIsAdmin } from '@/features/auth/api/me';
 import { exportProducts } from '@/features/products/api/export-products';
 import { useProducts } from '@/features/products/api/get-products';
 import { useDeleteProduct } from '@/features/products/api/save-product';
@@ -21,6 +22,7 @@ export default function ProductsPage() {
   const search = url.get('q') ?? '';
   const products = useProducts({ page: url.page, page_size: url.pageSize, search });
   const remove = useDeleteProduct();
+  const isAdmin = useIsAdmin();
   const [editing, setEditing] = useState<Product | null | undefined>(undefined);
 
   return (
@@ -55,7 +57,7 @@ export default function ProductsPage() {
             <Button size="small" icon={<EditOutlined />} onClick={() => setEditing(product)}>
               {t('common.edit')}
             </Button>
-            <DeleteButton onConfirm={() => remove.mutateAsync(product.id)} />
+            {isAdmin && <DeleteButton onConfirm={() => remove.mutateAsync(product.id)} />}
           </Space>
         )}
       />

@@ -1,9 +1,8 @@
-// /sources. Operators may not delete reference data (issue 5).
+// /sources. Only admins may delete reference data (issue 5).
 
-import { useMe } from '@/features/auth/api/me';
+import { useIsAdmin } from '@/features/auth/api/me';
 import { SourcesManager } from '@/features/reference/components/SourcesManager';
 
 export default function SourcesPage() {
-  const { data: me } = useMe();
-  return <SourcesManager canDelete={me?.role !== 'operator'} />;
+  return <SourcesManager canDelete={useIsAdmin()} />;
 }

@@ -65,8 +65,8 @@ export const en = {
   'product.color': 'Colour',
   'product.updated': 'Updated',
   'product.notFound': 'Product not found',
-  'product.searchHint': 'Barcode, seller SKU or brand',
-  'product.searchPlaceholder': 'Type to search by barcode, SKU, brand',
+  'product.searchHint': 'Barcode or seller SKU',
+  'product.searchPlaceholder': 'Type to search by barcode or SKU',
 
   'operation.title': 'Execute operation',
   'operation.short': 'Operation',
@@ -140,6 +140,13 @@ export const en = {
   'import.row': 'Row',
   'import.field': 'Field',
   'import.message': 'Error',
+
+  'password.title': 'Change password',
+  'password.current': 'Current password',
+  'password.new': 'New password',
+  'password.repeat': 'Repeat the new password',
+  'password.mismatch': 'The passwords do not match',
+  'password.changed': 'Password changed',
 
   'user.create': 'New user',
   'user.edit': 'Edit user',

@@ -67,8 +67,8 @@ export const ru: Record<MessageKey, string> = {
   'product.color': 'Цвет',
   'product.updated': 'Изменён',
   'product.notFound': 'Товар не найден',
-  'product.searchHint': 'Штрихкод, SKU продавца или бренд',
-  'product.searchPlaceholder': 'Поиск по штрихкоду, SKU, бренду',
+  'product.searchHint': 'Штрихкод или SKU продавца',
+  'product.searchPlaceholder': 'Поиск по штрихкоду или SKU',
 
   'operation.title': 'Провести операцию',
   'operation.short': 'Операция',
@@ -142,6 +142,13 @@ export const ru: Record<MessageKey, string> = {
   'import.row': 'Строка',
   'import.field': 'Поле',
   'import.message': 'Ошибка',
+
+  'password.title': 'Сменить пароль',
+  'password.current': 'Текущий пароль',
+  'password.new': 'Новый пароль',
+  'password.repeat': 'Повторите новый пароль',
+  'password.mismatch': 'Пароли не совпадают',
+  'password.changed': 'Пароль изменён',
 
   'user.create': 'Новый пользователь',
   'user.edit': 'Изменить пользователя',

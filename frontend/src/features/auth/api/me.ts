@@ -24,3 +24,12 @@ export function useMe() {
   const { token } = useSession();
   return useQuery(meQueryOptions(token));
 }
+
+/**
+ * True unless the server says the user is an operator. A server without roles
+ * (the reference) lets every user do everything, and so does this UI.
+ */
+export function useIsAdmin(): boolean {
+  const { data } = useMe();
+  return data?.role !== 'operator';
+}

@@ -3,7 +3,7 @@
 import { api, type Download } from '@/lib/api';
 import type { MovementFilters } from '@/types/api';
 
-export const MOVEMENTS_EXPORT_PATH = '/stock/movements/export';
+export const MOVEMENTS_EXPORT_PATH = '/export/movements.csv';
 
 export function exportMovements(filters: MovementFilters): Promise<Download> {
   return api.download(MOVEMENTS_EXPORT_PATH, {

@@ -6,7 +6,7 @@ import { api } from '@/lib/api';
 import { queryRoots } from '@/lib/query-keys';
 import type { User, UserCreate, UserUpdate, Uuid } from '@/types/api';
 
-export const USERS_PATH = '/users';
+export const USERS_PATH = '/users/';
 
 export function getUsers(signal?: AbortSignal): Promise<User[]> {
   return api.request<User[]>(USERS_PATH, { signal });
@@ -25,7 +25,7 @@ export function createUser(input: UserCreate): Promise<User> {
 }
 
 export function updateUser(id: Uuid, input: UserUpdate): Promise<User> {
-  return api.request<User>(`${USERS_PATH}/${encodeURIComponent(id)}`, { method: 'PUT', json: input });
+  return api.request<User>(`${USERS_PATH}${encodeURIComponent(id)}`, { method: 'PUT', json: input });
 }
 
 function useInvalidateUsers() {
