@@ -1,0 +1,139 @@
+//! Every failure a request can end in, and its JSON answer: `{"detail": "..."}` for
+//! application errors, `{"detail": [items]}` for validation (422), `WWW-Authenticate: Bearer`
+//! on 401. Database failures that no owner module mapped become 503 (try again) or 500, both
+//! JSON and logged; request input never reaches them by design.
+
+use std::borrow::Cow;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::db::DbError;
+use super::validation::ErrorItem;
+
+/// The error of a request.
+#[derive(Debug)]
+pub enum ApiError {
+    /// `{"detail": message}` with the given status.
+    Detail(StatusCode, Cow<'static, str>),
+    /// 401 with `WWW-Authenticate: Bearer`.
+    Unauthorized(&'static str),
+    /// 422 with pydantic-shaped items.
+    Validation(Vec<ErrorItem>),
+    /// A database failure not mapped to anything more specific.
+    Db(DbError),
+    /// A bug or an unexpected condition (logged; the client sees a generic 500).
+    Internal(String),
+}
+
+/// Messages used by more than one module.
+pub mod msg {
+    pub const NOT_AUTHENTICATED: &str = "Not authenticated";
+    pub const BAD_CREDENTIALS: &str = "Could not validate credentials";
+    pub const FORBIDDEN: &str = "Not enough permissions";
+    pub const NOT_FOUND: &str = "Not Found";
+    pub const METHOD_NOT_ALLOWED: &str = "Method Not Allowed";
+    pub const BODY_TOO_LARGE: &str = "Request body too large";
+    pub const FILE_TOO_LARGE: &str = "File too large";
+    pub const SOURCE_NOT_FOUND: &str = "Source not found";
+    pub const DC_NOT_FOUND: &str = "Distribution center not found";
+    pub const PRODUCT_NOT_FOUND: &str = "Product not found";
+    pub const QUANTITY_MAXIMUM: &str = "Resulting quantity exceeds the allowed maximum";
+}
+
+impl ApiError {
+    /// `status` with `{"detail": message}`.
+    pub fn detail(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Self {
+        ApiError::Detail(status, message.into())
+    }
+
+    pub fn bad_request(message: impl Into<Cow<'static, str>>) -> Self {
+        Self::detail(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn not_found(message: &'static str) -> Self {
+        Self::detail(StatusCode::NOT_FOUND, message)
+    }
+
+    pub fn conflict(message: &'static str) -> Self {
+        Self::detail(StatusCode::CONFLICT, message)
+    }
+
+    pub fn forbidden() -> Self {
+        Self::detail(StatusCode::FORBIDDEN, msg::FORBIDDEN)
+    }
+
+    /// 422 with one item.
+    pub fn invalid(item: ErrorItem) -> Self {
+        ApiError::Validation(vec![item])
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        ApiError::Db(e)
+    }
+}
+
+impl From<tokio_postgres::Error> for ApiError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        ApiError::Db(DbError::Query(e))
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for ApiError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        ApiError::Db(DbError::Pool(e))
+    }
+}
+
+#[derive(Serialize)]
+struct DetailBody<'a> {
+    detail: &'a str,
+}
+
+#[derive(Serialize)]
+struct ItemsBody<'a> {
+    detail: &'a [ErrorItem],
+}
+
+/// `status` with `{"detail": message}`.
+pub fn detail_response(status: StatusCode, message: &str) -> Response {
+    (status, Json(DetailBody { detail: message })).into_response()
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            ApiError::Detail(status, message) => detail_response(status, &message),
+            ApiError::Unauthorized(message) => {
+                let mut r = detail_response(StatusCode::UNAUTHORIZED, message);
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                r
+            }
+            ApiError::Validation(items) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(ItemsBody { detail: &items }),
+            )
+                .into_response(),
+            ApiError::Db(e) if e.is_unavailable() => {
+                tracing::warn!("request failed, database unavailable: {e}");
+                detail_response(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Database unavailable, try again",
+                )
+            }
+            ApiError::Db(e) => {
+                tracing::error!("request failed: {e}");
+                detail_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+            }
+            ApiError::Internal(what) => {
+                tracing::error!("request failed: {what}");
+                detail_response(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+            }
+        }
+    }
+}

@@ -1,0 +1,693 @@
+//! Balances: the SQL of `stocks` and `defect_stocks`, the nine operations (spec 7), the
+//! summary (8.2) and the ledger check.
+//!
+//! An operation runs in one transaction: optional idempotency claim, balance changes, the
+//! journal row, the stored response. Decrements are single guarded updates ("subtract only
+//! if at least n is there"), so balances never go negative under concurrency; increments are
+//! guarded against 32-bit overflow. Rows are always locked in the same order — the good-stock
+//! row before the defect row — so `write_off` and `restoration` on one product cannot
+//! deadlock each other (and the import locks in that order too).
+
+use std::collections::HashMap;
+
+use deadpool_postgres::GenericClient;
+use deadpool_postgres::Pool;
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::db::{self, DbError};
+use super::errors::{ApiError, msg};
+use super::idempotency::{self, Claim};
+use super::movements::{self, Movement, NewMovement};
+use super::users::User;
+use super::validation::{Body, ErrorItem, Patch, Problems, RawBody, Text, check_le, loc};
+
+const CREATE_STOCK: &str = "INSERT INTO stocks (id, product_id, quantity) VALUES ($1, $2, 0) ON CONFLICT (product_id) DO NOTHING";
+const CREATE_DEFECT: &str = "INSERT INTO defect_stocks (id, product_id, quantity) VALUES ($1, $2, 0) \
+     ON CONFLICT (product_id) DO NOTHING";
+
+/// `+n` on a live product's good stock, unless the result would exceed `i32::MAX`.
+const INCREMENT_STOCK: &str = "UPDATE stocks SET quantity = quantity + $2, updated_at = now() \
+     WHERE product_id = $1 AND quantity <= 2147483647 - $2 \
+     AND EXISTS (SELECT 1 FROM products p WHERE p.id = $1 AND NOT p.is_deleted) \
+     RETURNING quantity";
+/// `-n` on a live product's good stock, only if at least `n` is there.
+const DECREMENT_STOCK: &str = "UPDATE stocks SET quantity = quantity - $2, updated_at = now() \
+     WHERE product_id = $1 AND quantity >= $2 \
+     AND EXISTS (SELECT 1 FROM products p WHERE p.id = $1 AND NOT p.is_deleted) \
+     RETURNING quantity";
+const INCREMENT_DEFECT: &str = "UPDATE defect_stocks SET quantity = quantity + $2, updated_at = now() \
+     WHERE product_id = $1 AND quantity <= 2147483647 - $2 \
+     AND EXISTS (SELECT 1 FROM products p WHERE p.id = $1 AND NOT p.is_deleted) \
+     RETURNING quantity";
+const DECREMENT_DEFECT: &str = "UPDATE defect_stocks SET quantity = quantity - $2, updated_at = now() \
+     WHERE product_id = $1 AND quantity >= $2 \
+     AND EXISTS (SELECT 1 FROM products p WHERE p.id = $1 AND NOT p.is_deleted) \
+     RETURNING quantity";
+/// Why a guarded update matched nothing: is the product live, are its balance rows there?
+const DIAGNOSE: &str = "SELECT NOT p.is_deleted AS live, \
+     EXISTS (SELECT 1 FROM stocks s WHERE s.product_id = p.id) AS has_stock, \
+     EXISTS (SELECT 1 FROM defect_stocks d WHERE d.product_id = p.id) AS has_defect \
+     FROM products p WHERE p.id = $1";
+
+/// The import: lock existing balance rows, good stock first, each in product order.
+const LOCK_STOCKS: &str = "SELECT product_id, quantity FROM stocks \
+     WHERE product_id = ANY($1) ORDER BY product_id FOR UPDATE";
+const LOCK_DEFECTS: &str = "SELECT product_id, quantity FROM defect_stocks \
+     WHERE product_id = ANY($1) ORDER BY product_id FOR UPDATE";
+/// The import: absolute balances, creating missing rows; unchanged rows are not rewritten.
+const SET_STOCKS: &str = "INSERT INTO stocks AS s (id, product_id, quantity) \
+     SELECT gen_random_uuid(), u.product_id, u.quantity \
+     FROM unnest($1::uuid[], $2::int[]) AS u(product_id, quantity) ORDER BY u.product_id \
+     ON CONFLICT (product_id) DO UPDATE SET quantity = EXCLUDED.quantity, updated_at = now() \
+     WHERE s.quantity <> EXCLUDED.quantity";
+const SET_DEFECTS: &str = "INSERT INTO defect_stocks AS s (id, product_id, quantity) \
+     SELECT gen_random_uuid(), u.product_id, u.quantity \
+     FROM unnest($1::uuid[], $2::int[]) AS u(product_id, quantity) ORDER BY u.product_id \
+     ON CONFLICT (product_id) DO UPDATE SET quantity = EXCLUDED.quantity, updated_at = now() \
+     WHERE s.quantity <> EXCLUDED.quantity";
+
+const SUMMARY: &str = "SELECT count(*) AS total_products, \
+     COALESCE(sum(s.quantity), 0)::bigint AS total_stock, \
+     COALESCE(sum(d.quantity), 0)::bigint AS total_defect \
+     FROM products p \
+     LEFT JOIN stocks s ON s.product_id = p.id \
+     LEFT JOIN defect_stocks d ON d.product_id = p.id \
+     WHERE NOT p.is_deleted";
+
+/// Products whose balances differ from the sums of their journal rows.
+const LEDGER_MISMATCHES: &str = "WITH ledger AS ( \
+       SELECT product_id, \
+         sum(CASE WHEN operation_type IN ('receipt', 'return_pickup', 'self_purchase', \
+                                          'restoration', 'import_stock') THEN quantity::bigint \
+                  WHEN operation_type IN ('shipment_rc', 'write_off') THEN -quantity::bigint \
+                  ELSE 0 END) AS stock, \
+         sum(CASE WHEN operation_type IN ('receipt_defect', 'return_defect', 'write_off', \
+                                          'import_defect') THEN quantity::bigint \
+                  WHEN operation_type IN ('restoration', 'utilization') THEN -quantity::bigint \
+                  ELSE 0 END) AS defect \
+       FROM stock_movements GROUP BY product_id) \
+     SELECT p.id, p.barcode, p.is_deleted, \
+       COALESCE(s.quantity, 0)::bigint AS stock_quantity, COALESCE(l.stock, 0)::bigint AS stock_ledger, \
+       COALESCE(d.quantity, 0)::bigint AS defect_quantity, COALESCE(l.defect, 0)::bigint AS defect_ledger \
+     FROM products p \
+     LEFT JOIN stocks s ON s.product_id = p.id \
+     LEFT JOIN defect_stocks d ON d.product_id = p.id \
+     LEFT JOIN ledger l ON l.product_id = p.id \
+     WHERE COALESCE(s.quantity, 0) <> COALESCE(l.stock, 0) \
+        OR COALESCE(d.quantity, 0) <> COALESCE(l.defect, 0) \
+     ORDER BY p.barcode, p.id";
+const COUNT_PRODUCTS: &str = "SELECT count(*) FROM products";
+
+/// Largest quantity of one operation (and of any balance).
+pub const QUANTITY_MAX: i64 = i32::MAX as i64;
+
+/// The nine operation types (spec 7.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Receipt,
+    ReceiptDefect,
+    ShipmentRc,
+    ReturnPickup,
+    ReturnDefect,
+    SelfPurchase,
+    WriteOff,
+    Restoration,
+    Utilization,
+}
+
+/// One balance change of an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    StockUp,
+    StockDown,
+    DefectUp,
+    DefectDown,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 9] = [
+        Operation::Receipt,
+        Operation::ReceiptDefect,
+        Operation::ShipmentRc,
+        Operation::ReturnPickup,
+        Operation::ReturnDefect,
+        Operation::SelfPurchase,
+        Operation::WriteOff,
+        Operation::Restoration,
+        Operation::Utilization,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Operation::Receipt => "receipt",
+            Operation::ReceiptDefect => "receipt_defect",
+            Operation::ShipmentRc => "shipment_rc",
+            Operation::ReturnPickup => "return_pickup",
+            Operation::ReturnDefect => "return_defect",
+            Operation::SelfPurchase => "self_purchase",
+            Operation::WriteOff => "write_off",
+            Operation::Restoration => "restoration",
+            Operation::Utilization => "utilization",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Operation> {
+        Operation::ALL.into_iter().find(|op| op.code() == code)
+    }
+
+    /// True if `source_id` is required.
+    pub fn needs_source(self) -> bool {
+        matches!(
+            self,
+            Operation::ReturnPickup | Operation::ReturnDefect | Operation::SelfPurchase
+        )
+    }
+
+    /// True if `distribution_center_id` is required.
+    pub fn needs_dc(self) -> bool {
+        self == Operation::ShipmentRc
+    }
+
+    /// The balance changes, good stock first (the lock order).
+    fn steps(self) -> &'static [Step] {
+        match self {
+            Operation::Receipt | Operation::ReturnPickup | Operation::SelfPurchase => {
+                &[Step::StockUp]
+            }
+            Operation::ReceiptDefect | Operation::ReturnDefect => &[Step::DefectUp],
+            Operation::ShipmentRc => &[Step::StockDown],
+            Operation::WriteOff => &[Step::StockDown, Step::DefectUp],
+            Operation::Restoration => &[Step::StockUp, Step::DefectDown],
+            Operation::Utilization => &[Step::DefectDown],
+        }
+    }
+
+    /// The 400 message when a decrement finds too little.
+    fn insufficient(self) -> &'static str {
+        match self {
+            Operation::ShipmentRc => "Недостаточно товара для отгрузки",
+            Operation::WriteOff => "Недостаточно товара для списания в брак",
+            Operation::Restoration => "Недостаточно брака для восстановления",
+            _ => "Недостаточно брака для утилизации",
+        }
+    }
+}
+
+/// The 422 message listing the public operation types.
+fn invalid_operation_message() -> String {
+    let list: Vec<String> = Operation::ALL
+        .iter()
+        .map(|op| format!("'{}'", op.code()))
+        .collect();
+    format!(
+        "Invalid operation_type. Must be one of: [{}]",
+        list.join(", ")
+    )
+}
+
+/// A validated `POST /api/stock/movements` body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MovementRequest {
+    pub product_id: Uuid,
+    pub operation: Operation,
+    pub quantity: i32,
+    pub source_id: Option<Uuid>,
+    pub distribution_center_id: Option<Uuid>,
+    pub notes: Option<String>,
+}
+
+impl MovementRequest {
+    /// Field rules in declaration order, then the model-level rules (spec 7.1).
+    pub fn parse(raw: &RawBody, p: &mut Problems) -> Option<MovementRequest> {
+        let b = Body::of(raw, p)?;
+        let product_id = b.uuid(p, "product_id");
+        let operation = match b.string(p, "operation_type", Text::FREE) {
+            Some(code) => match Operation::parse(&code) {
+                Some(op) => Some(op),
+                None => {
+                    p.push(ErrorItem::value_error(
+                        loc("body", "operation_type"),
+                        &invalid_operation_message(),
+                        Value::from(code),
+                    ));
+                    None
+                }
+            },
+            None => None,
+        };
+        let quantity = match b.int(p, "quantity") {
+            Some(n) if n < 1 => {
+                p.push(ErrorItem::value_error(
+                    loc("body", "quantity"),
+                    "Quantity must be at least 1",
+                    b.raw("quantity"),
+                ));
+                None
+            }
+            Some(n) => {
+                if check_le(
+                    p,
+                    loc("body", "quantity"),
+                    b.raw("quantity"),
+                    n,
+                    QUANTITY_MAX,
+                ) {
+                    i32::try_from(n).ok()
+                } else {
+                    None
+                }
+            }
+            None => None,
+        };
+        let source_id = b.patch_uuid(p, "source_id", true);
+        let dc_id = b.patch_uuid(p, "distribution_center_id", true);
+        let notes = b.patch_string(p, "notes", Text::FREE, true);
+        if !p.is_empty() {
+            return None;
+        }
+        let (Some(product_id), Some(operation), Some(quantity)) = (product_id, operation, quantity)
+        else {
+            return None;
+        };
+        let source_id = source_id.into_option();
+        let distribution_center_id = dc_id.into_option();
+        if operation.needs_source() && source_id.is_none() {
+            p.push(ErrorItem::value_error(
+                vec![Value::from("body")],
+                &format!(
+                    "source_id is required for operation_type: {}",
+                    operation.code()
+                ),
+                b.whole(),
+            ));
+            return None;
+        }
+        if operation.needs_dc() && distribution_center_id.is_none() {
+            p.push(ErrorItem::value_error(
+                vec![Value::from("body")],
+                "distribution_center_id is required for operation_type: shipment_rc",
+                b.whole(),
+            ));
+            return None;
+        }
+        Some(MovementRequest {
+            product_id,
+            operation,
+            quantity,
+            source_id,
+            distribution_center_id,
+            notes: match notes {
+                Patch::Set(n) => Some(n),
+                _ => None,
+            },
+        })
+    }
+
+    /// A fingerprint of the request, to recognise a reused idempotency key with a different
+    /// request.
+    pub fn fingerprint(&self) -> String {
+        let text = format!(
+            "{}|{}|{}|{:?}|{:?}|{:?}",
+            self.product_id,
+            self.operation.code(),
+            self.quantity,
+            self.source_id,
+            self.distribution_center_id,
+            self.notes
+        );
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// The outcome of a movement request.
+#[derive(Debug)]
+pub enum Posted {
+    /// Executed now.
+    Created(Box<Movement>),
+    /// An earlier request with the same idempotency key: its stored answer.
+    Replayed { status: u16, body: Value },
+}
+
+/// Executes one operation in one transaction (with `key`: at most once per key and user).
+pub async fn post_movement(
+    pool: &Pool,
+    user: &User,
+    req: &MovementRequest,
+    key: Option<&str>,
+) -> Result<Posted, ApiError> {
+    let mut conn = db::conn(pool).await?;
+    let tx = conn.transaction().await?;
+    if let Some(key) = key {
+        match idempotency::claim(&tx, user.id, key, &req.fingerprint()).await? {
+            Claim::Fresh => {}
+            Claim::Replay { status, body } => return Ok(Posted::Replayed { status, body }),
+            Claim::Mismatch => {
+                return Err(ApiError::detail(
+                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                    "Idempotency-Key was already used for a different request",
+                ));
+            }
+        }
+    }
+    for step in req.operation.steps() {
+        apply_step(&tx, req, *step).await?;
+    }
+    let movement = movements::insert(
+        &tx,
+        &NewMovement {
+            operation_type: req.operation.code(),
+            product_id: req.product_id,
+            quantity: req.quantity,
+            source_id: req.source_id,
+            distribution_center_id: req.distribution_center_id,
+            user_id: user.id,
+            notes: req.notes.as_deref(),
+        },
+    )
+    .await
+    .map_err(|e| {
+        if e.is_fk_violation(movements::SOURCE_FK) {
+            ApiError::not_found(msg::SOURCE_NOT_FOUND)
+        } else if e.is_fk_violation(movements::DC_FK) {
+            ApiError::not_found(msg::DC_NOT_FOUND)
+        } else {
+            e.into()
+        }
+    })?;
+    if let Some(key) = key {
+        let body = serde_json::to_value(&movement)
+            .map_err(|e| ApiError::Internal(format!("cannot encode a movement: {e}")))?;
+        idempotency::store(&tx, user.id, key, 201, &body).await?;
+    }
+    tx.commit().await?;
+    Ok(Posted::Created(Box::new(movement)))
+}
+
+/// One guarded balance change; on no match, finds out why (404, 400) or creates a missing
+/// balance row (B-40) and tries once more.
+async fn apply_step(
+    client: &impl GenericClient,
+    req: &MovementRequest,
+    step: Step,
+) -> Result<(), ApiError> {
+    let sql = match step {
+        Step::StockUp => INCREMENT_STOCK,
+        Step::StockDown => DECREMENT_STOCK,
+        Step::DefectUp => INCREMENT_DEFECT,
+        Step::DefectDown => DECREMENT_DEFECT,
+    };
+    let stmt = client.prepare_cached(sql).await?;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&req.product_id, &req.quantity];
+    if client.query_opt(&stmt, &params).await?.is_some() {
+        return Ok(());
+    }
+    let Some(row) = client.query_opt(DIAGNOSE, &[&req.product_id]).await? else {
+        return Err(ApiError::not_found(msg::PRODUCT_NOT_FOUND));
+    };
+    if !row.try_get::<_, bool>("live")? {
+        return Err(ApiError::not_found(msg::PRODUCT_NOT_FOUND));
+    }
+    let has_row: bool = match step {
+        Step::StockUp | Step::StockDown => row.try_get("has_stock")?,
+        Step::DefectUp | Step::DefectDown => row.try_get("has_defect")?,
+    };
+    match (step, has_row) {
+        (Step::StockDown | Step::DefectDown, _) => {
+            Err(ApiError::bad_request(req.operation.insufficient()))
+        }
+        (_, true) => Err(ApiError::bad_request(msg::QUANTITY_MAXIMUM)),
+        (_, false) => {
+            create_zero_balances(client, req.product_id).await?;
+            if client.query_opt(&stmt, &params).await?.is_some() {
+                Ok(())
+            } else {
+                Err(ApiError::bad_request(msg::QUANTITY_MAXIMUM))
+            }
+        }
+    }
+}
+
+/// Creates the zero balance rows of a product (those that are missing).
+pub async fn create_zero_balances(
+    client: &impl GenericClient,
+    product_id: Uuid,
+) -> Result<(), DbError> {
+    client
+        .execute(CREATE_STOCK, &[&Uuid::new_v4(), &product_id])
+        .await?;
+    client
+        .execute(CREATE_DEFECT, &[&Uuid::new_v4(), &product_id])
+        .await?;
+    Ok(())
+}
+
+/// Locks the balance rows of these products (see the module doc for the order) and returns
+/// `(good, defect)` per product; a missing row reads as 0.
+pub async fn lock_balances(
+    client: &impl GenericClient,
+    product_ids: &[Uuid],
+) -> Result<HashMap<Uuid, (i32, i32)>, DbError> {
+    let mut out: HashMap<Uuid, (i32, i32)> = HashMap::new();
+    if product_ids.is_empty() {
+        return Ok(out);
+    }
+    for row in client.query(LOCK_STOCKS, &[&product_ids]).await? {
+        out.entry(row.try_get(0)?).or_default().0 = row.try_get(1)?;
+    }
+    for row in client.query(LOCK_DEFECTS, &[&product_ids]).await? {
+        out.entry(row.try_get(0)?).or_default().1 = row.try_get(1)?;
+    }
+    Ok(out)
+}
+
+/// Absolute balances of one product, set by the import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BalanceSet {
+    pub product_id: Uuid,
+    pub stock: i32,
+    pub defect: i32,
+}
+
+/// Sets absolute balances (good stock first), creating missing rows.
+pub async fn set_balances(client: &impl GenericClient, sets: &[BalanceSet]) -> Result<(), DbError> {
+    if sets.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = sets.iter().map(|s| s.product_id).collect();
+    let stock: Vec<i32> = sets.iter().map(|s| s.stock).collect();
+    let defect: Vec<i32> = sets.iter().map(|s| s.defect).collect();
+    client.execute(SET_STOCKS, &[&ids, &stock]).await?;
+    client.execute(SET_DEFECTS, &[&ids, &defect]).await?;
+    Ok(())
+}
+
+/// `GET /api/stock/summary` (all three totals over non-deleted products, B-16).
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub total_products: i64,
+    pub total_stock: i64,
+    pub total_defect: i64,
+}
+
+pub async fn summary(pool: &Pool) -> Result<Summary, ApiError> {
+    let conn = db::conn(pool).await?;
+    let stmt = conn.prepare_cached(SUMMARY).await?;
+    let row = conn.query_one(&stmt, &[]).await?;
+    Ok(Summary {
+        total_products: row.try_get("total_products")?,
+        total_stock: row.try_get("total_stock")?,
+        total_defect: row.try_get("total_defect")?,
+    })
+}
+
+/// A product whose balances differ from its journal.
+#[derive(Debug, Clone, Serialize)]
+pub struct LedgerMismatch {
+    pub product_id: Uuid,
+    pub barcode: String,
+    pub is_deleted: bool,
+    pub stock_quantity: i64,
+    pub stock_ledger: i64,
+    pub defect_quantity: i64,
+    pub defect_ledger: i64,
+}
+
+/// `GET /api/admin/ledger-check`.
+#[derive(Debug, Clone, Serialize)]
+pub struct LedgerReport {
+    /// True if and only if every balance equals the sum of its journal rows.
+    pub consistent: bool,
+    pub products_checked: i64,
+    pub mismatches: Vec<LedgerMismatch>,
+}
+
+/// Compares every product's balances (deleted ones too) with its journal, in one snapshot.
+pub async fn ledger_check(pool: &Pool) -> Result<LedgerReport, ApiError> {
+    let mut conn = db::conn(pool).await?;
+    let tx = conn
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    let checked: i64 = tx.query_one(COUNT_PRODUCTS, &[]).await?.try_get(0)?;
+    let rows = tx.query(LEDGER_MISMATCHES, &[]).await?;
+    tx.commit().await?;
+    let mismatches = rows
+        .iter()
+        .map(|r| {
+            Ok(LedgerMismatch {
+                product_id: r.try_get("id")?,
+                barcode: r.try_get("barcode")?,
+                is_deleted: r.try_get("is_deleted")?,
+                stock_quantity: r.try_get("stock_quantity")?,
+                stock_ledger: r.try_get("stock_ledger")?,
+                defect_quantity: r.try_get("defect_quantity")?,
+                defect_ledger: r.try_get("defect_ledger")?,
+            })
+        })
+        .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
+    Ok(LedgerReport {
+        consistent: mismatches.is_empty(),
+        products_checked: checked,
+        mismatches,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::errors::ApiError;
+    use crate::backend::validation::parse_body;
+
+    fn parse(json: &str) -> Result<MovementRequest, Vec<ErrorItem>> {
+        let raw = parse_body(Some("application/json"), json.as_bytes()).unwrap();
+        let mut p = Problems::new();
+        let r = MovementRequest::parse(&raw, &mut p);
+        match p.finish(r) {
+            Ok(r) => Ok(r),
+            Err(ApiError::Validation(items)) => Err(items),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+
+    const PID: &str = "f6cd00e3-8a82-4eff-af6d-f9f0b6382504";
+
+    #[test]
+    fn the_worked_example_of_the_spec_ends_at_8_and_3() {
+        // Balance arithmetic of the nine steps (the database does the same).
+        let seq = [
+            (Operation::Receipt, 10),
+            (Operation::ShipmentRc, 3),
+            (Operation::ReturnPickup, 1),
+            (Operation::ReturnDefect, 2),
+            (Operation::SelfPurchase, 1),
+            (Operation::ReceiptDefect, 1),
+            (Operation::WriteOff, 2),
+            (Operation::Restoration, 1),
+            (Operation::Utilization, 1),
+        ];
+        let (mut stock, mut defect) = (0i64, 0i64);
+        for (op, n) in seq {
+            for step in op.steps() {
+                match step {
+                    Step::StockUp => stock += n,
+                    Step::StockDown => stock -= n,
+                    Step::DefectUp => defect += n,
+                    Step::DefectDown => defect -= n,
+                }
+                assert!(stock >= 0 && defect >= 0);
+            }
+        }
+        assert_eq!((stock, defect), (8, 3));
+    }
+
+    #[test]
+    fn steps_lock_good_stock_before_defect_stock() {
+        for op in Operation::ALL {
+            let steps = op.steps();
+            let first_defect = steps
+                .iter()
+                .position(|s| matches!(s, Step::DefectUp | Step::DefectDown));
+            let last_stock = steps
+                .iter()
+                .rposition(|s| matches!(s, Step::StockUp | Step::StockDown));
+            if let (Some(d), Some(s)) = (first_defect, last_stock) {
+                assert!(s < d, "{op:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn quantities_are_lenient_and_bounded() {
+        let ok = parse(&format!(
+            r#"{{"product_id":"{PID}","operation_type":"receipt","quantity":"3"}}"#
+        ))
+        .unwrap();
+        assert_eq!(ok.quantity, 3);
+        let items = parse(&format!(
+            r#"{{"product_id":"{PID}","operation_type":"receipt","quantity":0}}"#
+        ))
+        .unwrap_err();
+        assert_eq!(items[0].msg, "Value error, Quantity must be at least 1");
+        let items = parse(&format!(
+            r#"{{"product_id":"{PID}","operation_type":"receipt","quantity":2147483648}}"#
+        ))
+        .unwrap_err();
+        assert_eq!(items[0].kind, "less_than_equal");
+        assert_eq!(
+            items[0].ctx.as_deref(),
+            Some(&serde_json::json!({"le": 2147483647}))
+        );
+    }
+
+    #[test]
+    fn unknown_types_list_the_nine_codes() {
+        let items = parse(&format!(
+            r#"{{"product_id":"{PID}","operation_type":"import_stock","quantity":1}}"#
+        ))
+        .unwrap_err();
+        assert_eq!(
+            items[0].msg,
+            "Value error, Invalid operation_type. Must be one of: ['receipt', 'receipt_defect', \
+             'shipment_rc', 'return_pickup', 'return_defect', 'self_purchase', 'write_off', \
+             'restoration', 'utilization']"
+        );
+    }
+
+    #[test]
+    fn model_rules_run_only_when_fields_are_valid() {
+        let items = parse(&format!(
+            r#"{{"product_id":"{PID}","operation_type":"return_pickup","quantity":1}}"#
+        ))
+        .unwrap_err();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].loc, vec![Value::from("body")]);
+        assert_eq!(
+            items[0].msg,
+            "Value error, source_id is required for operation_type: return_pickup"
+        );
+        let items =
+            parse(r#"{"product_id":"x","operation_type":"shipment_rc","quantity":1}"#).unwrap_err();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].kind, "uuid_parsing");
+    }
+
+    #[test]
+    fn fingerprints_differ_when_the_request_differs() {
+        let a = parse(&format!(
+            r#"{{"product_id":"{PID}","operation_type":"receipt","quantity":1}}"#
+        ))
+        .unwrap();
+        let mut b = a.clone();
+        b.quantity = 2;
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert_eq!(a.fingerprint(), a.clone().fingerprint());
+    }
+}
