@@ -84,6 +84,8 @@ function Frame({ children }: { children?: ReactNode }) {
   const location = useLocation();
   const { data: me } = useMe();
   const [collapsed, setCollapsed] = useState(false);
+  // Below the large breakpoint the sidebar hides entirely; above it, it folds to icons.
+  const [narrow, setNarrow] = useState(false);
   const [changingPassword, setChangingPassword] = useState(false);
   const isAdmin = useIsAdmin();
   useExpiryWarning();
@@ -98,14 +100,15 @@ function Frame({ children }: { children?: ReactNode }) {
     <Layout style={{ minHeight: '100vh' }}>
       <Layout.Sider
         breakpoint="lg"
-        collapsedWidth={0}
+        collapsedWidth={narrow ? 0 : 80}
+        onBreakpoint={setNarrow}
         collapsible
         collapsed={collapsed}
         onCollapse={setCollapsed}
         width={220}
       >
-        <Typography.Title level={4} style={{ color: '#fff', margin: 16, whiteSpace: 'nowrap' }}>
-          {t('app.name')}
+        <Typography.Title level={4} style={{ color: '#fff', margin: 16, whiteSpace: 'nowrap', overflow: 'hidden' }}>
+          {collapsed ? t('app.name').charAt(0) : t('app.name')}
         </Typography.Title>
         <Menu theme="dark" mode="inline" selectedKeys={[selectedPath(location.pathname)]} items={items} data-testid="nav" />
       </Layout.Sider>

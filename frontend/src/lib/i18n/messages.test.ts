@@ -15,6 +15,6 @@ describe('message catalogues', () => {
 
   it('fills parameters', () => {
     expect(translate('ru', 'common.totalRecords', { n: 42 })).toBe('Всего 42 записей');
-    expect(translate('en', 'common.totalRecords', { n: 42 })).toBe('42 records in total');
+    expect(translate('en', 'common.totalRecords', { n: 42 })).toBe('Total: 42');
   });
 });

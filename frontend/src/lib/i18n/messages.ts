@@ -27,7 +27,7 @@ export const en = {
   'common.required': 'Required',
   'common.maxLength': 'At most {n} characters',
   'common.nothingFound': 'Nothing found',
-  'common.totalRecords': '{n} records in total',
+  'common.totalRecords': 'Total: {n}',
   'common.stock': 'Stock',
   'common.defect': 'Defect',
   'common.exportCsv': 'Export CSV',
