@@ -8,6 +8,7 @@
 //! * [`supervisor`]: PID 1. Reads `config.toml` into a plan, starts services in dependency
 //!   order gated on readiness probes, restarts what dies, stops everything in reverse order.
 //!   Its decisions live in a pure engine; the syscalls in a thin runtime around it.
+//! * [`web`]: the static SPA server and `/api` reverse proxy (`wms web`).
 //!
 //! Every subcommand returns an [`std::process::ExitCode`]; the codes are documented in
 //! `main.rs` and the README.
@@ -15,3 +16,4 @@
 pub mod backend;
 pub mod postgres;
 pub mod supervisor;
+pub mod web;

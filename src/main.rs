@@ -17,7 +17,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use wms::supervisor::{config, ctl, probe, runtime};
-use wms::{backend, postgres};
+use wms::{backend, postgres, web};
 
 /// Exit code for an invalid config or command line.
 const EXIT_INVALID: u8 = 2;
@@ -66,6 +66,8 @@ enum Command {
         #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
         timeout: Duration,
     },
+    /// Serve the built frontend and proxy /api to the backend.
+    Web(web::WebArgs),
     /// Serve the WMS HTTP API.
     Backend(backend::BackendArgs),
     /// Apply database migrations, then exit.
@@ -129,6 +131,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Probe { url, timeout } => probe::run_cli(&url, timeout),
+        Command::Web(args) => web::run(args),
         Command::Backend(args) => backend::run(args),
         Command::Migrate(args) => backend::migrate(args),
         Command::PgInit => postgres::init::run(),

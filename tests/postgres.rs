@@ -77,7 +77,9 @@ fn new_pg() -> Pg {
 
 fn wait_healthy(pg: &Pg) -> serde_json::Value {
     wait_for("a healthy stack", Duration::from_secs(60), || {
-        get_json(&pg.health, "/health").filter(|(c, _)| *c == 200).map(|(_, j)| j)
+        get_json(&pg.health, "/health")
+            .filter(|(c, _)| *c == 200)
+            .map(|(_, j)| j)
     })
 }
 
@@ -113,39 +115,79 @@ fn first_boot_creates_role_password_and_database_then_data_survives_a_clean_rest
     let d = dir.path();
     let pg = new_pg();
     std::fs::create_dir(d.join("initdb.d")).unwrap();
-    std::fs::write(d.join("initdb.d/01-schema.sql"), "CREATE TABLE seeded (n int); INSERT INTO seeded VALUES (42);").unwrap();
+    std::fs::write(
+        d.join("initdb.d/01-schema.sql"),
+        "CREATE TABLE seeded (n int); INSERT INTO seeded VALUES (42);",
+    )
+    .unwrap();
     std::fs::write(
         d.join("initdb.d/02-note.sh"),
-        format!("echo \"ran as $(id -un) for $PGDATABASE\" >> {}/init-runs\n", d.display()),
+        format!(
+            "echo \"ran as $(id -un) for $PGDATABASE\" >> {}/init-runs\n",
+            d.display()
+        ),
     )
     .unwrap();
     std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o777)).unwrap();
 
-    let password = ("POSTGRES_PASSWORD", "s3cret-pw".to_owned());
-    let mut sup = start(d, &pg, &[password.clone()]);
+    let mut sup = start(d, &pg, &[("POSTGRES_PASSWORD", "s3cret-pw".to_owned())]);
     wait_healthy(&pg);
-    assert_eq!(sql(&pg, "s3cret-pw", "SELECT current_user || '@' || current_database()").unwrap(), ["wmsadmin@stock"]);
+    assert_eq!(
+        sql(
+            &pg,
+            "s3cret-pw",
+            "SELECT current_user || '@' || current_database()"
+        )
+        .unwrap(),
+        ["wmsadmin@stock"]
+    );
     let wrong = sql(&pg, "wrong", "SELECT 1").unwrap_err();
     assert!(wrong.contains("password authentication failed"), "{wrong}");
-    assert_eq!(sql(&pg, "s3cret-pw", "SELECT n FROM seeded").unwrap(), ["42"]);
-    assert_eq!(std::fs::read_to_string(d.join("init-runs")).unwrap(), "ran as postgres for stock\n");
-    sql(&pg, "s3cret-pw", "CREATE TABLE movements (id int); INSERT INTO movements VALUES (7)").unwrap();
-    assert!(!d.join("data/wms-postgres-password").exists(), "a given password is not stored");
+    assert_eq!(
+        sql(&pg, "s3cret-pw", "SELECT n FROM seeded").unwrap(),
+        ["42"]
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("init-runs")).unwrap(),
+        "ran as postgres for stock\n"
+    );
+    sql(
+        &pg,
+        "s3cret-pw",
+        "CREATE TABLE movements (id int); INSERT INTO movements VALUES (7)",
+    )
+    .unwrap();
+    assert!(
+        !d.join("data/wms-postgres-password").exists(),
+        "a given password is not stored"
+    );
 
     sup.signal(libc::SIGTERM);
     assert!(sup.wait_exit(Duration::from_secs(30)).success());
     let out = sup.output().join("\n");
-    assert!(out.contains("postgres | ") && out.contains("database system is shut down"), "{out}");
+    assert!(
+        out.contains("postgres | ") && out.contains("database system is shut down"),
+        "{out}"
+    );
 
     // Second boot: the same data, no recovery needed, init scripts not run again.
     let sup = start(d, &pg, &[]);
     wait_healthy(&pg);
-    assert_eq!(sql(&pg, "s3cret-pw", "SELECT id FROM movements").unwrap(), ["7"]);
+    assert_eq!(
+        sql(&pg, "s3cret-pw", "SELECT id FROM movements").unwrap(),
+        ["7"]
+    );
     let out = sup.output().join("\n");
     assert!(out.contains("using the existing PostgreSQL"), "{out}");
     assert!(out.contains("database system was shut down at"), "{out}");
     assert!(!out.contains("automatic recovery in progress"), "{out}");
-    assert_eq!(std::fs::read_to_string(d.join("init-runs")).unwrap().lines().count(), 1);
+    assert_eq!(
+        std::fs::read_to_string(d.join("init-runs"))
+            .unwrap()
+            .lines()
+            .count(),
+        1
+    );
 }
 
 #[test]
@@ -154,9 +196,18 @@ fn killed_postmaster_is_restarted_with_crash_recovery_and_password_from_a_file()
     let d = dir.path();
     let pg = new_pg();
     std::fs::write(d.join("pw"), "from-a-file\n").unwrap();
-    let sup = start(d, &pg, &[("POSTGRES_PASSWORD_FILE", d.join("pw").display().to_string())]);
+    let sup = start(
+        d,
+        &pg,
+        &[("POSTGRES_PASSWORD_FILE", d.join("pw").display().to_string())],
+    );
     wait_healthy(&pg);
-    sql(&pg, "from-a-file", "CREATE TABLE t (n int); INSERT INTO t SELECT generate_series(1, 1000)").unwrap();
+    sql(
+        &pg,
+        "from-a-file",
+        "CREATE TABLE t (n int); INSERT INTO t SELECT generate_series(1, 1000)",
+    )
+    .unwrap();
 
     let postmaster = sup.child_pid(" -D ").expect("postmaster");
     kill(postmaster, libc::SIGKILL);
@@ -165,11 +216,20 @@ fn killed_postmaster_is_restarted_with_crash_recovery_and_password_from_a_file()
     });
     let health = wait_healthy(&pg);
     assert_eq!(health["services"]["postgres"]["restarts"], 1);
-    assert_eq!(health["services"]["postgres"]["last_exit"]["signal"], "SIGKILL");
-    assert_eq!(sql(&pg, "from-a-file", "SELECT count(*) FROM t").unwrap(), ["1000"]);
+    assert_eq!(
+        health["services"]["postgres"]["last_exit"]["signal"],
+        "SIGKILL"
+    );
+    assert_eq!(
+        sql(&pg, "from-a-file", "SELECT count(*) FROM t").unwrap(),
+        ["1000"]
+    );
     let out = sup.output().join("\n");
     assert!(out.contains("database system was interrupted"), "{out}");
-    assert!(out.contains("redo done") || out.contains("automatic recovery in progress"), "{out}");
+    assert!(
+        out.contains("redo done") || out.contains("automatic recovery in progress"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -223,7 +283,10 @@ fn bad_data_directories_are_refused_clearly_and_nothing_is_deleted() {
     let before = listing(&data);
     let (code, out) = pg_init(d, &pg);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("holds a PostgreSQL 9 cluster, but this server is PostgreSQL"), "{out}");
+    assert!(
+        out.contains("holds a PostgreSQL 9 cluster, but this server is PostgreSQL"),
+        "{out}"
+    );
     assert!(out.contains("pg_upgrade"), "{out}");
     assert_eq!(listing(&data), before);
 
@@ -231,8 +294,14 @@ fn bad_data_directories_are_refused_clearly_and_nothing_is_deleted() {
     std::fs::remove_file(data.join("PG_VERSION")).unwrap();
     let (code, out) = pg_init(d, &pg);
     assert_eq!(code, 1);
-    assert!(out.contains("not empty but holds no PostgreSQL cluster (it contains: precious)"), "{out}");
-    assert_eq!(std::fs::read_to_string(data.join("precious")).unwrap(), "rows");
+    assert!(
+        out.contains("not empty but holds no PostgreSQL cluster (it contains: precious)"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(data.join("precious")).unwrap(),
+        "rows"
+    );
     std::fs::remove_dir_all(&data).unwrap();
 
     // A real cluster, owned by the wrong user: the supervisor shows it in /health too.
@@ -241,13 +310,17 @@ fn bad_data_directories_are_refused_clearly_and_nothing_is_deleted() {
     let before = listing(&data);
     let sup = start(d, &pg, &[]);
     let health = wait_for("pg-init to fail", Duration::from_secs(20), || {
-        get_json(&pg.health, "/health").filter(|(_, j)| j["services"]["pg-init"]["state"] == "failed")
+        get_json(&pg.health, "/health")
+            .filter(|(_, j)| j["services"]["pg-init"]["state"] == "failed")
     })
     .1;
     assert_eq!(health["status"], "degraded");
     assert_eq!(health["services"]["pg-init"]["last_exit"]["code"], 1);
     assert_eq!(health["services"]["postgres"]["state"], "waiting");
-    let line = sup.wait_line("owned by uid 0, but PostgreSQL runs as uid", Duration::from_secs(5));
+    let line = sup.wait_line(
+        "owned by uid 0, but PostgreSQL runs as uid",
+        Duration::from_secs(5),
+    );
     assert!(line.contains("fix with: chown -R"), "{line}");
     assert_eq!(listing(&data), before);
 }

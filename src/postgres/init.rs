@@ -242,11 +242,7 @@ fn first_boot(s: &Settings, bin: &PgBin, account: Option<&Credentials>) -> Resul
         }
         PasswordSource::Generate => (generate_password(), true),
     };
-    let pwfile = SecretFile::create(
-        temp_path("wms-pg-init-pw"),
-        &password,
-        account,
-    )?;
+    let pwfile = SecretFile::create(temp_path("wms-pg-init-pw"), &password, account)?;
 
     let mut args: Vec<String> = vec![
         "-D".into(),

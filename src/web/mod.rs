@@ -1,0 +1,109 @@
+//! `wms web`: the static SPA server and `/api` reverse proxy that replaces nginx.
+//!
+//! * [`resolve`]: request path → file, SPA fallback or 404; refuses every traversal trick
+//!   (pure).
+//! * [`site`]: the built frontend, loaded into memory at start-up with its compressed
+//!   variants, ETags and cache policy.
+//! * [`respond`]: content negotiation, conditional requests, security headers (pure).
+//! * [`proxy`]: `/api/*` to the backend, streaming; `/health` from the supervisor.
+//! * [`server`]: the accept loop: connection limit, header/idle timeout, graceful shutdown.
+//!
+//! Routes: `/health` (the supervisor's aggregate when `--health-upstream` is given, else
+//! `ok`), `/health/live` (this server's own liveness, never forwarded: the supervisor's
+//! readiness probe for `web` must not depend on the aggregate that includes `web`),
+//! `/api/...` (proxied), everything else static.
+
+pub mod proxy;
+pub mod resolve;
+pub mod respond;
+pub mod server;
+pub mod site;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+
+/// Every response body: static bytes or a streamed upstream body.
+pub type Body = BoxBody<Bytes, hyper::Error>;
+
+/// Command-line options of `wms web`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WebArgs {
+    /// Directory with the built frontend (index.html, assets/).
+    #[arg(long, env = "WMS_WEB_ROOT", default_value = "/usr/share/wms/www")]
+    pub root: PathBuf,
+    /// Address to listen on.
+    #[arg(long, env = "WMS_WEB_LISTEN", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+    /// The backend `/api` requests go to.
+    #[arg(
+        long,
+        env = "WMS_API_UPSTREAM",
+        default_value = "http://127.0.0.1:8000"
+    )]
+    pub api: hyper::Uri,
+    /// The supervisor's aggregate health, served at `/health` (default: plain `ok`).
+    #[arg(long, env = "WMS_HEALTH_UPSTREAM")]
+    pub health_upstream: Option<hyper::Uri>,
+    /// Time a client has to send a request head; also the keep-alive idle limit.
+    #[arg(long, env = "WMS_WEB_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_timeout: std::time::Duration,
+}
+
+/// Exit codes: 0 after a graceful shutdown, 1 when it cannot start (root, address).
+pub fn run(args: WebArgs) -> ExitCode {
+    if args.api.scheme_str() != Some("http") || args.api.authority().is_none() {
+        eprintln!(
+            "wms web: --api must be an http://host:port URL, got {}",
+            args.api
+        );
+        return ExitCode::from(2);
+    }
+    let site = match site::Site::load(&args.root) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(
+        "serving {} files from {} on http://{}",
+        site.len(),
+        args.root.display(),
+        args.listen
+    );
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(threads)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let upstreams = proxy::Upstreams::new(args.api, args.health_upstream);
+    let limits = server::Limits {
+        header_timeout: args.header_timeout,
+        ..server::Limits::default()
+    };
+    let serving = server::run(
+        args.listen,
+        site,
+        upstreams,
+        limits,
+        server::shutdown_signal(),
+    );
+    match rt.block_on(serving) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}

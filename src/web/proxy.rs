@@ -1,0 +1,271 @@
+//! The `/api` reverse proxy and the `/health` forwarder.
+//!
+//! Requests stream through in both directions (uploads and CSV exports are never buffered
+//! whole). Hop-by-hop headers are dropped both ways; `Host` is kept; `X-Real-IP`,
+//! `X-Forwarded-For` (appended), `X-Forwarded-Proto` and `X-Forwarded-Host` are set. A
+//! backend that is down gives a quick 502 with a JSON `detail`; one that does not answer
+//! within [`RESPONSE_TIMEOUT`] gives 504.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::{Request, Response, StatusCode, Uri};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+use super::Body;
+
+/// Connecting to the backend may take this long (it is local: refusals are immediate).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The backend must start answering within this time.
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The supervisor's `/health` must answer within this time.
+pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Headers that describe one connection, never forwarded (RFC 9110 §7.6.1).
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+];
+
+/// Removes hop-by-hop headers, including those named in `Connection`. `Upgrade` is
+/// dropped too: the API has no WebSockets.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+    headers.remove(header::UPGRADE);
+}
+
+/// Sets the forwarding headers for a request from `peer` that arrived with `host`.
+pub fn set_forwarded(headers: &mut HeaderMap, peer: IpAddr) {
+    let ip = peer.to_string();
+    let xff = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(prev) if !prev.trim().is_empty() => format!("{prev}, {ip}"),
+        _ => ip.clone(),
+    };
+    let host = headers.get(header::HOST).cloned();
+    for (name, value) in [
+        ("x-forwarded-for", Some(xff)),
+        ("x-real-ip", Some(ip)),
+        ("x-forwarded-proto", Some("http".to_owned())),
+    ] {
+        if let Some(v) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            headers.insert(name, v);
+        }
+    }
+    if let Some(h) = host {
+        headers.insert("x-forwarded-host", h);
+    }
+}
+
+/// A JSON error in the API's `{"detail": ...}` shape.
+pub fn json_error(status: StatusCode, detail: &str) -> Response<Body> {
+    let body = serde_json::json!({ "detail": detail }).to_string();
+    let mut resp = Response::new(full(Bytes::from(body)));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// A complete body.
+pub fn full(bytes: Bytes) -> Body {
+    Full::new(bytes).map_err(|never| match never {}).boxed()
+}
+
+/// The connections to the backend and to the supervisor.
+pub struct Upstreams {
+    api: Client<HttpConnector, Incoming>,
+    api_base: Uri,
+    health: Client<HttpConnector, Empty<Bytes>>,
+    health_url: Option<Uri>,
+}
+
+fn connector() -> HttpConnector {
+    let mut c = HttpConnector::new();
+    c.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    c.set_nodelay(true);
+    c
+}
+
+impl Upstreams {
+    /// `api_base` like `http://127.0.0.1:8000`; `health_url` the supervisor's `/health`.
+    pub fn new(api_base: Uri, health_url: Option<Uri>) -> Self {
+        Upstreams {
+            api: Client::builder(TokioExecutor::new())
+                .pool_idle_timeout(Duration::from_secs(30))
+                .build(connector()),
+            api_base,
+            health: Client::builder(TokioExecutor::new()).build(connector()),
+            health_url,
+        }
+    }
+
+    /// Forwards an `/api/...` request to the backend.
+    pub async fn forward(&self, mut req: Request<Incoming>, peer: IpAddr) -> Response<Body> {
+        let path_and_query = req.uri().path_and_query().map_or("/", |p| p.as_str());
+        let uri = match Uri::builder()
+            .scheme(self.api_base.scheme_str().unwrap_or("http"))
+            .authority(
+                self.api_base
+                    .authority()
+                    .map_or("127.0.0.1:8000", |a| a.as_str()),
+            )
+            .path_and_query(path_and_query)
+            .build()
+        {
+            Ok(u) => u,
+            Err(_) => return json_error(StatusCode::BAD_REQUEST, "Bad Request"),
+        };
+        *req.uri_mut() = uri;
+        strip_hop_by_hop(req.headers_mut());
+        set_forwarded(req.headers_mut(), peer);
+        match tokio::time::timeout(RESPONSE_TIMEOUT, self.api.request(req)).await {
+            Ok(Ok(resp)) => {
+                let (mut parts, body) = resp.into_parts();
+                strip_hop_by_hop(&mut parts.headers);
+                Response::from_parts(parts, body.boxed())
+            }
+            Ok(Err(e)) => {
+                tracing::warn!("backend unavailable: {e}");
+                json_error(
+                    StatusCode::BAD_GATEWAY,
+                    "Bad Gateway: the backend is unavailable",
+                )
+            }
+            Err(_) => json_error(
+                StatusCode::GATEWAY_TIMEOUT,
+                "Gateway Timeout: the backend did not answer in time",
+            ),
+        }
+    }
+
+    /// `/health`: the supervisor's aggregate (status and JSON) when configured, else `ok`.
+    pub async fn health(&self, is_head: bool) -> Response<Body> {
+        let Some(url) = &self.health_url else {
+            return text(StatusCode::OK, "ok\n", is_head);
+        };
+        let request = Request::get(url.clone()).body(Empty::<Bytes>::new());
+        let Ok(request) = request else {
+            return json_error(StatusCode::SERVICE_UNAVAILABLE, "bad health upstream");
+        };
+        let answer = async {
+            let resp = self
+                .health
+                .request(request)
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = resp.status();
+            let body = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| e.to_string())?
+                .to_bytes();
+            Ok::<_, String>((status, body))
+        };
+        match tokio::time::timeout(HEALTH_TIMEOUT, answer).await {
+            Ok(Ok((status, body))) => {
+                let len = body.len();
+                let mut resp = Response::new(full(if is_head { Bytes::new() } else { body }));
+                *resp.status_mut() = status;
+                let h = resp.headers_mut();
+                h.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+                h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+                resp
+            }
+            Ok(Err(e)) => unavailable(&format!("the supervisor's health is unavailable: {e}")),
+            Err(_) => unavailable("the supervisor's health did not answer in time"),
+        }
+    }
+}
+
+fn unavailable(detail: &str) -> Response<Body> {
+    let body = serde_json::json!({ "status": "unavailable", "detail": detail }).to_string();
+    let mut resp = json_error(StatusCode::SERVICE_UNAVAILABLE, "");
+    *resp.body_mut() = full(Bytes::from(body));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// A short plain-text response.
+pub fn text(status: StatusCode, body: &'static str, is_head: bool) -> Response<Body> {
+    let mut resp = Response::new(full(if is_head {
+        Bytes::new()
+    } else {
+        Bytes::from_static(body.as_bytes())
+    }));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_headers_are_dropped() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "connection",
+            HeaderValue::from_static("keep-alive, x-secret"),
+        );
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert("transfer-encoding", HeaderValue::from_static("chunked"));
+        h.insert("upgrade", HeaderValue::from_static("websocket"));
+        h.insert("authorization", HeaderValue::from_static("Bearer t"));
+        strip_hop_by_hop(&mut h);
+        let left: Vec<&str> = h.keys().map(|k| k.as_str()).collect();
+        assert_eq!(left, ["authorization"]);
+    }
+
+    #[test]
+    fn forwarding_headers_append() {
+        let mut h = HeaderMap::new();
+        h.insert("host", HeaderValue::from_static("wms.example:8080"));
+        h.insert("x-forwarded-for", HeaderValue::from_static("10.0.0.1"));
+        set_forwarded(&mut h, "192.168.1.5".parse().unwrap());
+        assert_eq!(h["x-forwarded-for"], "10.0.0.1, 192.168.1.5");
+        assert_eq!(h["x-real-ip"], "192.168.1.5");
+        assert_eq!(h["x-forwarded-proto"], "http");
+        assert_eq!(h["x-forwarded-host"], "wms.example:8080");
+        assert_eq!(h["host"], "wms.example:8080");
+    }
+}
