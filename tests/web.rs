@@ -486,7 +486,7 @@ fn slow_clients_are_cut_off_and_others_still_served() {
 
     // An idle keep-alive connection is closed after the same timeout.
     let mut idle = TcpStream::connect(&s.addr).unwrap();
-    idle.write_all(format!("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+    idle.write_all(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
     idle.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut all = Vec::new();
