@@ -213,7 +213,7 @@ fn spa_fallback_versus_real_404_and_cache_policy() {
     }
     let (status, h, body) = raw(
         &s.addr,
-        &format!("HEAD /assets/app-3f2a9c.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+        "HEAD /assets/app-3f2a9c.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
     assert_eq!(status, 200);
     assert!(body.is_empty());
