@@ -77,6 +77,11 @@ async function api(req, res, url) {
   const strip = (/** @type {any} */ p) => { const copy = { ...p }; delete copy.deleted; return copy; };
   const id = path.split('/')[2];
   if (path === '/auth/me') return send(res, 200, user);
+  if (path === '/users/') return send(res, 200, [user]);
+  if (path === '/export/movements.csv') {
+    const csv = ['id,operation_type,product_barcode,quantity', ...movements.map((m) => [m.id, m.operation_type, m.product_barcode, m.quantity].join(','))].join('\n');
+    return res.writeHead(200, { 'Content-Type': 'text/csv', 'Content-Disposition': 'attachment; filename="movements.csv"' }).end(csv);
+  }
   if (path === '/sources/') return send(res, 200, sources);
   if (path === '/distribution-centers/') return send(res, 200, dcs);
   if (path === '/stock/summary') {

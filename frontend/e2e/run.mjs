@@ -14,7 +14,7 @@
 //   E2E_HEADED=1   show the browser (needs a display)
 
 import { execSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -68,6 +68,8 @@ let shots = 0;
 /** @param {string} name */
 async function shot(name) {
   shots += 1;
+  // Let loading overlays finish, so the picture shows the data.
+  await page.locator('.ant-spin-spinning').first().waitFor({ state: 'detached', timeout: 5_000 }).catch(() => {});
   await page.screenshot({ path: join(ARTIFACTS, `${String(shots).padStart(2, '0')}-${name}.png`), fullPage: true });
 }
 
@@ -220,6 +222,14 @@ await step('journal: filter by barcode and a single day (today)', async () => {
   await shot('journal-today');
 });
 
+await step('journal: CSV export of the filtered journal', async () => {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('movements-export').click()]);
+  const path = join(ARTIFACTS, 'movements.csv');
+  await download.saveAs(path);
+  const csv = readFileSync(path, 'utf8');
+  check(csv.includes(BARCODE), 'the export does not list the product');
+});
+
 await step('journal: a single day with no movements is empty', async () => {
   const yesterday = new Date(Date.now() - 86_400_000);
   const day = [yesterday.getFullYear(), yesterday.getMonth() + 1, yesterday.getDate()].map((n) => String(n).padStart(2, '0')).join('-');
@@ -253,6 +263,12 @@ await step('import: row errors are listed', async () => {
   await page.locator('input[type=file]').setInputFiles(file);
   await page.getByTestId('import-errors').locator('tbody tr').first().waitFor();
   await shot('import-errors');
+});
+
+await step('users: the admin sees the user list', async () => {
+  await go('/users');
+  await page.locator('.ant-table-row', { hasText: EMAIL }).waitFor();
+  await shot('users');
 });
 
 await step('status: the stack is healthy', async () => {

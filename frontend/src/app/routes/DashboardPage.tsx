@@ -45,7 +45,7 @@ export default function DashboardPage() {
         {products.error !== null && <QueryError error={products.error} onRetry={() => void products.refetch()} />}
         <ProductsTable
           data={products.data}
-          loading={products.isFetching}
+          loading={products.isPending || products.isPlaceholderData}
           onPageChange={(page, size) => url.update({ page, size })}
           actions={(product) => (
             <Space>

@@ -120,7 +120,7 @@ export default function JournalPage() {
       {movements.error !== null && <QueryError error={movements.error} onRetry={() => void movements.refetch()} />}
       <MovementsTable
         data={movements.data}
-        loading={movements.isFetching}
+        loading={movements.isPending || movements.isPlaceholderData}
         onPageChange={(page, size) => url.update({ page, size })}
       />
     </Card>

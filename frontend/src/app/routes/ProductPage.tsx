@@ -86,7 +86,7 @@ export default function ProductPage() {
         {movements.error !== null && <QueryError error={movements.error} onRetry={() => void movements.refetch()} />}
         <MovementsTable
           data={movements.data}
-          loading={movements.isFetching}
+          loading={movements.isPending || movements.isPlaceholderData}
           onPageChange={(page, page_size) => setPaging({ page, page_size })}
           hideProduct
         />
