@@ -23,8 +23,6 @@ pub async fn seed_once(
     admin_email: &str,
     admin_password: &str,
 ) -> Result<(), ApiError> {
-    // Hash first: the transaction below should not wait for a CPU-bound task.
-    let hash = auth::hash_password(admin_password.to_owned()).await?;
     let mut conn = db::conn(pool).await?;
     let tx = conn.transaction().await?;
     if tx.execute(CLAIM, &[]).await? == 0 {
@@ -32,6 +30,9 @@ pub async fn seed_once(
         return Ok(());
     }
     if users::is_empty(&tx).await? {
+        // Hashing inside the transaction keeps other replicas waiting on the marker for a
+        // moment, once, at the very first start.
+        let hash = auth::hash_password(admin_password.to_owned()).await?;
         users::insert(&tx, admin_email, &hash, true, Role::Admin).await?;
         tracing::info!("created the administrator {admin_email}");
         if admin_password == DEFAULT_PASSWORD {
