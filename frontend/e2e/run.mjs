@@ -68,7 +68,8 @@ let shots = 0;
 /** @param {string} name */
 async function shot(name) {
   shots += 1;
-  // Let loading overlays finish, so the picture shows the data.
+  // Let requests and loading overlays finish, so the picture shows the data.
+  await page.waitForLoadState('networkidle', { timeout: 5_000 }).catch(() => {});
   await page.locator('.ant-spin-spinning').first().waitFor({ state: 'detached', timeout: 5_000 }).catch(() => {});
   await page.screenshot({ path: join(ARTIFACTS, `${String(shots).padStart(2, '0')}-${name}.png`), fullPage: true });
 }

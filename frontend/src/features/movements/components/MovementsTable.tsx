@@ -4,6 +4,7 @@
 import { Table, Typography } from 'antd';
 import { OperationTag } from '@/components/OperationTag';
 import { useI18n } from '@/lib/i18n/i18n';
+import { DEFAULT_PAGE_SIZE, PAGE_SIZES } from '@/lib/search-params';
 import { formatDateTime } from '@/lib/i18n/format';
 import type { Movement, Page } from '@/types/api';
 
@@ -28,10 +29,10 @@ export function MovementsTable({ data, loading, onPageChange, hideProduct = fals
       data-testid="movements-table"
       pagination={{
         current: data?.page ?? 1,
-        pageSize: data?.page_size ?? 20,
+        pageSize: data?.page_size ?? DEFAULT_PAGE_SIZE,
         total: data?.total ?? 0,
         showSizeChanger: true,
-        pageSizeOptions: [10, 20, 50, 100],
+        pageSizeOptions: PAGE_SIZES,
         showTotal: (total) => t('common.totalRecords', { n: total }),
         onChange: onPageChange,
       }}

@@ -5,6 +5,7 @@ import { Table } from 'antd';
 import type { ReactNode } from 'react';
 import { Link } from 'react-router';
 import { useI18n } from '@/lib/i18n/i18n';
+import { DEFAULT_PAGE_SIZE, PAGE_SIZES } from '@/lib/search-params';
 import type { Page, ProductWithStock } from '@/types/api';
 
 export interface ProductsTableProps {
@@ -27,10 +28,10 @@ export function ProductsTable({ data, loading, onPageChange, actions }: Products
       data-testid="products-table"
       pagination={{
         current: data?.page ?? 1,
-        pageSize: data?.page_size ?? 20,
+        pageSize: data?.page_size ?? DEFAULT_PAGE_SIZE,
         total: data?.total ?? 0,
         showSizeChanger: true,
-        pageSizeOptions: [10, 20, 50, 100],
+        pageSizeOptions: PAGE_SIZES,
         showTotal: (total) => t('common.totalRecords', { n: total }),
         onChange: onPageChange,
       }}
