@@ -13,6 +13,14 @@ mod server;
 
 #[path = "backend/auth.rs"]
 mod auth;
+#[path = "backend/concurrency.rs"]
+mod concurrency;
+#[path = "backend/exports.rs"]
+mod exports;
+#[path = "backend/import.rs"]
+mod import;
+#[path = "backend/migrations.rs"]
+mod migrations;
 #[path = "backend/movements.rs"]
 mod movements;
 #[path = "backend/products.rs"]
@@ -21,5 +29,7 @@ mod products;
 mod reference;
 #[path = "backend/routing.rs"]
 mod routing;
+#[path = "backend/shutdown.rs"]
+mod shutdown;
 #[path = "backend/smoke.rs"]
 mod smoke;

@@ -69,9 +69,11 @@ const RESTORE: &str = "UPDATE products AS p SET is_deleted = false, updated_at =
 const GET_ANY: &str = "SELECT p.barcode, p.gtin, p.seller_sku, p.size, p.brand, p.color, p.id, \
      p.created_at, p.updated_at FROM products p WHERE p.id = $1";
 
-/// The import: lock the products a sheet names (deleted ones included), in id order.
+/// The import: lock the products a sheet names (deleted ones included), in id order. `NO KEY`:
+/// a concurrent operation holding a balance row still gets the `KEY SHARE` lock its journal
+/// row's foreign key needs; a plain `FOR UPDATE` here would deadlock with it.
 const LOCK_FOR_IMPORT: &str =
-    "SELECT id, barcode FROM products WHERE barcode = ANY($1) ORDER BY id FOR UPDATE";
+    "SELECT id, barcode FROM products WHERE barcode = ANY($1) ORDER BY id FOR NO KEY UPDATE";
 /// The import: which candidate GTINs are taken already.
 const TAKEN_GTINS: &str = "SELECT gtin FROM products WHERE gtin = ANY($1)";
 /// The import: new products in one statement; conflicts (a concurrent writer) are skipped and

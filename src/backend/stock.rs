@@ -6,7 +6,9 @@
 //! if at least n is there"), so balances never go negative under concurrency; increments are
 //! guarded against 32-bit overflow. Rows are always locked in the same order — the good-stock
 //! row before the defect row — so `write_off` and `restoration` on one product cannot
-//! deadlock each other (and the import locks in that order too).
+//! deadlock each other (and the import locks in that order too). Writers never lock a
+//! product `FOR UPDATE` (only `FOR NO KEY UPDATE`), so the `KEY SHARE` lock that a journal
+//! row's foreign key takes never waits behind a transaction that waits for a balance row.
 
 use std::collections::HashMap;
 

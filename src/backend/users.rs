@@ -31,7 +31,7 @@ const INSERT: &str = "INSERT INTO users (id, email, hashed_password, is_active, 
      VALUES ($1, $2, $3, $4, $5) RETURNING id, email, is_active, role, created_at";
 /// Locks the active admins, so "at least one active admin remains" holds under concurrency.
 const LOCK_ACTIVE_ADMINS: &str =
-    "SELECT id FROM users WHERE role = 'admin' AND is_active ORDER BY id FOR UPDATE";
+    "SELECT id FROM users WHERE role = 'admin' AND is_active ORDER BY id FOR NO KEY UPDATE";
 const UPDATE: &str = "UPDATE users SET \
      role = COALESCE($2, role), \
      is_active = COALESCE($3, is_active), \

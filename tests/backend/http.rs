@@ -53,6 +53,32 @@ pub fn request(
         .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
 }
 
+/// Sends exactly `headers` and `body` (no Content-Length added), for chunked uploads.
+pub fn raw_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Resp {
+    let attempt = || -> std::io::Result<Resp> {
+        let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
+        stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes())?;
+        // The server may answer (413) and close before reading everything.
+        let _ = stream.write_all(body);
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw)?;
+        parse(&raw, false)
+    };
+    attempt().unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+}
+
 /// Like [`request`], returning I/O errors.
 pub fn try_request(
     addr: SocketAddr,
@@ -72,7 +98,14 @@ pub fn try_request(
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes())?;
-    stream.write_all(body)?;
+    // The server may answer early (413) and close before reading the whole body.
+    if let Err(e) = stream.write_all(body) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe
+            && e.kind() != std::io::ErrorKind::ConnectionReset
+        {
+            return Err(e);
+        }
+    }
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
     parse(&raw, method == "HEAD")

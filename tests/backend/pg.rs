@@ -273,3 +273,81 @@ impl Postgres {
         name
     }
 }
+
+/// Holds `FOR UPDATE` row locks in an open transaction until dropped (or [`Locker::release`]):
+/// makes a request wait inside the database, deterministically.
+pub struct Locker {
+    release: Option<tokio::sync::oneshot::Sender<()>>,
+    done: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Locker {
+    /// Opens a transaction on `db` and runs `lock_sql` (e.g. `SELECT ... FOR UPDATE`).
+    pub fn hold(pg: &Postgres, db: &str, lock_sql: &str) -> Locker {
+        let conninfo = pg.conninfo(db);
+        let lock_sql = lock_sql.to_owned();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
+        let (release_tx, release_rx) = tokio::sync::oneshot::channel::<()>();
+        let done = std::thread::spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e.to_string()));
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                let (client, connection) =
+                    match tokio_postgres::connect(&conninfo, tokio_postgres::NoTls).await {
+                        Ok(c) => c,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e.to_string()));
+                            return;
+                        }
+                    };
+                tokio::spawn(connection);
+                let locked = client
+                    .batch_execute(&format!("BEGIN; {lock_sql}"))
+                    .await
+                    .map_err(|e| e.to_string());
+                let ok = locked.is_ok();
+                let _ = ready_tx.send(locked);
+                if ok {
+                    let _ = release_rx.await;
+                    let _ = client.batch_execute("COMMIT").await;
+                }
+            });
+        });
+        ready_rx
+            .recv()
+            .expect("the locker answers")
+            .expect("take the lock");
+        Locker {
+            release: Some(release_tx),
+            done: Some(done),
+        }
+    }
+
+    /// Commits the transaction, releasing the locks.
+    pub fn release(mut self) {
+        self.finish();
+    }
+
+    fn finish(&mut self) {
+        if let Some(tx) = self.release.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.done.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Locker {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
