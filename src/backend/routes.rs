@@ -118,6 +118,11 @@ fn routes() -> Vec<(&'static str, MethodRouter<App>)> {
     ]
 }
 
+/// Every route path (for the documentation test).
+pub fn route_paths() -> Vec<&'static str> {
+    routes().into_iter().map(|(path, _)| path).collect()
+}
+
 /// The route paths, for the 307 decision of the fallback.
 static PATHS: LazyLock<matchit::Router<()>> = LazyLock::new(|| {
     let mut r = matchit::Router::new();

@@ -1,8 +1,8 @@
-#![allow(dead_code)]
-
 //! A small blocking HTTP/1.1 client for the tests: exact control over what is sent (no
 //! body, wrong content types, broken JSON) and the raw answer back (status, every header,
 //! body; chunked transfer decoded).
+
+#![allow(dead_code)] // each test file uses a different subset of the helpers
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};

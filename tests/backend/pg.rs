@@ -1,11 +1,11 @@
-#![allow(dead_code)]
-
 //! One private PostgreSQL for the whole test binary, in a temp dir, on a unix socket and a
 //! free port, run as the `postgres` OS user; each test gets its own database.
 //!
 //! The server is spawned from a thread that lives as long as the test process and carries
 //! `PR_SET_PDEATHSIG(SIGINT)`: when the test binary exits, PostgreSQL gets a fast shutdown.
 //! Data directories of earlier runs whose test process is gone are deleted at start.
+
+#![allow(dead_code)] // each test file uses a different subset of the helpers
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;

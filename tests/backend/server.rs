@@ -1,8 +1,8 @@
-#![allow(dead_code)]
-
 //! A real `wms backend` process for a test: its own database on the shared PostgreSQL,
 //! `--listen 127.0.0.1:0` (the address is read from its log), a known `SECRET_KEY` so tests
 //! can mint tokens, killed on drop. Requests go through [`super::http`].
+
+#![allow(dead_code)] // each test file uses a different subset of the helpers
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
