@@ -90,7 +90,8 @@ PY
 seed=()
 [ -n "${WMS_SCHEMATHESIS_SEED:-}" ] && seed=(--seed "$WMS_SCHEMATHESIS_SEED")
 fuzz() {
-    "$venv/bin/schemathesis" run "$base/api/openapi.json" \
+    # From the temp dir: schemathesis keeps a cache in ./.schemathesis.
+    (cd "$work" && "$venv/bin/schemathesis" run "$base/api/openapi.json" \
         --checks not_a_server_error \
         --header "Authorization: Bearer $token" \
         --max-examples "${WMS_SCHEMATHESIS_EXAMPLES:-25}" \
@@ -99,7 +100,7 @@ fuzz() {
         --request-timeout 30 \
         --workers 2 \
         --no-color \
-        "${seed[@]}" "$@"
+        "${seed[@]}" "$@")
 }
 # Changing users may demote or deactivate the very admin whose token drives the run, which
 # would turn everything after it into 401/403: those two operations go last, on their own.
