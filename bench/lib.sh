@@ -1,0 +1,56 @@
+# Shared helpers for the benchmark scripts (sourced, not run).
+# Every figure is printed beside its anchor's, measured in the same run on this machine.
+
+set -euo pipefail
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/.." && pwd)
+WMS="${WMS:-$ROOT/target/release/wms}"
+
+need() { command -v "$1" >/dev/null || { echo "bench: $1 is missing (apt-get install $2)" >&2; exit 1; }; }
+
+build_wms() { (cd "$ROOT" && cargo build --release --locked -q); }
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Resident set size of a pid, in KiB.
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# Sum of RSS over pids (KiB).
+rss_sum_kb() { local t=0; for p in "$@"; do t=$((t + $(rss_kb "$p"))); done; echo "$t"; }
+
+# CPU time (utime+stime, clock ticks) of a pid.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# Voluntary + involuntary context switches of a process, all threads (a proxy for wakeups).
+ctx_switches() {
+  local t=0
+  for s in /proc/"$1"/task/*/status; do
+    t=$((t + $(awk '/ctxt_switches/ {s += $2} END {print s}' "$s")))
+  done
+  echo "$t"
+}
+
+# Children of a pid.
+children_of() { cat "/proc/$1/task/$1/children" 2>/dev/null || true; }
+
+# Waits until a command succeeds (max $1 seconds).
+wait_until() { local end=$((SECONDS + $1)); shift; until "$@" >/dev/null 2>&1; do [ $SECONDS -lt $end ] || return 1; sleep 0.05; done; }
+
+ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print('%.2f' % (a/b if b else float('inf')))" "$1" "$2"; }
+
+# wrk → "requests/s p99_ms" for a URL.
+wrk_run() {
+  local url=$1 conns=${2:-64} secs=${3:-10}; shift 3 || true
+  wrk -t2 -c"$conns" -d"${secs}s" --latency "$@" "$url" 2>/dev/null | python3 -c '
+import sys, re
+text = sys.stdin.read()
+rps = re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)
+def ms(v):
+    n, u = re.match(r"([\d.]+)(\w+)", v).groups()
+    return float(n) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[u]
+p99 = re.search(r"99%\s+(\S+)", text).group(1)
+errs = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+print(rps, "%.2f" % ms(p99), errs.group(1) if errs else 0)'
+}
+
+machine() { echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ)"; }
