@@ -259,8 +259,37 @@ pub async fn change_own_password(
 
 // ---- passwords ---------------------------------------------------------------------------
 
+/// At most this many password hashes are computed at once. Each argon2 run holds
+/// [`ARGON2_MEMORY_KIB`] and a core; a burst of logins queues here instead of multiplying the
+/// process's memory. The one piece of global state in the backend: hashing is also reached
+/// from seeding, outside any request state.
+static HASHING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// argon2id cost for new hashes: OWASP's "m = 7 MiB, t = 5, p = 1" row, equivalent in
+/// strength to the crate default (19 MiB, t = 2) with a third of the memory.
+const ARGON2_MEMORY_KIB: u32 = 7 * 1024;
+const ARGON2_ITERATIONS: u32 = 5;
+
+fn argon2() -> Result<Argon2<'static>, ApiError> {
+    let params = argon2::Params::new(ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, 1, None)
+        .map_err(|e| ApiError::Internal(format!("argon2 parameters: {e}")))?;
+    Ok(Argon2::new(
+        argon2::Algorithm::Argon2id,
+        argon2::Version::V0x13,
+        params,
+    ))
+}
+
+async fn hashing_permit() -> Result<tokio::sync::SemaphorePermit<'static>, ApiError> {
+    HASHING
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(format!("hashing semaphore: {e}")))
+}
+
 /// An argon2id hash (PHC string) of `password`, computed on the blocking pool.
 pub async fn hash_password(password: String) -> Result<String, ApiError> {
+    let _permit = hashing_permit().await?;
     tokio::task::spawn_blocking(move || hash_password_now(&password))
         .await
         .map_err(|e| ApiError::Internal(format!("hashing task failed: {e}")))?
@@ -271,15 +300,17 @@ fn hash_password_now(password: &str) -> Result<String, ApiError> {
     rand::rng().fill_bytes(&mut random);
     let salt = SaltString::encode_b64(&random)
         .map_err(|e| ApiError::Internal(format!("cannot make a salt: {e}")))?;
-    Argon2::default()
+    argon2()?
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| ApiError::Internal(format!("cannot hash a password: {e}")))
 }
 
-/// True if `password` matches `hash`: argon2 PHC strings, or the reference's bcrypt
+/// True if `password` matches `hash`: argon2 PHC strings (their own parameters), or the
+/// reference's bcrypt
 /// (`$2a$`/`$2b$`/`$2y$`, first 72 bytes significant). Unknown formats never match.
 pub async fn verify_password(password: String, hash: String) -> Result<bool, ApiError> {
+    let _permit = hashing_permit().await?;
     tokio::task::spawn_blocking(move || verify_password_now(&password, &hash))
         .await
         .map_err(|e| ApiError::Internal(format!("password check failed: {e}")))
@@ -458,6 +489,14 @@ mod tests {
         assert!(bearer_token(&h).is_err());
         h.insert(header::AUTHORIZATION, "Bearer ".parse().unwrap());
         assert!(bearer_token(&h).is_err());
+    }
+
+    #[test]
+    fn new_hashes_are_argon2id_with_bounded_memory() {
+        let hash = hash_password_now("secret-1").unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"), "{hash}");
+        assert!(verify_password_now("secret-1", &hash));
+        assert!(!verify_password_now("secret-2", &hash));
     }
 
     #[test]

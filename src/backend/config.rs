@@ -76,7 +76,8 @@ pub struct BackendArgs {
           value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub db_pool_size: u16,
 
-    /// Runtime worker threads (default: the number of CPUs, at most 4).
+    /// Runtime worker threads (default: half the CPUs, at least 1, at most 4; PostgreSQL
+    /// usually shares the machine, and cross-thread wake-ups cost more than they bring).
     #[arg(long, env = "WMS_BACKEND_WORKERS",
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: Option<u16>,
@@ -147,7 +148,7 @@ impl Settings {
             business_tz: args.business_tz,
             upload_limit: args.upload_limit,
             db_pool_size: usize::from(args.db_pool_size),
-            workers: args.workers.map_or(cpus.min(4), usize::from),
+            workers: args.workers.map_or((cpus / 2).clamp(1, 4), usize::from),
             shutdown_grace: args.shutdown_grace,
         })
     }

@@ -63,6 +63,8 @@ const LIST: &str = concat!(
     " WHERE true"
 );
 const COUNT: &str = "SELECT count(*) FROM stock_movements m WHERE true";
+/// The unfiltered total, kept by triggers (migration V4) instead of counting every row.
+const COUNT_ALL: &str = "SELECT COALESCE(sum(n), 0)::bigint FROM journal_count";
 const NEWEST_FIRST: &str = " ORDER BY m.created_at DESC, m.id DESC";
 
 const BY_OPERATION: &str = " AND m.operation_type = $?";
@@ -250,7 +252,11 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<Movement>, ApiError> {
     let mut f = filter.filters(tz);
-    let count_sql = format!("{COUNT}{}", f.sql());
+    let count_sql = if f.sql().is_empty() {
+        COUNT_ALL.to_owned()
+    } else {
+        format!("{COUNT}{}", f.sql())
+    };
     let limit = f.param(page.page_size);
     let offset = f.param(page.offset());
     let list_sql = format!(
