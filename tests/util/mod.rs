@@ -144,6 +144,62 @@ impl Supervisor {
         }
     }
 
+    /// Like [`Supervisor::start_with_env`] in [`Mode::Pid1`], but runs the shell snippet
+    /// `prelude` inside the new namespaces first (as root, e.g. a read-only bind mount that
+    /// only this namespace sees); the supervisor then replaces the shell as PID 1.
+    pub fn start_pid1_after(
+        dir: &Path,
+        config: &str,
+        env: &[(&str, &str)],
+        prelude: &str,
+    ) -> Supervisor {
+        let path = dir.join("config.toml");
+        std::fs::write(&path, config).expect("write config");
+        let mut child = Command::new("unshare")
+            .args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+            .args(["sh", "-c", &format!("{prelude}\nexec \"$@\""), "sh"])
+            .arg(wms())
+            .arg("supervise")
+            .arg("--config")
+            .arg(&path)
+            .env("WMS_LOG", "debug")
+            .envs(env.iter().copied())
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn unshare");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let streams: [Option<Box<dyn std::io::Read + Send>>; 2] = [
+            child.stdout.take().map(|s| Box::new(s) as _),
+            child.stderr.take().map(|s| Box::new(s) as _),
+        ];
+        for stream in streams.into_iter().flatten() {
+            let lines = Arc::clone(&lines);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines() {
+                    let Ok(line) = line else { break };
+                    if std::env::var_os("WMS_TEST_ECHO").is_some() {
+                        eprintln!("{line}");
+                    }
+                    lines.lock().expect("lines lock").push(line);
+                }
+            });
+        }
+        let unshare = child.id();
+        let pid = wait_for("the namespace's PID 1", Duration::from_secs(5), || {
+            children(unshare).first().map(|(p, _)| *p)
+        });
+        Supervisor {
+            child: Some(child),
+            pid,
+            mode: Mode::Pid1,
+            lines,
+            dir: dir.to_owned(),
+        }
+    }
+
     /// All output so far.
     pub fn output(&self) -> Vec<String> {
         self.lines.lock().expect("lines lock").clone()

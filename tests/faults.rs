@@ -1,0 +1,311 @@
+//! Startup faults of the real stack (`config.toml` under `wms supervise` as PID 1), issue 9:
+//! a port already taken, a read-only data volume, a missing binary, a PostgreSQL that cannot
+//! start. Each must give a clear message in the log and a truthful /health, back off the
+//! way Docker does (100 ms doubling; no hot crash loop), delete nothing, and — where the
+//! cause can go away — recover on its own once it does.
+
+mod proof;
+mod util;
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use proof::stack::{Layout, health, restarts, service, tree, wait_healthy};
+use util::{Mode, Supervisor, wait_for};
+
+const BOOT: Duration = Duration::from_secs(120);
+
+/// The delays of the supervisor's `restart #N in DELAY service=NAME` lines, in order.
+fn restart_delays(sup: &Supervisor, name: &str) -> Vec<Duration> {
+    let tag = format!("service={name}");
+    sup.output()
+        .iter()
+        .filter(|l| l.contains(&tag) && !l.contains(" | "))
+        .filter_map(|l| {
+            let rest = &l[l.find("restart #")?..];
+            let delay = rest.split_once(" in ")?.1.split(" service=").next()?;
+            humantime::parse_duration(delay.trim()).ok()
+        })
+        .collect()
+}
+
+/// Docker's backoff exactly: 100 ms, then doubling (the cap of 60 s is not reached here).
+fn assert_backoff(sup: &Supervisor, name: &str, at_least: usize) {
+    let delays = restart_delays(sup, name);
+    assert!(
+        delays.len() >= at_least,
+        "{name}: {} restarts, expected {at_least}: {delays:?}",
+        delays.len()
+    );
+    let expected: Vec<Duration> = (0..delays.len())
+        .map(|i| Duration::from_millis(100 << i).min(Duration::from_secs(60)))
+        .collect();
+    assert_eq!(delays, expected, "{name}: not Docker's backoff");
+}
+
+/// Waits until /health shows `name` in backoff after at least `n` restarts.
+fn wait_backoff(layout: &Layout, name: &str, n: u64) -> Value {
+    wait_for(
+        &format!("{name} in backoff after {n} restarts"),
+        Duration::from_secs(60) + BOOT,
+        || {
+            health(&layout.health).and_then(|(code, h)| {
+                (code == 503 && restarts(&h, name) >= n && service(&h, name)["state"] == "backoff")
+                    .then_some(h)
+            })
+        },
+    )
+}
+
+fn port_in_use(name: &str, bind: &str, port: impl Fn(&Layout) -> u16) {
+    let layout = Layout::new();
+    let port = port(&layout);
+    let squatter = TcpListener::bind((bind, port)).expect("take the port first");
+    let sup = layout.start(&[]);
+
+    let h = wait_backoff(&layout, name, 4);
+    assert_eq!(h["status"], "degraded", "{h}");
+    let s = service(&h, name);
+    assert_eq!(s["last_exit"]["code"], 1, "{s}");
+    assert!(
+        s["next_restart_in_ms"].as_u64().is_some_and(|ms| ms > 0),
+        "{s}"
+    );
+    assert_eq!(service(&h, "postgres")["state"], "ready", "{h}");
+    let line = sup.wait_line("Address already in use", Duration::from_secs(1));
+    assert!(
+        line.starts_with(name) && line.contains(&format!("cannot listen on {bind}:{port}")),
+        "{line}"
+    );
+    assert_backoff(&sup, name, 4);
+
+    // The cause goes away: the next scheduled restart succeeds without help.
+    let next = Duration::from_millis(s["next_restart_in_ms"].as_u64().unwrap_or(0));
+    drop(squatter);
+    let took = wait_healthy(&layout.health, next + Duration::from_secs(30))
+        .unwrap_or_else(|| panic!("{name} did not recover after the port was freed"));
+    let (_, h) = health(&layout.health).expect("health");
+    assert_eq!(restarts(&h, "postgres"), 0, "{h}");
+    println!(
+        "{name}: port {port} taken: backoff {:?}; healthy {took:?} after freeing it",
+        restart_delays(&sup, name)
+    );
+}
+
+#[test]
+fn web_port_in_use_backs_off_says_why_and_recovers_when_freed() {
+    port_in_use("web", "0.0.0.0", |l| l.web_port);
+}
+
+#[test]
+fn backend_port_in_use_backs_off_says_why_and_recovers_when_freed() {
+    port_in_use("backend", "127.0.0.1", |l| l.backend_port);
+}
+
+/// Gap found by this suite: /health reports only `last_exit.code = 1` for a service that
+/// cannot bind its port; the reason is in the log alone. An operator looking at /health (or
+/// `wms ctl status`) sees "exited with code 1" and must go to the logs.
+#[test]
+#[ignore = "gap: /health has no reason for a non-zero exit (e.g. the bind error), only the code; see report"]
+fn health_says_why_a_service_keeps_exiting() {
+    let layout = Layout::new();
+    let squatter = TcpListener::bind(("0.0.0.0", layout.web_port)).expect("take the port");
+    let _sup = layout.start(&[]);
+    let h = wait_backoff(&layout, "web", 2);
+    let text = service(&h, "web").to_string();
+    drop(squatter);
+    assert!(text.contains("Address already in use"), "{text}");
+}
+
+/// Mounts `vol` read-only in the namespace only (the test's view stays writable).
+fn read_only(vol: &std::path::Path) -> String {
+    let v = vol.display();
+    format!("mount --bind '{v}' '{v}' && mount -o remount,bind,ro '{v}' || exit 97")
+}
+
+fn start_read_only(layout: &Layout, vol: &std::path::Path) -> Supervisor {
+    let env = layout.env();
+    let mut pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let pgdata = vol.join("pgdata").display().to_string();
+    pairs.push(("PGDATA", &pgdata));
+    Supervisor::start_pid1_after(
+        &layout.dir,
+        &proof::stack::config_text(),
+        &pairs,
+        &read_only(vol),
+    )
+}
+
+#[test]
+fn read_only_data_volume_fails_clearly_without_a_crash_loop_and_deletes_nothing() {
+    let layout = Layout::new();
+    let vol = layout.dir.join("vol");
+    std::fs::create_dir(&vol).expect("vol");
+
+    // First boot on a read-only volume: pg-init cannot create the cluster; a oneshot that
+    // failed is not retried, and everything after it waits.
+    let sup = start_read_only(&layout, &vol);
+    let h = wait_for("pg-init failed", BOOT, || {
+        health(&layout.health)
+            .and_then(|(_, h)| (service(&h, "pg-init")["state"] == "failed").then_some(h))
+    });
+    assert_eq!(h["status"], "degraded", "{h}");
+    assert_eq!(service(&h, "pg-init")["last_exit"]["code"], 1, "{h}");
+    assert_eq!(
+        service(&h, "postgres")["waiting_for"][0]["service"],
+        "pg-init",
+        "{h}"
+    );
+    let line = sup.wait_line("Read-only file system", Duration::from_secs(5));
+    assert!(
+        line.starts_with("pg-init") && line.contains("pgdata"),
+        "{line}"
+    );
+    assert_eq!(restarts(&h, "pg-init"), 0, "{h}");
+    drop(sup);
+
+    // An existing cluster on a volume that became read-only.
+    let pgdata = vol.join("pgdata").display().to_string();
+    let mut sup = layout.start(&[("PGDATA", &pgdata)]);
+    wait_healthy(&layout.health, BOOT).expect("first boot on the writable volume");
+    sup.signal(libc::SIGTERM);
+    assert!(sup.wait_exit(Duration::from_secs(30)).success());
+    let before = tree(&vol);
+
+    let sup = start_read_only(&layout, &vol);
+    let started = Instant::now();
+    let h = wait_for(
+        "postgres or pg-init refusing the read-only volume",
+        BOOT,
+        || {
+            health(&layout.health).and_then(|(_, h)| {
+                let pg = service(&h, "postgres");
+                let init = service(&h, "pg-init");
+                (init["state"] == "failed"
+                    || (restarts(&h, "postgres") >= 3 && pg["state"] == "backoff"))
+                    .then_some(h)
+            })
+        },
+    );
+    assert_eq!(h["status"], "degraded", "{h}");
+    let out = sup.output().join("\n");
+    assert!(
+        out.contains("Read-only file system"),
+        "no clear reason:\n{out}"
+    );
+    let reason = sup.wait_line("Read-only file system", Duration::from_secs(1));
+    println!("read-only volume with a cluster: {reason}");
+    if service(&h, "pg-init")["state"] != "failed" {
+        assert_backoff(&sup, "postgres", 3);
+    }
+    // No hot loop: at most one start per backoff step.
+    let starts = sup.count_lines("started: wms postgres");
+    let elapsed = started.elapsed().as_secs_f64();
+    assert!(
+        (starts as f64) <= 2.0 + (elapsed / 0.1).log2().max(0.0),
+        "{starts} starts in {elapsed:.1} s"
+    );
+    for name in ["migrate", "backend", "web"] {
+        assert_eq!(service(&h, name)["state"], "waiting", "{h}");
+    }
+    drop(sup);
+    assert_eq!(tree(&vol), before, "files changed on the read-only volume");
+}
+
+#[test]
+fn missing_postgres_binaries_fail_clearly_once() {
+    let layout = Layout::new();
+    let sup = layout.start(&[("PG_BIN", "/nonexistent/postgresql/bin")]);
+    let h = wait_for("pg-init failed", BOOT, || {
+        health(&layout.health)
+            .and_then(|(_, h)| (service(&h, "pg-init")["state"] == "failed").then_some(h))
+    });
+    let line = sup.wait_line("/nonexistent/postgresql/bin", Duration::from_secs(5));
+    assert!(
+        line.starts_with("pg-init") && line.contains("no postgres binary"),
+        "{line}"
+    );
+    assert_eq!(h["status"], "degraded", "{h}");
+    assert_eq!(service(&h, "pg-init")["last_exit"]["code"], 1, "{h}");
+    assert_eq!(restarts(&h, "pg-init"), 0, "{h}");
+    assert!(!layout.pgdata().exists(), "something was created in PGDATA");
+}
+
+#[test]
+fn a_missing_command_is_reported_in_health_and_backs_off() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path().display();
+    let health_addr = format!("127.0.0.1:{}", util::free_port());
+    let config = format!(
+        r#"[supervisor]
+health_listen = "{health_addr}"
+control_socket = "{d}/control.sock"
+state_dir = "{d}/state"
+
+[services.ghost]
+command = ["/nonexistent/bin/ghost", "--serve"]
+"#
+    );
+    let sup = Supervisor::start(dir.path(), &config, Mode::Pid1);
+    let h = wait_for(
+        "ghost in backoff after 4 tries",
+        Duration::from_secs(10),
+        || {
+            util::get_json(&health_addr, "/health").and_then(|(_, h)| {
+                (restarts(&h, "ghost") >= 4 && service(&h, "ghost")["state"] == "backoff")
+                    .then_some(h)
+            })
+        },
+    );
+    let error = service(&h, "ghost")["last_exit"]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        error.contains("/nonexistent/bin/ghost") && error.contains("No such file"),
+        "{h}"
+    );
+    assert_backoff(&sup, "ghost", 4);
+}
+
+#[test]
+fn postgres_that_cannot_start_backs_off_says_why_and_recovers_when_fixed() {
+    let layout = Layout::new();
+    let mut sup = layout.start(&[]);
+    wait_healthy(&layout.health, BOOT).expect("first boot");
+    sup.signal(libc::SIGTERM);
+    assert!(sup.wait_exit(Duration::from_secs(30)).success());
+
+    // An operator's typo in postgresql.conf.
+    let conf = layout.pgdata().join("postgresql.conf");
+    let good = std::fs::read_to_string(&conf).expect("postgresql.conf");
+    std::fs::write(&conf, format!("{good}\nshared_buffers = 'plenty'\n")).expect("break the conf");
+    let before = tree(&layout.pgdata());
+
+    let sup = layout.start(&[]);
+    let h = wait_backoff(&layout, "postgres", 4);
+    assert_eq!(h["status"], "degraded", "{h}");
+    assert_eq!(service(&h, "postgres")["last_exit"]["code"], 1, "{h}");
+    assert_eq!(service(&h, "migrate")["state"], "waiting", "{h}");
+    let line = sup.wait_line(
+        "invalid value for parameter \"shared_buffers\"",
+        Duration::from_secs(5),
+    );
+    assert!(line.starts_with("postgres"), "{line}");
+    assert_backoff(&sup, "postgres", 4);
+    let after: Vec<String> = tree(&layout.pgdata());
+    let missing: Vec<&String> = before.iter().filter(|f| !after.contains(f)).collect();
+    assert!(missing.is_empty(), "deleted: {missing:?}");
+
+    // Fixed while it waits: the next scheduled start succeeds on its own.
+    std::fs::write(&conf, good).expect("fix the conf");
+    let next = Duration::from_millis(
+        service(&h, "postgres")["next_restart_in_ms"]
+            .as_u64()
+            .unwrap_or(0),
+    );
+    wait_healthy(&layout.health, next + Duration::from_secs(60))
+        .unwrap_or_else(|| panic!("not healthy after the fix:\n{}", sup.output().join("\n")));
+}
