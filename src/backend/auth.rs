@@ -203,16 +203,29 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
     }
 }
 
-/// The active user a request's bearer token names, or 401.
-pub async fn current_user(pool: &Pool, keys: &Keys, headers: &HeaderMap) -> Result<User, ApiError> {
+/// The e-mail a request's bearer token names (no database access), or 401.
+pub fn token_subject(keys: &Keys, headers: &HeaderMap) -> Result<String, ApiError> {
     let token = bearer_token(headers)?;
-    let email = keys
-        .verify(token)
-        .ok_or(ApiError::Unauthorized(msg::BAD_CREDENTIALS))?;
-    match users::find_by_email(pool, &email).await? {
+    keys.verify(token)
+        .ok_or(ApiError::Unauthorized(msg::BAD_CREDENTIALS))
+}
+
+/// The active user with e-mail `email` (a token's subject), or 401.
+pub async fn active_user(
+    conn: &impl deadpool_postgres::GenericClient,
+    email: &str,
+) -> Result<User, ApiError> {
+    match users::find_by_email(conn, email).await? {
         Some(user) if user.is_active => Ok(user),
         _ => Err(ApiError::Unauthorized(msg::BAD_CREDENTIALS)),
     }
+}
+
+/// The active user a request's bearer token names, or 401.
+pub async fn current_user(pool: &Pool, keys: &Keys, headers: &HeaderMap) -> Result<User, ApiError> {
+    let email = token_subject(keys, headers)?;
+    let conn = super::db::conn(pool).await?;
+    active_user(&conn, &email).await
 }
 
 /// Checks credentials and issues a token; one message for every failure.

@@ -7,13 +7,12 @@
 //! they record ([`super::stock`], [`super::import`]).
 
 use deadpool_postgres::GenericClient;
-use deadpool_postgres::Pool;
 use serde::Serialize;
 use time::OffsetDateTime;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use super::db::{self, DbError, Filters};
+use super::db::{DbError, Filters};
 use super::errors::ApiError;
 use super::validation::{DateOrTime, Problems, Query};
 use super::wire::{Page, PageRequest, Ts, contains_pattern};
@@ -246,7 +245,7 @@ impl JournalFilter {
 
 /// One page of the journal, newest first.
 pub async fn list(
-    pool: &Pool,
+    conn: &impl GenericClient,
     filter: &JournalFilter,
     tz: &str,
     page: PageRequest,
@@ -263,7 +262,6 @@ pub async fn list(
         "{LIST}{}{NEWEST_FIRST} LIMIT {limit} OFFSET {offset}",
         f.sql()
     );
-    let conn = db::conn(pool).await?;
     let (count_stmt, list_stmt) = tokio::try_join!(
         conn.prepare_cached(&count_sql),
         conn.prepare_cached(&list_sql)

@@ -289,7 +289,7 @@ fn uniqueness_error(e: DbError, barcode: Option<&str>, gtin: Option<&str>) -> Ap
 
 /// One page of non-deleted products with balances, newest first (ties by id, B-17).
 pub async fn list(
-    pool: &Pool,
+    conn: &impl GenericClient,
     filter: &ProductFilter,
     page: PageRequest,
 ) -> Result<Page<ProductWithStock>, ApiError> {
@@ -301,7 +301,6 @@ pub async fn list(
         "{LIST}{}{NEWEST_FIRST} LIMIT {limit} OFFSET {offset}",
         f.sql()
     );
-    let conn = db::conn(pool).await?;
     let (count_stmt, list_stmt) = tokio::try_join!(
         conn.prepare_cached(&count_sql),
         conn.prepare_cached(&list_sql)
@@ -321,8 +320,7 @@ pub async fn list(
 }
 
 /// One non-deleted product with its balances.
-pub async fn get(pool: &Pool, id: Uuid) -> Result<ProductWithStock, ApiError> {
-    let conn = db::conn(pool).await?;
+pub async fn get(conn: &impl GenericClient, id: Uuid) -> Result<ProductWithStock, ApiError> {
     let stmt = conn.prepare_cached(GET).await?;
     match conn.query_opt(&stmt, &[&id]).await? {
         Some(row) => Ok(with_stock_from_row(&row)?),

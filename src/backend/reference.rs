@@ -222,8 +222,7 @@ fn duplicate_dc(code: &str) -> ApiError {
 
 // ---- sources -----------------------------------------------------------------------------
 
-pub async fn list_sources(pool: &Pool) -> Result<Vec<Source>, ApiError> {
-    let conn = db::conn(pool).await?;
+pub async fn list_sources(conn: &impl GenericClient) -> Result<Vec<Source>, ApiError> {
     let stmt = conn.prepare_cached(LIST_SOURCES).await?;
     let rows = conn.query(&stmt, &[]).await?;
     Ok(rows.iter().map(source_from_row).collect::<Result<_, _>>()?)
@@ -302,8 +301,7 @@ pub async fn delete_source(pool: &Pool, id: Uuid) -> Result<(), ApiError> {
 
 // ---- distribution centres ----------------------------------------------------------------
 
-pub async fn list_dcs(pool: &Pool) -> Result<Vec<DistributionCenter>, ApiError> {
-    let conn = db::conn(pool).await?;
+pub async fn list_dcs(conn: &impl GenericClient) -> Result<Vec<DistributionCenter>, ApiError> {
     let stmt = conn.prepare_cached(LIST_DCS).await?;
     let rows = conn.query(&stmt, &[]).await?;
     Ok(rows.iter().map(dc_from_row).collect::<Result<_, _>>()?)

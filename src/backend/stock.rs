@@ -497,8 +497,7 @@ pub struct Summary {
     pub total_defect: i64,
 }
 
-pub async fn summary(pool: &Pool) -> Result<Summary, ApiError> {
-    let conn = db::conn(pool).await?;
+pub async fn summary(conn: &impl GenericClient) -> Result<Summary, ApiError> {
     let stmt = conn.prepare_cached(SUMMARY).await?;
     let row = conn.query_one(&stmt, &[]).await?;
     Ok(Summary {

@@ -130,8 +130,10 @@ impl User {
 }
 
 /// The user a token names, by exact e-mail.
-pub async fn find_by_email(pool: &Pool, email: &str) -> Result<Option<User>, ApiError> {
-    let conn = db::conn(pool).await?;
+pub async fn find_by_email(
+    conn: &impl deadpool_postgres::GenericClient,
+    email: &str,
+) -> Result<Option<User>, ApiError> {
     let stmt = conn.prepare_cached(FIND_BY_EMAIL).await?;
     let row = conn.query_opt(&stmt, &[&email]).await?;
     row.as_ref().map(User::from_row).transpose()
