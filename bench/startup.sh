@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The stack's startup timeline (issue 9): `wms supervise` on config.toml (release build) in a
+# temp dir, cold (first boot: initdb, migrations, seeding) and warm (second boot on the same
+# data after a clean stop). When each service was started and became ready, from the
+# supervisor's own log, and the time from launch to /health 200 measured from outside.
+# Prints markdown; writes bench/startup.png when matplotlib can be imported (pip-installed
+# here if missing: `python3 -m pip install matplotlib`).
+#
+#   bench/startup.sh            # RUNS=3 warm boots for the launch-to-healthy median
+source "$(dirname "$0")/lib.sh"
+need curl curl
+need unshare util-linux
+build_wms
+RUNS=${RUNS:-3}
+
+python3 -c 'import matplotlib' 2>/dev/null \
+  || python3 -m pip install --quiet --disable-pip-version-check matplotlib >/dev/null 2>&1 \
+  || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages matplotlib >/dev/null 2>&1 \
+  || true
+
+W=$(mktemp -d); chmod 755 "$W"
+stack=""
+stop_stack() {
+  [ -n "$stack" ] || return 0
+  # unshare does not pass signals on: SIGTERM the supervisor (its child) itself.
+  pkill -TERM -P "$stack" 2>/dev/null || true
+  for _ in $(seq 300); do kill -0 "$stack" 2>/dev/null || break; sleep 0.05; done
+  kill -KILL "$stack" 2>/dev/null || true
+  wait "$stack" 2>/dev/null || true
+  stack=""
+}
+trap 'stop_stack; rm -rf "$W"' EXIT
+
+if [ -f "$ROOT/frontend/dist/index.html" ]; then root="$ROOT/frontend/dist"; else
+  mkdir -p "$W/www"; echo '<!doctype html><title>wms</title>' > "$W/www/index.html"; root="$W/www"
+fi
+export PGDATA="$W/pgdata" PG_SOCKET_DIR="$W/run" PGPORT=$(free_port) WMS_RUN_DIR="$W/run" WMS_STATE_DIR="$W/state"
+export WMS_HEALTH_LISTEN="127.0.0.1:$(free_port)" WMS_BACKEND_PORT=$(free_port) WMS_WEB_PORT=$(free_port)
+export WMS_WEB_ROOT="$root" POSTGRES_PASSWORD="bench-$RANDOM$RANDOM"
+
+# Boots the stack, logging to $1; sets $took to the seconds from launch to /health 200.
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN {print b - a}'; }
+boot() {
+  local log=$1 t0
+  t0=$(now)
+  unshare --pid --fork --mount-proc --kill-child "$WMS" supervise --config "$ROOT/config.toml" > "$log" 2>&1 &
+  stack=$!
+  until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$WMS_HEALTH_LISTEN/health")" = 200 ]; do
+    kill -0 "$stack" 2>/dev/null || { echo "bench: the stack died; log:" >&2; tail -30 "$log" >&2; exit 1; }
+    awk -v e="$(elapsed "$t0")" 'BEGIN {exit !(e > 120)}' && { echo "bench: not healthy in 120 s" >&2; tail -30 "$log" >&2; exit 1; }
+    sleep 0.005
+  done
+  took=$(elapsed "$t0")
+}
+
+boot "$W/cold.log"; cold=$took; stop_stack
+warm=()
+for i in $(seq "$RUNS"); do boot "$W/warm-$i.log"; warm+=("$took"); stop_stack; done
+median=$(printf '%s\n' "${warm[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+ms() { awk -v s="$1" 'BEGIN {printf "%.0f", s * 1000}'; }
+
+echo "## Startup timeline ($(machine))"
+echo
+echo "Launch of \`wms supervise\` (as PID 1 via unshare) to /health 200, measured from outside by"
+echo "polling every 5 ms: cold (first boot, initdb) $(ms "$cold") ms; warm $(ms "$median") ms (median"
+echo "of $RUNS: $(for t in "${warm[@]}"; do printf '%s ' "$(ms "$t")"; done)ms)."
+echo
+python3 "$BENCH_DIR/plot_startup.py" --png "$BENCH_DIR/startup.png" \
+  "cold boot (first boot: initdb, migrations, seed)=$W/cold.log" \
+  "warm boot (same data, after a clean stop)=$W/warm-1.log"
