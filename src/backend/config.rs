@@ -82,6 +82,16 @@ pub struct BackendArgs {
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub workers: Option<u16>,
 
+    /// A client must send a request's head within this time (also the idle limit between
+    /// requests on a kept-alive connection); slower clients are disconnected.
+    #[arg(long, env = "WMS_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_timeout: Duration,
+
+    /// Open client connections at most; more wait in the listen backlog.
+    #[arg(long, env = "WMS_BACKEND_MAX_CONNECTIONS", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub max_connections: u32,
+
     /// After SIGTERM/SIGINT, how long in-flight requests may take before the process exits.
     #[arg(long, env = "WMS_SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
@@ -121,6 +131,8 @@ pub struct Settings {
     pub upload_limit: usize,
     pub db_pool_size: usize,
     pub workers: usize,
+    pub header_timeout: Duration,
+    pub max_connections: usize,
     pub shutdown_grace: Duration,
 }
 
@@ -149,6 +161,8 @@ impl Settings {
             upload_limit: args.upload_limit,
             db_pool_size: usize::from(args.db_pool_size),
             workers: args.workers.map_or((cpus / 2).clamp(1, 4), usize::from),
+            header_timeout: args.header_timeout,
+            max_connections: args.max_connections as usize,
             shutdown_grace: args.shutdown_grace,
         })
     }

@@ -5,18 +5,28 @@
 //! migrations with `--migrate` or check the schema version (exit 3 when behind), resolve the
 //! shared JWT secret, seed once, bind (exit 1), serve.
 //!
+//! Serving: one acceptor ([`Acceptor`]) hands each connection to its own task running hyper's
+//! HTTP/1 server with a header-read timeout (a client that never finishes its request head,
+//! or sits idle between requests, is cut off) and a cap on open connections (a permit per
+//! connection, released when the task ends).
+//!
 //! Shutdown: SIGTERM or SIGINT stops accepting connections; in-flight requests get
-//! `--shutdown-grace` to finish, then the process exits 0 either way. The one background
-//! task (forgetting expired idempotency keys) is owned by a guard that aborts it on drop.
+//! `--shutdown-grace` to finish (idle keep-alive connections close at once), then the process
+//! exits 0 either way. The one background task (forgetting expired idempotency keys) is
+//! owned by a guard that aborts it on drop.
 
-use std::future::IntoFuture;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::task::JoinHandle;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::{JoinHandle, JoinSet};
 
 use super::auth::{self, Keys};
 use super::config::{BackendArgs, Settings};
@@ -103,31 +113,24 @@ async fn serve(settings: Settings) -> ExitCode {
         .map_or_else(|_| settings.listen.to_string(), |a| a.to_string());
     let purge = PurgeTask(tokio::spawn(purge_loop(app.pool.clone())));
 
-    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        // Small responses must not wait for Nagle's algorithm.
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!("TCP_NODELAY: {e}");
-        }
-    });
-    let server = axum::serve(listener, routes::router(app))
-        .with_graceful_shutdown(async move {
-            let _ = stop_rx.changed().await;
-        })
-        .into_future();
-    tokio::pin!(server);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let acceptor = Acceptor {
+        listener,
+        router: routes::router(app),
+        permits: Arc::new(Semaphore::new(settings.max_connections)),
+        header_timeout: settings.header_timeout,
+        stop: stop_rx,
+        connections: JoinSet::new(),
+    };
     tracing::info!("wms backend listening on http://{address}");
-
+    let serving = acceptor.run();
+    tokio::pin!(serving);
     let signal_name = tokio::select! {
-        r = &mut server => {
+        connections = &mut serving => {
+            // The acceptor only ends on its own if the stop channel broke: treat as a stop.
+            drop(connections);
             drop(purge);
-            return match r {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    tracing::error!("server failed: {e}");
-                    ExitCode::FAILURE
-                }
-            };
+            return ExitCode::SUCCESS;
         }
         _ = sigterm.recv() => "SIGTERM",
         _ = sigint.recv() => "SIGINT",
@@ -138,15 +141,96 @@ async fn serve(settings: Settings) -> ExitCode {
     );
     drop(purge);
     let _ = stop_tx.send(true);
-    match tokio::time::timeout(settings.shutdown_grace, &mut server).await {
-        Ok(Ok(())) => tracing::info!("stopped"),
-        Ok(Err(e)) => tracing::warn!("stopped with an error: {e}"),
-        Err(_) => tracing::warn!(
-            "requests still running after {:?}; exiting anyway",
-            settings.shutdown_grace
-        ),
+    // The acceptor returns at once (the listener closes); then the connections drain.
+    let mut connections = serving.await;
+    let drained = tokio::time::timeout(settings.shutdown_grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    match drained {
+        Ok(()) => tracing::info!("stopped"),
+        Err(_) => {
+            tracing::warn!(
+                "{} connection(s) still busy after {:?}; exiting anyway",
+                connections.len(),
+                settings.shutdown_grace
+            );
+            connections.abort_all();
+        }
     }
     ExitCode::SUCCESS
+}
+
+/// Accepts connections until told to stop, each served by its own task.
+struct Acceptor {
+    listener: TcpListener,
+    router: Router,
+    /// One permit per open connection; a task holds its permit until its connection ends,
+    /// so at most `--max-connections` are open and the acceptor waits for a free one.
+    permits: Arc<Semaphore>,
+    header_timeout: Duration,
+    /// Turns `true` at shutdown: the acceptor returns, connections finish gracefully.
+    stop: watch::Receiver<bool>,
+    /// The connection tasks; returned to the caller, who waits for them (bounded).
+    connections: JoinSet<()>,
+}
+
+impl Acceptor {
+    /// Runs until the stop signal; returns the connection tasks still running. Dropping the
+    /// listener on return closes the port.
+    async fn run(mut self) -> JoinSet<()> {
+        loop {
+            // Reap finished connection tasks so the set does not grow.
+            while self.connections.try_join_next().is_some() {}
+            let permit = tokio::select! {
+                p = Arc::clone(&self.permits).acquire_owned() => match p {
+                    Ok(p) => p,
+                    Err(_) => break,
+                },
+                _ = self.stop.changed() => break,
+            };
+            let stream = tokio::select! {
+                r = self.listener.accept() => match r {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // E.g. EMFILE: back off instead of spinning; the connection in the
+                        // backlog waits.
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+                _ = self.stop.changed() => break,
+            };
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::debug!("TCP_NODELAY: {e}");
+            }
+            let service = TowerToHyperService::new(self.router.clone());
+            let mut stop = self.stop.clone();
+            let header_timeout = self.header_timeout;
+            self.connections.spawn(async move {
+                // Released when this task ends, whatever the outcome.
+                let _permit = permit;
+                let conn = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(header_timeout)
+                    .serve_connection(TokioIo::new(stream), service);
+                tokio::pin!(conn);
+                let result = tokio::select! {
+                    r = conn.as_mut() => r,
+                    _ = stop.changed() => {
+                        // Finish the request in flight (if any), then close.
+                        conn.as_mut().graceful_shutdown();
+                        conn.await
+                    }
+                };
+                if let Err(e) = result {
+                    tracing::debug!("connection ended: {e}");
+                }
+            });
+        }
+        self.connections
+    }
 }
 
 /// Everything before binding: database, schema, secret, seed. `Err` carries the exit code.

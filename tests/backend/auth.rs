@@ -253,8 +253,15 @@ fn bad_tokens_get_401_with_the_reference_messages() {
         assert_eq!(r.header("www-authenticate"), Some("Bearer"));
     }
     // Authentication comes before validation, also where the user lookup is pipelined.
-    let ghost = forge(&json!({"sub": "ghost@wms.example.com", "exp": now() + 60}), SECRET);
-    for path in ["/api/products/?page=0", "/api/stock/movements?date_from=x", "/api/products/abc"] {
+    let ghost = forge(
+        &json!({"sub": "ghost@wms.example.com", "exp": now() + 60}),
+        SECRET,
+    );
+    for path in [
+        "/api/products/?page=0",
+        "/api/stock/movements?date_from=x",
+        "/api/products/abc",
+    ] {
         let r = b.call_as(&ghost, "GET", path, None);
         assert_eq!(r.status, 401, "{path}");
     }

@@ -125,3 +125,46 @@ fn a_request_outliving_the_grace_period_does_not_hold_the_exit() {
         },
     );
 }
+
+/// Reads until the server closes the connection (or answers), with a deadline.
+fn cut_off_within(stream: &mut TcpStream, limit: Duration) -> bool {
+    use std::io::Read;
+    let _ = stream.set_read_timeout(Some(limit));
+    let mut buf = [0u8; 256];
+    stream.read(&mut buf).is_ok()
+}
+
+#[test]
+fn slow_and_idle_clients_are_cut_off() {
+    use std::io::Write;
+    let b = Backend::start_with(
+        &["--header-timeout", "300ms", "--max-connections", "4"],
+        &[],
+    );
+    let t = Instant::now();
+    // A head that never ends (slowloris), and a connection that never says anything.
+    let mut slow = TcpStream::connect(b.addr).expect("connect");
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .expect("write");
+    let mut idle = TcpStream::connect(b.addr).expect("connect");
+    assert!(
+        cut_off_within(&mut slow, Duration::from_secs(10)),
+        "slowloris kept"
+    );
+    assert!(
+        cut_off_within(&mut idle, Duration::from_secs(10)),
+        "idle kept"
+    );
+    assert!(
+        t.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        t.elapsed()
+    );
+    // More connections than the cap: the extra ones wait for a free slot, then are served.
+    let idlers: Vec<TcpStream> = (0..4)
+        .map(|_| TcpStream::connect(b.addr).expect("connect"))
+        .collect();
+    let r = crate::http::request(b.addr, "GET", "/health", &[], b"");
+    assert_eq!(r.status, 200);
+    drop(idlers);
+}
