@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# The product as users run it, for real, on this machine (podman 4.3, runc, no systemd):
+#   1. build the image; run it with a volume; healthy via its HEALTHCHECK; API smoke test
+#      through :8080; POSTGRES_PASSWORD and SECRET_KEY honoured; `wms ctl status` inside;
+#   2. kill the backend inside -> degraded, then healthy again; `podman stop` exits 0 well
+#      under 10 s with a clean PostgreSQL shutdown; `podman start` -> the data is still there;
+#      the same image under --init (catatonit as PID 1) and through the Docker API (`docker run`);
+#   3. the split variant (podman-compose.yml) comes up healthy, started in stages (podman
+#      4.3 ignores service_healthy), and passes the same smoke test; `docker compose config -q`
+#      accepts the file;
+#   4. sd_notify through `podman run --sdnotify=container`: READY=1 only once /health is 200;
+#   5. systemd for real in a nested systemd + podman 5.4 container: `systemctl start` of the
+#      Quadlet unit returns once the stack is ready; `systemd-analyze verify` is clean.
+# Caches (base image, image layers, the venv, the compose plugin) are reused when present.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+CACHE=${WMS_CI_CACHE:-/var/cache/wms-ci}
+mkdir -p "$CACHE"
+W=$(mktemp -d)
+IMAGE=localhost/wms:latest
+export DISABLE_HC_SYSTEMD=true PODMAN_IGNORE_CGROUPSV1_WARNING=1
+ADMIN_PW=container-admin-pw
+PIDS=()
+
+say() { printf '\n== %s\n' "$*"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+cleanup() {
+  set +e
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  podman rm -f -t0 --ignore wms-ct wms-ct-init wms-ct-notify wms-ct-docker wms-ct-nested >/dev/null 2>&1
+  remove_compose
+  podman volume rm -f wms-ct-data wms-ct-data2 wms-ct-nested-storage >/dev/null 2>&1
+  rm -rf "$W"
+}
+# podman-compose links its containers: remove dependents first, then the volume (its
+# `down -v` leaves named volumes behind on this podman).
+remove_compose() {
+  for c in wms_web_1 wms_backend_1 wms_postgres_1; do podman rm -f -t0 --ignore "$c" >/dev/null 2>&1; done
+  podman volume rm -f wms_wms-data >/dev/null 2>&1
+}
+trap cleanup EXIT
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+code() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$1" || true; }
+wait_code() {   # URL CODE SECONDS
+  local end=$((SECONDS + $3))
+  until [ "$(code "$1")" = "$2" ]; do [ $SECONDS -lt $end ] || return 1; sleep 0.2; done
+}
+wait_healthy() {   # CONTAINER SECONDS: drive the HEALTHCHECK by hand (no systemd timers here)
+  local end=$((SECONDS + $2))
+  until podman healthcheck run "$1" >/dev/null 2>&1; do
+    [ $SECONDS -lt $end ] || { podman logs --tail 30 "$1"; fail "$1 not healthy after $2 s"; }
+    sleep 1
+  done
+  [ "$(podman inspect -f '{{.State.Health.Status}}' "$1")" = healthy ] || fail "$1: health status not healthy"
+}
+json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {'d': d}))" "$1"; }
+
+# The API smoke test: log in, create a product, receive 5, find the receipt in the journal.
+smoke() {   # BASE_URL PASSWORD TAG
+  local base=$1 pw=$2 tag=$3 token product
+  token=$(curl -sf -X POST "$base/api/auth/login" -H 'Content-Type: application/json' \
+    -d "{\"email\":\"admin@wms.example.com\",\"password\":\"$pw\"}" | json 'd["access_token"]') \
+    || fail "login at $base"
+  product=$(curl -sf -X POST "$base/api/products/" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d "{\"barcode\":\"CT-$tag\",\"seller_sku\":\"sku-$tag\",\"brand\":\"Acme\"}" | json 'd["id"]') || fail "create product at $base"
+  curl -sf -X POST "$base/api/stock/movements" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    -d "{\"operation_type\":\"receipt\",\"product_id\":\"$product\",\"quantity\":5}" >/dev/null || fail "receipt at $base"
+  local total
+  total=$(curl -sf "$base/api/stock/movements?barcode=CT-$tag" -H "Authorization: Bearer $token" | json 'd["total"]')
+  [ "$total" = 1 ] || fail "journal at $base has $total movements for CT-$tag"
+  echo "$token"
+}
+journal_total() {   # BASE TOKEN TAG
+  curl -sf "$1/api/stock/movements?barcode=CT-$3" -H "Authorization: Bearer $2" | json 'd["total"]'
+}
+
+say "setup: base image, podman-compose, docker compose plugin"
+if ! podman image exists docker.io/library/debian:trixie-slim; then
+  command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/null
+  debootstrap --variant=minbase trixie "$W/rootfs" >/dev/null
+  tar -C "$W/rootfs" -c . | podman import - docker.io/library/debian:trixie-slim >/dev/null
+fi
+[ -x "$CACHE/venv/bin/podman-compose" ] || { python3 -m venv "$CACHE/venv" && "$CACHE/venv/bin/pip" install -q podman-compose; }
+COMPOSE_PLUGIN="$CACHE/docker/cli-plugins/docker-compose"
+if [ ! -x "$COMPOSE_PLUGIN" ]; then
+  # Compose v2 from Debian trixie's package, fetched with trixie's own apt.
+  mkdir -p "$CACHE/docker/cli-plugins"
+  podman run --rm -v "$CACHE/docker:/out" docker.io/library/debian:trixie-slim sh -c \
+    'apt-get update -qq && cd /tmp && apt-get download -qq docker-compose && dpkg-deb -x docker-compose_*.deb x && cp x/usr/libexec/docker/cli-plugins/docker-compose /out/cli-plugins/' >/dev/null
+fi
+
+say "1. build the image"
+secret=()
+[ -s /etc/ssl/certs/ca-certificates.crt ] && secret=(--secret id=extra-ca,src=/etc/ssl/certs/ca-certificates.crt)
+start=$SECONDS
+podman build -q --pull=never --format docker "${secret[@]}" -t "$IMAGE" "$ROOT" >/dev/null
+echo "built in $((SECONDS - start)) s; size $(podman image inspect -f '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1e6}')"
+[ "$(podman image inspect -f '{{.Config.Healthcheck.Test}}' "$IMAGE")" = "[CMD wms probe http://127.0.0.1:8080/health]" ] \
+  || fail "HEALTHCHECK missing from the image"
+podman run --rm --entrypoint sh "$IMAGE" -c 'test ! -e /run/secrets/extra-ca' \
+  || fail "the build secret leaked into the image"
+
+say "1. run with a volume: healthy, smoke test, secrets honoured, wms ctl status"
+P1=$(port)
+podman run -d --name wms-ct -p "127.0.0.1:$P1:8080" -v wms-ct-data:/var/lib/postgresql/data \
+  -e POSTGRES_PASSWORD=ct-pg-secret -e SECRET_KEY=ct-jwt-secret -e WMS_ADMIN_PASSWORD="$ADMIN_PW" "$IMAGE" >/dev/null
+start=$SECONDS
+wait_healthy wms-ct 120
+echo "healthy after $((SECONDS - start)) s"
+B1="http://127.0.0.1:$P1"
+TOKEN=$(smoke "$B1" "$ADMIN_PW" one)
+python3 - "$TOKEN" <<'PY' || fail "the token is not signed with SECRET_KEY"
+import base64, hashlib, hmac, sys
+head, body, sig = sys.argv[1].split(".")
+want = base64.urlsafe_b64encode(hmac.new(b"ct-jwt-secret", f"{head}.{body}".encode(), hashlib.sha256).digest()).rstrip(b"=").decode()
+sys.exit(0 if hmac.compare_digest(want, sig) else 1)
+PY
+[ "$(podman exec -e PGPASSWORD=ct-pg-secret wms-ct psql -h 127.0.0.1 -U postgres -d wms -tAc 'select 1')" = 1 ] \
+  || fail "POSTGRES_PASSWORD not honoured"
+podman exec wms-ct wms ctl status | tee "$W/ctl.txt"
+grep -q '^backend  *ready' "$W/ctl.txt" && grep -q 'status: healthy' "$W/ctl.txt" || fail "wms ctl status"
+
+say "2. kill the backend inside: degraded, then healthy"
+pid=$(podman exec wms-ct wms ctl status --json | json 'd["services"]["backend"]["pid"]')
+podman exec wms-ct kill -9 "$pid"
+# The restart takes ~0.1 s, too short to catch /health at 503 reliably by polling; the
+# supervisor logs every change of the aggregate, so read it there.
+end=$((SECONDS + 10))
+until podman logs wms-ct 2>&1 | grep -c 'status: degraded' | grep -qx 1; do
+  [ $SECONDS -lt $end ] || fail "the aggregate never turned degraded after the backend was killed"
+  sleep 0.2
+done
+start=$SECONDS
+wait_code "$B1/health" 200 30 || fail "/health did not recover"
+restarts=$(curl -s "$B1/health" | json 'd["services"]["backend"]["restarts"]')
+[ "$restarts" = 1 ] || fail "backend restarts = $restarts"
+echo "healthy again after $((SECONDS - start)) s"
+
+say "2. podman stop: exit 0 well under 10 s, clean PostgreSQL shutdown; podman start: data kept"
+start=$(date +%s%N)
+podman stop -t 10 wms-ct >/dev/null
+took_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+exit_code=$(podman inspect -f '{{.State.ExitCode}}' wms-ct)
+echo "stopped in $took_ms ms, exit code $exit_code"
+[ "$exit_code" = 0 ] || fail "exit code $exit_code"
+[ "$took_ms" -lt 8000 ] || fail "stop took $took_ms ms"
+podman logs wms-ct > "$W/stop.log" 2>&1
+grep -q 'database system is shut down' "$W/stop.log" || fail "no clean PostgreSQL shutdown in the log"
+podman start wms-ct >/dev/null
+wait_healthy wms-ct 120
+[ "$(journal_total "$B1" "$(smoke "$B1" "$ADMIN_PW" two)" one)" = 1 ] || fail "data lost across stop/start"
+podman logs wms-ct > "$W/start.log" 2>&1
+! grep -q 'automatic recovery in progress' "$W/start.log" || fail "recovery needed after a clean stop"
+podman rm -f -t0 wms-ct >/dev/null
+
+say "2. under --init (catatonit as PID 1, the supervisor as a subreaper)"
+P2=$(port)
+podman run -d --init --name wms-ct-init -p "127.0.0.1:$P2:8080" -v wms-ct-data2:/var/lib/postgresql/data \
+  -e WMS_ADMIN_PASSWORD="$ADMIN_PW" "$IMAGE" >/dev/null
+wait_healthy wms-ct-init 120
+smoke "http://127.0.0.1:$P2" "$ADMIN_PW" init >/dev/null
+init_comm=$(podman exec wms-ct-init cat /proc/1/comm)
+case $init_comm in catatonit|podman-init) ;; *) fail "PID 1 is $init_comm, not podman's init" ;; esac
+podman exec wms-ct-init sh -c 'test -s /var/lib/postgresql/data/wms-postgres-password' || fail "no generated password"
+podman stop -t 10 wms-ct-init >/dev/null
+[ "$(podman inspect -f '{{.State.ExitCode}}' wms-ct-init)" = 0 ] || fail "--init: exit code"
+podman rm -f -t0 wms-ct-init >/dev/null
+
+say "2. docker run (through the Docker-compatible API)"
+podman system service --time=0 "unix://$W/docker.sock" &
+PIDS+=($!)
+for _ in $(seq 50); do [ -S "$W/docker.sock" ] && break; sleep 0.1; done
+P3=$(port)
+DOCKER_HOST="unix://$W/docker.sock" docker run -d --name wms-ct-docker -p "127.0.0.1:$P3:8080" \
+  -e WMS_ADMIN_PASSWORD="$ADMIN_PW" "$IMAGE" >/dev/null
+wait_code "http://127.0.0.1:$P3/health" 200 120 || fail "docker run: not healthy"
+smoke "http://127.0.0.1:$P3" "$ADMIN_PW" docker >/dev/null
+DOCKER_HOST="unix://$W/docker.sock" docker stop -t 10 wms-ct-docker >/dev/null
+[ "$(podman inspect -f '{{.State.ExitCode}}' wms-ct-docker)" = 0 ] || fail "docker stop: exit code"
+podman rm -f -t0 wms-ct-docker >/dev/null
+
+say "3. the split variant: podman-compose, staged start; docker compose config -q"
+DOCKER_CONFIG="$CACHE/docker" POSTGRES_PASSWORD=x docker compose -f podman-compose.yml config -q \
+  || fail "docker compose rejects podman-compose.yml"
+mkdir -p "$W/compose" && cp podman-compose.yml "$W/compose/"
+remove_compose   # whatever an aborted run left behind
+P4=$(port)
+(
+  cd "$W/compose"
+  export POSTGRES_PASSWORD=compose-pg-secret WMS_PORT=$P4 WMS_IMAGE=$IMAGE WMS_ADMIN_PASSWORD="$ADMIN_PW"
+  pc() { "$CACHE/venv/bin/podman-compose" -f podman-compose.yml "$@" >/dev/null 2>&1; }
+  # podman 4.3 ignores condition: service_healthy, so start in dependency order by hand.
+  pc up -d postgres && wait_healthy wms_postgres_1 120
+  pc up -d backend && wait_healthy wms_backend_1 120
+  pc up -d web && wait_healthy wms_web_1 60
+)
+smoke "http://127.0.0.1:$P4" "$ADMIN_PW" compose >/dev/null \
+  || { podman logs --tail 20 wms_backend_1; fail "compose smoke test"; }
+for c in wms_postgres_1 wms_backend_1 wms_web_1; do
+  [ "$(podman inspect -f '{{.HostConfig.RestartPolicy.Name}}' "$c")" = unless-stopped ] || fail "$c restart policy"
+done
+[ -z "$(podman port wms_postgres_1)" ] && [ -z "$(podman port wms_backend_1)" ] || fail "only web may publish ports"
+remove_compose
+
+say "4. sd_notify: READY=1 only once /health is 200"
+python3 - "$W/notify.sock" "$W/notify.log" <<'PY' &
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as f:
+    while True:
+        m, anc, _, _ = s.recvmsg(4096, socket.CMSG_SPACE(64))
+        for lvl, typ, data in anc:   # acknowledge sd_notify_barrier(): close passed fds
+            if typ == socket.SCM_RIGHTS:
+                [os.close(int.from_bytes(data[i:i+4], "little")) for i in range(0, len(data) - 3, 4)]
+        for line in m.decode().splitlines():
+            f.write("%.3f %s\n" % (time.time(), line))
+PY
+PIDS+=($!)
+for _ in $(seq 50); do [ -S "$W/notify.sock" ] && break; sleep 0.1; done
+P5=$(port)
+NOTIFY_SOCKET="$W/notify.sock" podman run -d --name wms-ct-notify --sdnotify=container -p "127.0.0.1:$P5:8080" "$IMAGE" >/dev/null
+last_503=0
+while ! grep -q ' READY=1' "$W/notify.log" 2>/dev/null; do
+  c=$(code "http://127.0.0.1:$P5/health")
+  [ "$c" = 200 ] || last_503=$(date +%s.%N)
+  [ "$(podman inspect -f '{{.State.Running}}' wms-ct-notify)" = true ] || fail "notify container died"
+  sleep 0.05
+done
+ready_at=$(awk '/ READY=1/ {print $1; exit}' "$W/notify.log")
+[ "$(code "http://127.0.0.1:$P5/health")" = 200 ] || fail "READY=1 arrived but /health is not 200"
+python3 -c "import sys; r,l=float(sys.argv[1]),float(sys.argv[2]); print('READY=1 %.0f ms after the last 503' % ((r-l)*1000)); sys.exit(0 if r >= l - 0.1 else 1)" "$ready_at" "$last_503" \
+  || fail "READY=1 came while /health still answered 503"
+podman rm -f -t0 wms-ct-notify >/dev/null
+
+say "5. systemd for real: Quadlet unit in a nested systemd 257 + podman 5.4"
+cat > "$W/Containerfile.nested" <<'CF'
+FROM docker.io/library/debian:trixie-slim
+ENV DEBIAN_FRONTEND=noninteractive PODMAN_IGNORE_CGROUPSV1_WARNING=1
+RUN apt-get update && apt-get install -y --no-install-recommends systemd systemd-sysv dbus podman crun \
+      conmon netavark aardvark-dns catatonit iptables curl ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+RUN printf '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]\n[engine]\nruntime = "crun"\n[network]\nfirewall_driver = "iptables"\n' > /etc/containers/containers.conf \
+ && mkdir -p /etc/systemd/system.conf.d \
+ && printf '[Manager]\nDefaultEnvironment=PODMAN_IGNORE_CGROUPSV1_WARNING=1\n' > /etc/systemd/system.conf.d/podman.conf
+STOPSIGNAL SIGRTMIN+3
+CMD ["/sbin/init"]
+CF
+podman build -q --pull=never -f "$W/Containerfile.nested" -t localhost/wms-nested:latest "$W" >/dev/null
+podman run -d --name wms-ct-nested --privileged --systemd=always -v wms-ct-nested-storage:/var/lib/containers \
+  localhost/wms-nested:latest >/dev/null
+for _ in $(seq 60); do
+  s=$(podman exec wms-ct-nested systemctl is-system-running 2>/dev/null || true)
+  [[ $s == running || $s == degraded ]] && break; sleep 1
+done
+podman save "$IMAGE" | podman exec -i wms-ct-nested podman load -q >/dev/null
+podman exec wms-ct-nested mkdir -p /etc/containers/systemd /etc/wms
+podman cp deploy/wms.container wms-ct-nested:/etc/containers/systemd/wms.container
+podman exec wms-ct-nested sh -c "printf 'POSTGRES_PASSWORD=nested-pg\nWMS_ADMIN_PASSWORD=$ADMIN_PW\n' > /etc/wms/wms.env"
+podman exec wms-ct-nested /usr/libexec/podman/quadlet -dryrun >/dev/null || fail "quadlet rejects wms.container"
+podman exec wms-ct-nested systemctl daemon-reload
+start=$SECONDS
+podman exec wms-ct-nested systemctl start wms.service || { podman exec wms-ct-nested journalctl -u wms --no-pager | tail -40; fail "systemctl start wms"; }
+echo "systemctl start returned after $((SECONDS - start)) s"
+[ "$(podman exec wms-ct-nested curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/health)" = 200 ] \
+  || fail "systemctl start returned before the stack was healthy"
+state=$(podman exec wms-ct-nested systemctl show -p ActiveState -p SubState --value wms.service | tr '\n' ' ')
+[ "$state" = "active running " ] || fail "wms.service is '$state'"
+# Verify every unit we ship; any output (warnings included) is a failure.
+podman exec wms-ct-nested sh -c 'podman run --rm --entrypoint cat localhost/wms:latest /usr/local/bin/wms > /usr/local/bin/wms && chmod +x /usr/local/bin/wms'
+podman cp deploy/wms.service wms-ct-nested:/etc/systemd/system/wms-podman.service
+podman cp deploy/wms-host.service wms-ct-nested:/etc/systemd/system/wms-host.service
+out=$(podman exec wms-ct-nested systemd-analyze verify /etc/systemd/system/wms-podman.service \
+  /etc/systemd/system/wms-host.service /run/systemd/generator/wms.service 2>&1) || fail "systemd-analyze verify: $out"
+[ -z "$out" ] || fail "systemd-analyze verify printed: $out"
+podman exec wms-ct-nested systemctl stop wms.service
+podman rm -f -t0 wms-ct-nested >/dev/null
+
+echo
+echo "container tests: all passed"
