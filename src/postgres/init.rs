@@ -395,9 +395,7 @@ fn sql_err(what: impl Into<String>) -> impl FnOnce(tokio_postgres::Error) -> Ini
     let what = what.into();
     move |e| InitError::Sql {
         what,
-        message: e
-            .as_db_error()
-            .map_or_else(|| e.to_string(), |d| d.message().to_owned()),
+        message: super::describe_error(&e),
     }
 }
 

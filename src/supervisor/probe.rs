@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 
 use super::engine::{Pid, ProbeOutcome, Termination};
 use super::plan::{HttpTarget, Signal};
+use crate::postgres::describe_error;
 
 /// Most output an exec probe keeps (for its `detail`).
 const EXEC_OUTPUT_MAX: usize = 4096;
@@ -97,27 +98,16 @@ pub async fn postgres(conninfo: &str, timeout: Duration) -> ProbeOutcome {
     timed(timeout, async {
         let (client, conn) = tokio_postgres::connect(conninfo, tokio_postgres::NoTls)
             .await
-            .map_err(|e| postgres_error(&e))?;
+            .map_err(|e| describe_error(&e))?;
         let conn = tokio::spawn(conn);
         let result = client.simple_query("SELECT 1").await;
         drop(client);
         let _ = conn.await;
         result
             .map(|_| "SELECT 1 ok".to_owned())
-            .map_err(|e| postgres_error(&e))
+            .map_err(|e| describe_error(&e))
     })
     .await
-}
-
-/// tokio-postgres errors print only "db error"; include the server's message and cause.
-fn postgres_error(e: &tokio_postgres::Error) -> String {
-    if let Some(db) = e.as_db_error() {
-        return format!("{}: {}", db.code().code(), db.message());
-    }
-    match std::error::Error::source(e) {
-        Some(cause) => format!("{e}: {cause}"),
-        None => e.to_string(),
-    }
 }
 
 /// Waits for an exec probe's process (reaped by the reaper) and reads its merged output.

@@ -196,7 +196,7 @@ P4=$(port)
   pc up -d backend && wait_healthy wms_backend_1 120
   pc up -d web && wait_healthy wms_web_1 60
 )
-smoke "http://127.0.0.1:$P4" "$ADMIN_PW" compose >/dev/null \
+( smoke "http://127.0.0.1:$P4" "$ADMIN_PW" compose >/dev/null ) \
   || { podman logs --tail 20 wms_backend_1; fail "compose smoke test"; }
 for c in wms_postgres_1 wms_backend_1 wms_web_1; do
   [ "$(podman inspect -f '{{.HostConfig.RestartPolicy.Name}}' "$c")" = unless-stopped ] || fail "$c restart policy"
