@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for SECONDS each (default 20), one after the other: the short run
+# CI does. Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
+#
+#   fuzz/run.sh 20              # CI: 7 targets x 20 s, plus the build
+#   fuzz/run.sh 3600 web_path   # one target for an hour (see docs/proof.md)
+#
+# New inputs go to fuzz/corpus/TARGET (not committed); the committed seeds are in
+# fuzz/seeds/TARGET. A crash leaves its input in fuzz/artifacts/TARGET/ and fails the run;
+# reproduce it with `cargo +nightly fuzz run TARGET fuzz/artifacts/TARGET/crash-...`, then
+# add it as a regression test (docs/proof.md says how).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+secs=${1:-20}
+shift || true
+all=(config interpolate env_file movement_body product_body journal_query web_path)
+targets=("${@:-${all[@]}}")
+[ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
+
+command -v cargo-fuzz >/dev/null || { echo "fuzz/run.sh: cargo-fuzz is missing: cargo install cargo-fuzz" >&2; exit 1; }
+rustup run nightly rustc --version >/dev/null 2>&1 || { echo "fuzz/run.sh: the nightly toolchain is missing: rustup toolchain install nightly" >&2; exit 1; }
+
+log=$(mktemp); trap 'rm -f "$log"' EXIT
+# `cargo fuzz run` builds what it needs (the library once, then each target's binary).
+for t in "${targets[@]}"; do
+  mkdir -p "fuzz/corpus/$t"
+  echo "== fuzz $t for ${secs}s" >&2
+  # -timeout: an input taking over 10 s is a hang; -rss_limit_mb: a leak or a blow-up.
+  rc=0
+  cargo +nightly fuzz run "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
+    -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+    > "$log" 2>&1 || rc=$?
+  grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|INFO: seed corpus)" "$log" >&2 || true
+  if [ $rc -ne 0 ]; then
+    tail -n 60 "$log" >&2
+    echo "fuzz/run.sh: $t failed (exit $rc); the input is in fuzz/artifacts/$t/" >&2
+    exit 1
+  fi
+done
+echo "fuzz/run.sh: ${#targets[@]} targets x ${secs}s: no crash" >&2
