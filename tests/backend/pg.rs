@@ -174,6 +174,7 @@ fn start() -> Postgres {
     rx.recv()
         .expect("the spawner thread answers")
         .expect("spawn postgres");
+    janitor(&dir);
     let pg = Postgres {
         dir,
         socket_dir,
@@ -186,6 +187,29 @@ fn start() -> Postgres {
         || pg.try_sql("postgres", "SELECT 1").ok(),
     );
     pg
+}
+
+/// Deletes `dir` after this test process has exited and PostgreSQL with it: a shell that
+/// blocks reading a pipe only this process holds open, then waits for the server's pid file
+/// to go, then removes the directory. The write end lives in a static, so it closes exactly
+/// when the process ends.
+fn janitor(dir: &Path) {
+    static PIPE: OnceLock<std::process::ChildStdin> = OnceLock::new();
+    let script =
+        r#"cat >/dev/null; while [ -e "$1/data/postmaster.pid" ]; do sleep 0.1; done; rm -rf "$1""#;
+    let spawned = Command::new("sh")
+        .args(["-c", script, "janitor"])
+        .arg(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    // Without a janitor the next run's sweep removes the directory instead.
+    if let Ok(mut child) = spawned {
+        if let Some(stdin) = child.stdin.take() {
+            let _ = PIPE.set(stdin);
+        }
+    }
 }
 
 impl Postgres {

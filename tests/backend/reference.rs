@@ -236,7 +236,7 @@ fn distribution_centre_crud_with_every_error_path() {
 
 #[test]
 fn seeding_happens_once_even_after_everything_is_deleted() {
-    let b = Backend::start();
+    let mut b = Backend::start();
     for path in ["/api/sources/", "/api/distribution-centers/"] {
         let list = b.get(path).json();
         for item in list.as_array().cloned().unwrap_or_default() {
@@ -245,9 +245,9 @@ fn seeding_happens_once_even_after_everything_is_deleted() {
         }
     }
     let db = b.db.clone();
-    drop(b);
+    b.stop();
     // B-43: a restart does not bring the defaults back.
-    let b = Backend::start_on(&db, &[], &[]);
-    assert_eq!(b.get("/api/sources/").json(), json!([]));
-    assert_eq!(b.get("/api/distribution-centers/").json(), json!([]));
+    let again = Backend::start_on(&db, &[], &[]);
+    assert_eq!(again.get("/api/sources/").json(), json!([]));
+    assert_eq!(again.get("/api/distribution-centers/").json(), json!([]));
 }

@@ -74,8 +74,7 @@ pub fn token_for(secret: &str, email: &str) -> String {
 impl Backend {
     /// A backend on a fresh copy of the migrated, seeded template database.
     pub fn start() -> Backend {
-        let db = pg::shared().seeded_db();
-        Backend::start_on(&db, &[], &[])
+        Backend::start_with(&[], &[])
     }
 
     /// A backend on a fresh copy of the template, with extra arguments and environment.
