@@ -299,9 +299,14 @@ fn notify_messages(socket_name: &str, bind: impl FnOnce(&Path) -> UnixDatagram) 
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let notify_socket = socket_name.replace("DIR", &d.display().to_string());
+    // A service that would speak sd_notify itself if it could (as PostgreSQL does).
+    let config = format!(
+        "{}\n[services.talker]\ncommand = [\"sh\", \"-c\", \"echo notify=[$NOTIFY_SOCKET] watchdog=[$WATCHDOG_USEC]; exec sleep 1000\"]\n",
+        stack(d, port, "unless-stopped")
+    );
     let mut sup = Supervisor::start_with_env(
         d,
-        &stack(d, port, "unless-stopped"),
+        &config,
         Mode::Pid1,
         &[
             ("NOTIFY_SOCKET", &notify_socket),
@@ -326,6 +331,9 @@ fn notify_messages(socket_name: &str, bind: impl FnOnce(&Path) -> UnixDatagram) 
         g.iter().filter(|(_, m)| m == "WATCHDOG=1").count() >= 3
             && g.iter().any(|(_, m)| m.starts_with("STATUS=healthy"))
     });
+    // Regression (container test): services must not inherit the manager's channel.
+    let talker = sup.wait_line("talker | notify=", Duration::from_secs(5));
+    assert!(talker.ends_with("notify=[] watchdog=[]"), "{talker}");
     let ready_at = got
         .iter()
         .find(|(_, m)| m.starts_with("READY=1"))
@@ -339,7 +347,7 @@ fn notify_messages(socket_name: &str, bind: impl FnOnce(&Path) -> UnixDatagram) 
         .unwrap()
         .1;
     assert!(
-        ready.contains("MAINPID=") && ready.contains("STATUS=healthy: all 3 services ready"),
+        ready.contains("MAINPID=") && ready.contains("STATUS=healthy: all 4 services ready"),
         "{ready}"
     );
     let statuses: Vec<&String> = got

@@ -15,6 +15,9 @@ use std::process::{Command, Stdio};
 use super::engine::Pid;
 use super::plan::{Credentials, Signal};
 
+/// Environment meant for the supervisor only, never passed to services.
+pub const MANAGER_ONLY_ENV: [&str; 3] = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"];
+
 /// A started process.
 #[derive(Debug)]
 pub struct Child {
@@ -61,6 +64,11 @@ pub fn spawn(launch: &Launch<'_>) -> io::Result<Child> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
     let mut cmd = Command::new(resolve_program(program));
     cmd.args(args).stdin(Stdio::null()).process_group(0);
+    // The service manager's channel is the supervisor's alone: a service that speaks
+    // sd_notify itself (PostgreSQL does) would otherwise report READY=1 for the whole stack.
+    for name in MANAGER_ONLY_ENV {
+        cmd.env_remove(name);
+    }
     if let Some(user) = launch.user {
         for (key, value) in [
             ("HOME", OsString::from(&user.home)),
