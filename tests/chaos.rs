@@ -14,11 +14,12 @@
 //!   operation still there. What this does not cover: losing the page cache (the kernel
 //!   keeps running), so fsync ordering is PostgreSQL's and the disk's job here.
 //!
-//! Short by default (CI). Long runs, e.g. 300 kills (about 20 minutes):
+//! Short by default (CI). Long runs, e.g. 300 kills (about 20 minutes; add `--release` to
+//! soak the optimised build):
 //!
 //! ```sh
-//! WMS_CHAOS_KILLS=300 cargo test --release --test chaos chaos_soak -- --nocapture
-//! WMS_POWER_LOSS_CYCLES=50 cargo test --release --test chaos power_loss -- --nocapture
+//! WMS_CHAOS_KILLS=300 cargo test --test chaos chaos_soak -- --nocapture
+//! WMS_POWER_LOSS_CYCLES=50 cargo test --test chaos power_loss -- --nocapture
 //! ```
 //!
 //! Knobs: `WMS_CHAOS_KILLS` (8), `WMS_CHAOS_CLIENTS` (4), `WMS_CHAOS_SEED` (random, printed),
