@@ -16,9 +16,12 @@
 #      pods still succeeds; the pod comes back (as a ReplicaSet would replace it) and serves;
 #      the ledger check is clean;
 #   6. a backup as README.md says (pg_dump out of the StatefulSet pod) restores;
-#      graceful stop of every pod: exit code 0 well within its grace period, PostgreSQL shuts
+#   7. graceful stop of every pod: exit code 0 well within its grace period, PostgreSQL shuts
 #      down cleanly; `podman kube down` removes every pod, the PVC outlives it and a
-#      re-played StatefulSet pod finds the data; nothing of ours is left behind.
+#      re-played StatefulSet pod finds the data;
+#   8. the external-db overlay against that database (standing in for a managed one): its
+#      Job, two backends and two web pods come up on the existing data and serve it;
+#   nothing of ours is left behind (pods, volumes, the secret, the network, the image tag).
 # Every wait has a deadline; the whole run has one too (WMS_K8S_DEADLINE, default 2400 s,
 # most of it for a cold image build). WMS_K8S_SKIP_BUILD=1 uses localhost/wms:latest as is.
 set -euo pipefail
@@ -43,12 +46,12 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 cleanup() {
   set +e
   for f in "${PLAYED[@]}"; do podman kube down "$f" >/dev/null 2>&1; done
-  if [ -s "$W/gen/pods.tsv" ]; then
-    cut -f3 "$W/gen/pods.tsv" | sort -u | xargs -r podman pod rm -f --ignore >/dev/null 2>&1
-  fi
-  [ -s "$W/gen/volumes.txt" ] && xargs -r podman volume rm -f < "$W/gen/volumes.txt" >/dev/null 2>&1
+  for g in "$W"/gen-*/; do
+    [ -s "$g/pods.tsv" ] && cut -f3 "$g/pods.tsv" | sort -u | xargs -r podman pod rm -f --ignore >/dev/null 2>&1
+    [ -s "$g/volumes.txt" ] && xargs -r podman volume rm -f < "$g/volumes.txt" >/dev/null 2>&1
+    [ -s "$g/plan.tsv" ] && awk -F'\t' '$1 == "secret" {print $2}' "$g/plan.tsv" | xargs -r podman secret rm >/dev/null 2>&1
+  done
   for v in "${ANON[@]}"; do podman volume rm -f "$v" >/dev/null 2>&1; done
-  podman secret rm "$PREFIX-secrets" >/dev/null 2>&1
   podman network rm -f "$NET" >/dev/null 2>&1
   podman image exists "$PIN" && podman untag "$PIN" "$PIN" >/dev/null 2>&1
   rm -rf "$W"
@@ -59,10 +62,11 @@ trap 'echo "FAIL: interrupted (deadline WMS_K8S_DEADLINE?)" >&2; exit 143' TERM 
 code() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@" || true; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {'d': d}))" "$1"; }
 logs_of() { podman logs "$1" 2>&1 | tail -n "${2:-30}" | sed "s/^/  $1 | /" >&2; }
-dump_all() { while IFS=$'\t' read -r _ _ _ c; do logs_of "$c" 15; done < "$W/gen/pods.tsv"; }
-containers_of() { awk -F'\t' -v w="$1" '$2 == w {print $4}' "$W/gen/pods.tsv"; }
-pods_of() { awk -F'\t' -v w="$1" '$2 == w {print $3}' "$W/gen/pods.tsv"; }
-readiness() { awk -F'\t' -v c="$1" '$1 == c {print $2}' "$W/gen/ready.tsv"; }
+# The generated single-node equivalent in use ($GEN: pods.tsv, ready.tsv, plan.tsv, ...).
+dump_all() { while IFS=$'\t' read -r _ _ _ c; do logs_of "$c" 15; done < "$GEN/pods.tsv"; }
+containers_of() { awk -F'\t' -v w="$1" '$2 == w {print $4}' "$GEN/pods.tsv"; }
+pods_of() { awk -F'\t' -v w="$1" '$2 == w {print $3}' "$GEN/pods.tsv"; }
+readiness() { awk -F'\t' -v c="$1" '$1 == c {print $2}' "$GEN/ready.tsv"; }
 is_ready() {   # CONTAINER: its readinessProbe, as the kubelet would run it
   local cmd; cmd=$(readiness "$1")
   [ -n "$cmd" ] || fail "no readinessProbe for $1"
@@ -132,53 +136,76 @@ pg_gid=$(podman run --rm --entrypoint id "$PIN" -g postgres)
 grep -q "runAsUser: $pg_uid\$" "$W/rendered/base.yaml" && grep -q "runAsGroup: $pg_gid\$" "$W/rendered/base.yaml" \
   || fail "the image's postgres account is $pg_uid:$pg_gid; postgres.yaml's runAsUser/runAsGroup must match"
 
-say "2. derive the single-node equivalent and play it all at once"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+generate() {   # OVERLAY PREFIX SECRET WEB_PORTS -> sets GEN
+  GEN=$W/gen-$1
+  "$PY" tests/kubernetes/single_node.py --manifests "$W/rendered/$1.yaml" --secret "$3" \
+    --out "$GEN" --prefix "$2" --image "$PIN" --publish "wms-web=$4" || fail "single_node.py for $1"
+  [ "$(containers_of wms-backend | wc -l)" = 2 ] || fail "$1: expected two backend replicas"
+  [ "$(containers_of wms-web | wc -l)" = 2 ] || fail "$1: expected two web replicas"
+  # Leftovers of an aborted run of this script (same names) would block the play.
+  cut -f3 "$GEN/pods.tsv" | sort -u | xargs -r podman pod rm -f --ignore >/dev/null
+  xargs -r podman volume rm -f < "$GEN/volumes.txt" >/dev/null 2>&1 || true
+  awk -F'\t' '$1 == "secret" {print $2}' "$GEN/plan.tsv" | xargs -r podman secret rm >/dev/null 2>&1 || true
+}
+play_all() {   # everything in $GEN/plan.tsv, without waiting in between (as kubectl apply)
+  local what a b net
+  while IFS=$'\t' read -r what a b; do
+    case $what in
+      secret) podman secret create "$a" "$b" >/dev/null ;;
+      claim) podman kube play "$a" > "$W/play.log" 2>&1 || { cat "$W/play.log"; fail "podman kube play $a"; } ;;
+      play)
+        net=$NET; [ "$b" = - ] || net="$NET:alias=$b"
+        PLAYED+=("$a")
+        podman kube play --network "$net" "$a" > "$W/play.log" 2>&1 || { cat "$W/play.log"; fail "podman kube play $a"; }
+        if [ "$b" = - ]; then echo "played $(basename "$a")"; else echo "played $(basename "$a") as Service $b"; fi ;;
+    esac
+  done < "$GEN/plan.tsv"
+  while IFS=$'\t' read -r _ _ _ c; do
+    while read -r v; do [ -n "$v" ] && ANON+=("$v"); done < <(podman inspect -f \
+      '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}}{{"\n"}}{{end}}{{end}}' "$c" | grep -Ex '[0-9a-f]{64}' || true)
+  done < "$GEN/pods.tsv"
+}
+wait_job() {   # the migration Job's pod must exit 0
+  local job end; job=$(containers_of wms-migrate)
+  end=$((SECONDS + 240))
+  until [ "$(podman inspect -f '{{.State.Status}}' "$job")" = exited ]; do
+    [ $SECONDS -lt $end ] || { logs_of "$job"; fail "the migration Job did not finish in 240 s"; }
+    sleep 0.5
+  done
+  [ "$(podman inspect -f '{{.State.ExitCode}}' "$job")" = 0 ] || { logs_of "$job"; fail "the migration Job failed"; }
+}
+migration_outcome() {   # CONTAINER: what migrating did, from its log
+  podman logs "$1" 2>&1 | grep -E 'INFO (applied V|the schema is up to date)' | sed 's/.*INFO //' | tail -n 1
+}
+down_all() {   # podman kube down of everything played; no pod of $GEN may remain
+  local f pod
+  for f in "${PLAYED[@]}"; do podman kube down "$f" >/dev/null 2>&1 || fail "podman kube down $f"; done
+  PLAYED=()
+  for pod in $(cut -f3 "$GEN/pods.tsv" | sort -u); do
+    ! podman pod exists "$pod" || fail "podman kube down left pod $pod"
+  done
+}
+
+say "2. derive the single-node equivalent of base/ and play it all at once"
 deploy/kubernetes/make-secret.sh --admin-password "$ADMIN_PW" > "$W/secret.yaml" 2>/dev/null
-WEB0=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-WEB1=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$PY" tests/kubernetes/single_node.py --manifests "$W/rendered/base.yaml" --secret "$W/secret.yaml" \
-  --out "$W/gen" --prefix "$PREFIX" --image "$PIN" --publish "wms-web=$WEB0,$WEB1" || fail "single_node.py"
-[ "$(containers_of wms-backend | wc -l)" = 2 ] || fail "expected two backend replicas"
-[ "$(containers_of wms-web | wc -l)" = 2 ] || fail "expected two web replicas"
-# Leftovers of an aborted run of this script (same names) would block the play.
-cut -f3 "$W/gen/pods.tsv" | sort -u | xargs -r podman pod rm -f --ignore >/dev/null
-xargs -r podman volume rm -f < "$W/gen/volumes.txt" >/dev/null 2>&1 || true
-podman secret rm "$PREFIX-secrets" >/dev/null 2>&1 || true
+WEB0=$(free_port) WEB1=$(free_port)
+generate base "$PREFIX" "$W/secret.yaml" "$WEB0,$WEB1"
 podman network rm -f "$NET" >/dev/null 2>&1 || true
 podman network create "$NET" >/dev/null
 start=$SECONDS
-while IFS=$'\t' read -r what a b; do
-  case $what in
-    secret) podman secret create "$a" "$b" >/dev/null ;;
-    claim) podman kube play "$a" > "$W/play.log" 2>&1 || { cat "$W/play.log"; fail "podman kube play $a"; } ;;
-    play)
-      net=$NET; [ "$b" = - ] || net="$NET:alias=$b"
-      PLAYED+=("$a")
-      podman kube play --network "$net" "$a" > "$W/play.log" 2>&1 || { cat "$W/play.log"; fail "podman kube play $a"; }
-      if [ "$b" = - ]; then echo "played $(basename "$a")"; else echo "played $(basename "$a") as Service $b"; fi ;;
-  esac
-done < "$W/gen/plan.tsv"
-while IFS=$'\t' read -r _ _ _ c; do
-  while read -r v; do [ -n "$v" ] && ANON+=("$v"); done < <(podman inspect -f \
-    '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}}{{"\n"}}{{end}}{{end}}' "$c" | grep -Ex '[0-9a-f]{64}' || true)
-done < "$W/gen/pods.tsv"
+play_all
 
 say "3. ready: PostgreSQL, the migration Job, two backends, two web pods"
 wait_ready 240 $(containers_of wms-postgres)
-JOB=$(containers_of wms-migrate)
-end=$((SECONDS + 240))
-until [ "$(podman inspect -f '{{.State.Status}}' "$JOB")" = exited ]; do
-  [ $SECONDS -lt $end ] || { logs_of "$JOB"; fail "the migration Job did not finish in 240 s"; }
-  sleep 0.5
-done
-[ "$(podman inspect -f '{{.State.ExitCode}}' "$JOB")" = 0 ] || { logs_of "$JOB"; fail "the migration Job failed"; }
+wait_job
 wait_ready 240 $(containers_of wms-backend) $(containers_of wms-web)
 echo "all ready $((SECONDS - start)) s after kubectl-apply-style start"
 # Every migrator (the Job, each backend's supervisor) ran; one applied, the rest waited on
 # the advisory lock and found the schema up to date.
 applied=0
-for c in "$JOB" $(containers_of wms-backend); do
-  line=$(podman logs "$c" 2>&1 | grep -E 'INFO (applied V|the schema is up to date)' | sed 's/.*INFO //' | tail -n 1)
+for c in $(containers_of wms-migrate) $(containers_of wms-backend); do
+  line=$(migration_outcome "$c")
   [ -n "$line" ] || { logs_of "$c"; fail "$c: no migration outcome in its log"; }
   echo "$c: $line"
   case $line in applied*) applied=$((applied + 1)) ;; esac
@@ -191,7 +218,7 @@ while IFS=$'\t' read -r kind _ _ c; do
   uid=$(podman exec "$c" id -u)
   [ "$uid" != 0 ] || fail "$c runs as root"
   echo "$c runs as uid $uid"
-done < "$W/gen/pods.tsv"
+done < "$GEN/pods.tsv"
 
 say "4. API smoke test through both web pods; one token for every backend; idempotency across replicas"
 B0=http://127.0.0.1:$WEB0 B1=http://127.0.0.1:$WEB1
@@ -266,7 +293,7 @@ stock=$(curl -sf "$B0/api/products/$PRODUCT" -H "Authorization: Bearer $TOKEN" |
 [ "$stock" = 17 ] || fail "stock is $stock, expected 7 + 10 receipts after the kill"
 echo "$victim_pod is back and serving; ledger consistent; stock $stock as expected"
 
-say "5. backup as README.md says: pg_dump out of the StatefulSet pod; pg_restore of it"
+say "6. backup as README.md says: pg_dump out of the StatefulSet pod; pg_restore of it"
 PG=$PREFIX-postgres-0-postgres
 podman exec "$PG" pg_dump -h /run/wms/postgresql -U postgres -Fc wms > "$W/wms.dump" || fail "pg_dump in $PG"
 echo "backup: $(wc -c < "$W/wms.dump") bytes"
@@ -280,10 +307,10 @@ restored=$(podman exec "$PG" psql -h /run/wms/postgresql -U postgres -d wms_rest
 podman exec "$PG" dropdb -h /run/wms/postgresql -U postgres wms_restore
 echo "restored into a scratch database: $restored movements, as in the original"
 
-say "6. graceful stop, podman kube down, the PVC outlives its pod"
+say "7. graceful stop, podman kube down, the PVC outlives its pod"
 for w in wms-web wms-backend wms-postgres; do
   for pod in $(pods_of "$w"); do
-    c=$(awk -F'\t' -v p="$pod" '$3 == p {print $4}' "$W/gen/pods.tsv")
+    c=$(awk -F'\t' -v p="$pod" '$3 == p {print $4}' "$GEN/pods.tsv")
     t=$(date +%s%N)
     podman pod stop -t 30 "$pod" >/dev/null
     ms=$(( ($(date +%s%N) - t) / 1000000 ))
@@ -299,26 +326,52 @@ until podman logs "$PREFIX-postgres-0-postgres" 2>&1 | grep -q '^postgres | .*da
   [ $SECONDS -lt $end ] || { logs_of "$PREFIX-postgres-0-postgres" 20; fail "no clean PostgreSQL shutdown in its log"; }
   sleep 0.2
 done
-for f in "${PLAYED[@]}"; do podman kube down "$f" >/dev/null 2>&1 || fail "podman kube down $f"; done
-PLAYED=()
-for pod in $(cut -f3 "$W/gen/pods.tsv" | sort -u); do
-  ! podman pod exists "$pod" || fail "podman kube down left pod $pod"
-done
+down_all
 for v in "${ANON[@]}"; do ! podman volume exists "$v" || fail "podman kube down left volume $v"; done
 left=$(podman ps -a --format '{{.Names}}' | grep "^$PREFIX-" || true)
 [ -z "$left" ] || fail "containers left after podman kube down: $left"
-claim=$(grep -- '-data-postgres-0$' "$W/gen/volumes.txt")
+claim=$(grep -- '-data-postgres-0$' "$GEN/volumes.txt")
 podman volume exists "$claim" || fail "the PersistentVolumeClaim $claim did not outlive its pod"
-pg_yaml=$(awk -F'\t' '$1 == "play" && $2 ~ /postgres/ {print $2}' "$W/gen/plan.tsv")
+pg_yaml=$(awk -F'\t' '$1 == "play" && $2 ~ /postgres/ {print $2}' "$GEN/plan.tsv")
 PLAYED+=("$pg_yaml")
 podman kube play --network "$NET:alias=wms-postgres" "$pg_yaml" > "$W/play.log" 2>&1 \
   || { cat "$W/play.log"; fail "re-play the PostgreSQL pod"; }
 wait_ready 120 $(containers_of wms-postgres)
 [ "$(psql_wms "SELECT count(*) FROM products WHERE barcode LIKE 'K8S-%'")" = 3 ] || fail "the data did not survive the pod"
-podman kube down "$pg_yaml" >/dev/null 2>&1 || fail "podman kube down $pg_yaml"
-PLAYED=()
-! podman pod exists "$PREFIX-postgres-0" || fail "podman kube down left the PostgreSQL pod"
 echo "podman kube down removed every pod; the re-played StatefulSet pod found its data on the PVC"
+
+say "8. the external-db overlay, against that database as if it were a managed one"
+BASE_GEN=$GEN
+BASE_PLAYED=("${PLAYED[@]}")
+PLAYED=()
+pg_password=$(awk -F'"' '/^  postgres-password:/ {print $2}' "$W/secret.yaml")
+deploy/kubernetes/make-secret.sh --admin-password "$ADMIN_PW" \
+  --database-url "postgresql://postgres:$pg_password@wms-postgres:5432/wms" > "$W/secret-external.yaml" 2>/dev/null
+EXT0=$(free_port) EXT1=$(free_port)
+generate external-db "$PREFIX-x" "$W/secret-external.yaml" "$EXT0,$EXT1"
+[ -z "$(containers_of wms-postgres)" ] || fail "the external-db overlay still has a PostgreSQL workload"
+play_all
+wait_job
+wait_ready 240 $(containers_of wms-backend) $(containers_of wms-web)
+for c in $(containers_of wms-migrate) $(containers_of wms-backend); do
+  line=$(migration_outcome "$c")
+  [[ $line == "the schema is up to date"* ]] || { logs_of "$c"; fail "$c on the existing database: '$line'"; }
+  echo "$c: $line"
+done
+X0=http://127.0.0.1:$EXT0
+X_TOKEN=$(login "$X0") || fail "login through the external-db overlay's web"
+stock=$(curl -sf "$X0/api/products/$PRODUCT" -H "Authorization: Bearer $X_TOKEN" | json 'd["stock_quantity"]') \
+  || fail "the product made through base/ is not served through the external-db overlay"
+[ "$stock" = 17 ] || fail "stock through the external-db overlay is $stock, expected 17"
+smoke "http://127.0.0.1:$EXT1" external >/dev/null
+echo "the Job, two backends and two web pods of overlays/external-db serve the existing data (stock $stock)"
+down_all
+GEN=$BASE_GEN
+PLAYED=("${BASE_PLAYED[@]}")
+down_all
+left=$(podman ps -a --format '{{.Names}}' | grep "^$PREFIX-" || true)
+[ -z "$left" ] || fail "containers left after podman kube down: $left"
+echo "podman kube down removed both deployments"
 
 echo
 echo "kubernetes tests: all passed"
