@@ -102,6 +102,10 @@ def check_pod(where, spec, component, long_running, claims=()):
         bad(where, "securityContext.seccompProfile.type must be RuntimeDefault")
     if spec.get("automountServiceAccountToken") is not False:
         bad(where, "automountServiceAccountToken must be false (no pod talks to the API server)")
+    if spec.get("enableServiceLinks") is not False:
+        # Service links would set WMS_BACKEND_PORT=tcp://IP:8000 (Service wms-backend) and
+        # WMS_WEB_PORT, which config.toml reads as port numbers.
+        bad(where, "enableServiceLinks must be false (service env vars collide with config.toml's)")
     volumes = {v["name"]: v for v in spec.get("volumes") or []}
     volumes.update({name: {"persistentVolumeClaim": {}} for name in claims})
     grace = spec.get("terminationGracePeriodSeconds")
