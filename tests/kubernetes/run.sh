@@ -222,7 +222,8 @@ done < "$GEN/pods.tsv"
 
 say "4. API smoke test through both web pods; one token for every backend; idempotency across replicas"
 B0=http://127.0.0.1:$WEB0 B1=http://127.0.0.1:$WEB1
-read -r TOKEN PRODUCT < <(smoke "$B0" web0)
+first=$(smoke "$B0" web0)   # (a failure inside exits through this assignment)
+read -r TOKEN PRODUCT <<<"$first"
 smoke "$B1" web1 >/dev/null
 [ "$(code "$B1/api/auth/me" -H "Authorization: Bearer $TOKEN")" = 200 ] || fail "a token from web-0's login is refused through web-1"
 backend_ips=$(podman exec "$(containers_of wms-web | head -n 1)" getent ahostsv4 wms-backend | awk '/STREAM/ {print $1}' | sort -u)
