@@ -26,7 +26,8 @@ const LIST: &str = "SELECT p.barcode, p.gtin, p.seller_sku, p.size, p.brand, p.c
      WHERE NOT p.is_deleted";
 const COUNT: &str = "SELECT count(*) FROM products p WHERE NOT p.is_deleted";
 const BY_BARCODE: &str = " AND p.barcode ILIKE $?";
-const BY_BARCODE_OR_SKU: &str = " AND (p.barcode ILIKE $? OR p.seller_sku ILIKE $?)";
+const BY_BARCODE_SKU_OR_BRAND: &str =
+    " AND (p.barcode ILIKE $? OR p.seller_sku ILIKE $? OR p.brand ILIKE $?)";
 const NEWEST_FIRST: &str = " ORDER BY p.created_at DESC, p.id DESC";
 
 const GET: &str = "SELECT p.barcode, p.gtin, p.seller_sku, p.size, p.brand, p.color, p.id, \
@@ -242,7 +243,7 @@ impl ProductChange {
 pub struct ProductFilter {
     /// Substring of the barcode, case-insensitive.
     pub barcode: Option<String>,
-    /// Substring of the barcode or the seller SKU (our extension).
+    /// Substring of the barcode, the seller SKU or the brand (our extension).
     pub q: Option<String>,
 }
 
@@ -263,7 +264,7 @@ impl ProductFilter {
             let pattern = contains_pattern(q);
             // One parameter used twice: the fragment names it once per use.
             let n = f.param(pattern);
-            f.and_raw(&BY_BARCODE_OR_SKU.replace("$?", &n));
+            f.and_raw(&BY_BARCODE_SKU_OR_BRAND.replace("$?", &n));
         }
         f
     }
@@ -606,7 +607,7 @@ mod tests {
         .filters();
         assert_eq!(
             f.sql(),
-            " AND p.barcode ILIKE $1 AND (p.barcode ILIKE $2 OR p.seller_sku ILIKE $2)"
+            " AND p.barcode ILIKE $1 AND (p.barcode ILIKE $2 OR p.seller_sku ILIKE $2 OR p.brand ILIKE $2)"
         );
         assert_eq!(f.params().len(), 2);
     }

@@ -109,6 +109,11 @@ fn barcode_and_q_filters_escape_wildcards() {
         &json!({"barcode": "SKU-HOLDER", "seller_sku": "art-77"}),
     );
     assert_eq!(r.status, 201);
+    let r = b.post(
+        "/api/products/",
+        &json!({"barcode": "BRANDED", "brand": "Acme Textiles"}),
+    );
+    assert_eq!(r.status, 201);
     let q = |query: &str| barcodes(&b.get(&format!("/api/products/?{query}")).json());
     assert_eq!(
         q("barcode=abc_"),
@@ -116,8 +121,9 @@ fn barcode_and_q_filters_escape_wildcards() {
         "case-insensitive, `_` literal"
     );
     assert_eq!(q("barcode=0%25"), ["100%"], "`%` literal");
-    assert_eq!(q("barcode=").len(), 5, "empty = no filter");
+    assert_eq!(q("barcode=").len(), 6, "empty = no filter");
     assert_eq!(q("q=ART-7"), ["SKU-HOLDER"]);
+    assert_eq!(q("q=textile"), ["BRANDED"], "q also matches the brand");
     assert_eq!(q("q=abcx"), ["ABCX1"]);
     assert_eq!(
         b.get("/api/products/?page=1&page_size=20&barcode=zzz")

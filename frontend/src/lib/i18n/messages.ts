@@ -65,8 +65,8 @@ export const en = {
   'product.color': 'Colour',
   'product.updated': 'Updated',
   'product.notFound': 'Product not found',
-  'product.searchHint': 'Barcode or seller SKU',
-  'product.searchPlaceholder': 'Type to search by barcode or SKU',
+  'product.searchHint': 'Barcode, seller SKU or brand',
+  'product.searchPlaceholder': 'Type to search by barcode, SKU or brand',
 
   'operation.title': 'Execute operation',
   'operation.short': 'Operation',

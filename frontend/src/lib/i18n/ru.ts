@@ -67,8 +67,8 @@ export const ru: Record<MessageKey, string> = {
   'product.color': 'Цвет',
   'product.updated': 'Изменён',
   'product.notFound': 'Товар не найден',
-  'product.searchHint': 'Штрихкод или SKU продавца',
-  'product.searchPlaceholder': 'Поиск по штрихкоду или SKU',
+  'product.searchHint': 'Штрихкод, SKU продавца или бренд',
+  'product.searchPlaceholder': 'Поиск по штрихкоду, SKU или бренду',
 
   'operation.title': 'Провести операцию',
   'operation.short': 'Операция',

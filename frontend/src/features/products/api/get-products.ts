@@ -12,7 +12,7 @@ export interface ProductListParams extends PageQuery {
 
 /**
  * The query parameter that carries the search text. `q` is our backend's
- * extension matching barcode or seller SKU (contract 6.6).
+ * extension matching barcode, seller SKU or brand (contract 6.6).
  */
 export const PRODUCT_SEARCH_PARAM = 'q';
 
