@@ -130,7 +130,8 @@ fn drive(
         let recovery = loop {
             if at.elapsed() > bound {
                 return Err(format!(
-                    "not healthy {bound:?} after killing {victims:?}; last /health: {last:?}"
+                    "not healthy with {victims:?} restarted {bound:?} after killing them \
+                     (restarts before: {before:?}); last /health: {last:?}"
                 ));
             }
             match health(&layout.health) {
