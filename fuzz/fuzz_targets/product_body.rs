@@ -40,10 +40,14 @@ fuzz_target!(|data: &[u8]| {
 
     let mut p = Problems::new();
     let change = ProductChange::parse(&raw, &mut p);
-    if let (Some(c), true) = (&change, p.is_empty()) {
-        if let Some(b) = &c.barcode {
-            check_text(b, 100);
-        }
+    if let (
+        Some(ProductChange {
+            barcode: Some(b), ..
+        }),
+        true,
+    ) = (&change, p.is_empty())
+    {
+        check_text(b, 100);
     }
     if let Err(e) = p.finish(change) {
         assert!(!format!("{e:?}").contains("no value and no problem"));

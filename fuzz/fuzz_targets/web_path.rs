@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
         Ok(path.as_str()),
         "not idempotent"
     );
-    let exists = |p: &str| p.len() % 3 == 0;
+    let exists = |p: &str| p.len().is_multiple_of(3);
     match route(&path, exists) {
         Route::File(f) => assert_eq!(f, path),
         Route::Fallback | Route::NotFound => {}
