@@ -174,8 +174,10 @@ fn chaos_soak_acknowledged_operations_survive_random_kills() {
             sup.output().join("\n")
         )
     });
-    let w = Workload::prepare(&layout.web(), clients, &format!("{seed:x}"))
+    let mut w = Workload::prepare(&layout.web(), clients, &format!("{seed:x}"))
         .expect("log in and create the products");
+    // An operation is retried through any outage the recovery bound allows.
+    w.op_deadline = w.op_deadline.max(bound + Duration::from_secs(30));
 
     let started = Instant::now();
     let driven = std::thread::scope(|s| {
