@@ -82,6 +82,8 @@ struct Shell {
     control_rx: mpsc::Receiver<control::Request>,
     /// Replies to send once the effects of their commands are published.
     pending_replies: Vec<oneshot::Sender<Result<(), (ErrorKind, String)>>>,
+    /// Aggregate changes to tell the service manager once they are published.
+    pending_notes: Vec<Report>,
     /// The latest snapshot, for /health and `wms ctl status`.
     snapshots: watch::Sender<Arc<Snapshot>>,
     notifier: Option<Notifier>,
@@ -157,6 +159,7 @@ impl Shell {
             results_rx,
             control_rx,
             pending_replies: Vec::new(),
+            pending_notes: Vec::new(),
             snapshots,
             notifier,
             watchdog: notify::watchdog_interval(),
@@ -193,8 +196,9 @@ impl Shell {
         }
     }
 
-    /// Publishes the snapshot if it changed, then answers the control requests whose
-    /// effects it shows.
+    /// Publishes the snapshot if it changed, then answers the control requests and tells
+    /// the service manager about the changes it shows (so READY=1 never precedes a healthy
+    /// /health).
     fn publish(&mut self) {
         let snap = self.engine.snapshot();
         self.snapshots.send_if_modified(|current| {
@@ -207,6 +211,9 @@ impl Shell {
         });
         for reply in self.pending_replies.drain(..) {
             let _ = reply.send(Ok(()));
+        }
+        for report in std::mem::take(&mut self.pending_notes) {
+            self.notify(&report);
         }
     }
 
@@ -293,7 +300,9 @@ impl Shell {
                 } => self.start_probe(service, generation),
                 Action::Report(report) => {
                     self.log_report(&report);
-                    self.notify(&report);
+                    if matches!(report, Report::Overall(_) | Report::ShutdownStarted) {
+                        self.pending_notes.push(report);
+                    }
                 }
                 Action::Exit => return true,
             }
