@@ -9,11 +9,13 @@
 //!   order gated on readiness probes, restarts what dies, stops everything in reverse order.
 //!   Its decisions live in a pure engine; the syscalls in a thin runtime around it.
 //! * [`web`]: the static SPA server and `/api` reverse proxy (`wms web`).
+//! * [`lingering`]: lingering close for the HTTP servers (a response is never lost to RST).
 //!
 //! Every subcommand returns an [`std::process::ExitCode`]; the codes are documented in
 //! `main.rs` and the README.
 
 pub mod backend;
+pub mod lingering;
 pub mod postgres;
 pub mod supervisor;
 pub mod web;

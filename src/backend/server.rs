@@ -36,6 +36,7 @@ use super::migrate::{self, SchemaState};
 use super::routes::{self, AppState};
 use super::seed;
 use super::{EXIT_CONFIG, EXIT_SCHEMA};
+use crate::lingering::Lingering;
 
 /// Checks a time zone name with PostgreSQL's own time zone database.
 const CHECK_TZ: &str = "SELECT now() AT TIME ZONE $1::text";
@@ -214,7 +215,7 @@ impl Acceptor {
                 let conn = http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(header_timeout)
-                    .serve_connection(TokioIo::new(stream), service);
+                    .serve_connection(TokioIo::new(Lingering::new(stream)), service);
                 tokio::pin!(conn);
                 let result = tokio::select! {
                     r = conn.as_mut() => r,

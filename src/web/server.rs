@@ -23,6 +23,7 @@ use super::proxy::{Upstreams, full, text};
 use super::resolve::{self, Refusal, Route};
 use super::respond;
 use super::site::Site;
+use crate::lingering::Lingering;
 
 /// Protection against slow or greedy clients.
 #[derive(Clone, Copy, Debug)]
@@ -135,7 +136,7 @@ pub async fn serve(
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_timeout)
             .max_buf_size(limits.max_head)
-            .serve_connection(TokioIo::new(stream), service);
+            .serve_connection(TokioIo::new(Lingering::new(stream)), service);
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             let _ = conn.await;
