@@ -98,9 +98,21 @@ const go = (path) => page.goto(new URL(path, BASE).href);
 
 /** Opens the antd Select whose input has `id` and picks the option with `text`. @param {string} id @param {string | RegExp} text */
 async function choose(id, text) {
-  await page.locator(`.ant-select:has(#${id})`).click();
-  // The dropdown that belongs to this select (another may still be fading out).
-  await page.locator(`.ant-select-dropdown:has(#${id}_list) .ant-select-item-option`, { hasText: text }).first().click();
+  const select = page.locator(`.ant-select:has(#${id})`);
+  // Under load a click can land while the dropdown is still animating and pick nothing:
+  // check that the select shows the choice, and try again (at most three times).
+  for (let attempt = 1; ; attempt += 1) {
+    await select.click();
+    // The dropdown that belongs to this select (another may still be fading out).
+    const option = page.locator(`.ant-select-dropdown:has(#${id}_list) .ant-select-item-option`, { hasText: text }).first();
+    await option.click();
+    try {
+      await select.filter({ hasText: text }).waitFor({ timeout: 3000 });
+      return;
+    } catch (error) {
+      if (attempt >= 3) throw error;
+    }
+  }
 }
 
 /** The dialog currently open. */
