@@ -16,16 +16,15 @@
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixStream as StdUnixStream;
 use std::path::Path;
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot};
 
-use super::engine::{Command, Snapshot};
-use super::health;
+use super::engine::Command;
+use super::health::Status;
 
 /// Longest request line accepted.
 const MAX_REQUEST: usize = 4096;
@@ -96,35 +95,26 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
 }
 
 /// Accepts clients; runs as a task of the supervisor's runtime and ends with it.
-pub async fn serve(
-    listener: UnixListener,
-    snapshots: watch::Receiver<Arc<Snapshot>>,
-    requests: mpsc::Sender<Request>,
-) {
+pub async fn serve(listener: UnixListener, status: Status, requests: mpsc::Sender<Request>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         };
-        let snapshots = snapshots.clone();
+        let status = status.clone();
         let requests = requests.clone();
         tokio::spawn(async move {
-            let _ =
-                tokio::time::timeout(REQUEST_TIMEOUT, handle(stream, snapshots, requests)).await;
+            let _ = tokio::time::timeout(REQUEST_TIMEOUT, handle(stream, status, requests)).await;
         });
     }
 }
 
-async fn handle(
-    stream: UnixStream,
-    snapshots: watch::Receiver<Arc<Snapshot>>,
-    requests: mpsc::Sender<Request>,
-) {
+async fn handle(stream: UnixStream, status: Status, requests: mpsc::Sender<Request>) {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     let mut reader = tokio::io::BufReader::new(read.take(MAX_REQUEST as u64));
     let response = match reader.read_line(&mut line).await {
-        Ok(_) => answer(&line, &snapshots, &requests).await,
+        Ok(_) => answer(&line, &status, &requests).await,
         Err(e) => error_json(
             ErrorKind::BadRequest,
             &format!("cannot read the request: {e}"),
@@ -138,23 +128,17 @@ fn error_json(kind: ErrorKind, message: &str) -> String {
     serde_json::json!({ "ok": false, "kind": kind, "error": message }).to_string()
 }
 
-fn health_json(snapshots: &watch::Receiver<Arc<Snapshot>>) -> String {
-    let snap = Arc::clone(&snapshots.borrow());
-    let body = health::render_json(&snap, Instant::now(), SystemTime::now());
-    format!("{{\"ok\":true,\"health\":{body}}}")
+fn health_json(status: &Status) -> String {
+    format!("{{\"ok\":true,\"health\":{}}}", status.render())
 }
 
-async fn answer(
-    line: &str,
-    snapshots: &watch::Receiver<Arc<Snapshot>>,
-    requests: &mpsc::Sender<Request>,
-) -> String {
+async fn answer(line: &str, status: &Status, requests: &mpsc::Sender<Request>) -> String {
     let req: WireRequest = match serde_json::from_str(line.trim()) {
         Ok(r) => r,
         Err(e) => return error_json(ErrorKind::BadRequest, &format!("malformed request: {e}")),
     };
     let command = match req.command.as_str() {
-        "status" => return health_json(snapshots),
+        "status" => return health_json(status),
         "start" => Command::Start,
         "stop" => Command::Stop,
         "restart" => Command::Restart,
@@ -186,7 +170,7 @@ async fn answer(
     match answer.await {
         Ok(Ok(())) => {
             // The loop publishes the new snapshot before it answers.
-            health_json(snapshots)
+            health_json(status)
         }
         Ok(Err((kind, message))) => error_json(kind, &message),
         Err(_) => error_json(ErrorKind::ShuttingDown, "the supervisor is shutting down"),

@@ -120,13 +120,28 @@ fn health_cell(s: &ServiceJson) -> String {
         return format!("waiting for {}", deps.join(", "));
     }
     match (&s.last_exit, s.pid) {
-        (Some(e), None) => match (e.code, &e.signal, &e.error) {
-            (Some(c), _, _) => format!("exited with code {c}"),
-            (_, Some(sig), _) => format!("killed by {sig}"),
-            (_, _, Some(err)) => err.clone(),
-            _ => "-".to_owned(),
-        },
+        (Some(e), None) => {
+            let how = match (e.code, &e.signal, &e.error) {
+                (Some(c), _, _) => format!("exited with code {c}"),
+                (_, Some(sig), _) => format!("killed by {sig}"),
+                (_, _, Some(err)) => return err.clone(),
+                _ => return "-".to_owned(),
+            };
+            match (&s.last_output, e.code) {
+                // Why it failed is usually its last line.
+                (Some(out), Some(c)) if c != 0 => format!("{how}: {}", shorten(out, 100)),
+                _ => how,
+            }
+        }
         _ => "ok".to_owned(),
+    }
+}
+
+/// At most `max` characters, with an ellipsis when cut.
+fn shorten(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
     }
 }
 
@@ -237,6 +252,7 @@ mod tests {
                 "web": {"state": "waiting", "oneshot": false, "pid": null, "uptime_s": null, "restarts": 0, "last_probe_error": null,
                         "next_restart_in_ms": null, "waiting_for": [{"service": "backend", "condition": "ready"}], "last_exit": null},
                 "init": {"state": "failed", "oneshot": true, "pid": null, "uptime_s": null, "restarts": 0, "last_probe_error": null,
+                         "last_output": "ERROR: cannot bind 127.0.0.1:5432: Address already in use",
                          "next_restart_in_ms": null, "waiting_for": [],
                          "last_exit": {"code": 3, "signal": null, "error": null, "at": "2026-01-01T00:00:00Z", "ago_s": 1}}
             }}"#,
@@ -256,7 +272,7 @@ mod tests {
         );
         assert_eq!(
             lines[4],
-            "init      failed   -    -       0         exited with code 3"
+            "init      failed   -    -       0         exited with code 3: ERROR: cannot bind 127.0.0.1:5432: Address already in use"
         );
         assert_eq!(lines[5], "status: degraded (up 1m 15s)");
     }

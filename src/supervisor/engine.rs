@@ -867,6 +867,10 @@ impl Engine {
     fn spawn(&mut self, id: ServiceId) {
         let s = &mut self.svcs[id.0];
         s.generation = Generation(s.generation.0 + 1);
+        // The uptime of this attempt starts at `Spawned`; a failed spawn ran for zero time
+        // (not since the previous start, which would count it as a stable run and restart
+        // it at once, over and over).
+        s.spawned_at = None;
         // Starting with no pid yet: the runtime answers `Spawn` before anything else.
         self.set_state(id, State::Starting);
         self.actions.push_back(Action::Spawn { service: id });

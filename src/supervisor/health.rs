@@ -22,6 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
 use super::engine::{ServiceSnapshot, Snapshot, State, Termination};
+use super::logs::Tails;
 
 /// Most connections served at once; more wait in the accept queue.
 const MAX_CONNECTIONS: usize = 1024;
@@ -56,6 +57,9 @@ pub struct ServiceJson {
     pub last_exit: Option<LastExitJson>,
     /// The latest probe failure.
     pub last_probe_error: Option<String>,
+    /// The last line the service printed (usually why it keeps exiting).
+    #[serde(default)]
+    pub last_output: Option<String>,
     /// Time until a scheduled restart.
     pub next_restart_in_ms: Option<u64>,
     /// Unmet dependencies, while waiting.
@@ -103,14 +107,23 @@ fn wall_clock(at: Instant, now: Instant, wall_now: SystemTime) -> SystemTime {
 
 /// The `/health` document for `snap` as seen at `now` (`wall_now` is the same moment on the
 /// wall clock, for timestamps).
-pub fn health_json(snap: &Snapshot, now: Instant, wall_now: SystemTime) -> HealthJson {
+pub fn health_json(
+    snap: &Snapshot,
+    tails: &Tails,
+    now: Instant,
+    wall_now: SystemTime,
+) -> HealthJson {
     HealthJson {
         status: snap.status.as_str().to_owned(),
         uptime_s: now.saturating_duration_since(snap.started_at).as_secs(),
         services: snap
             .services
             .iter()
-            .map(|s| (s.name.to_string(), service_json(s, now, wall_now)))
+            .map(|s| {
+                let mut json = service_json(s, now, wall_now);
+                json.last_output = tails.get(s.name.as_str());
+                (s.name.to_string(), json)
+            })
             .collect(),
     }
 }
@@ -139,6 +152,7 @@ fn service_json(s: &ServiceSnapshot, now: Instant, wall_now: SystemTime) -> Serv
             uptime_s: s.uptime(now).map(|d| d.as_secs()),
             last_exit,
             last_probe_error: s.last_probe_error.clone(),
+            last_output: None,
             next_restart_in_ms: s
                 .next_restart_in(now)
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
@@ -155,9 +169,27 @@ fn service_json(s: &ServiceSnapshot, now: Instant, wall_now: SystemTime) -> Serv
 }
 
 /// `/health` as JSON text.
-pub fn render_json(snap: &Snapshot, now: Instant, wall_now: SystemTime) -> String {
+pub fn render_json(snap: &Snapshot, tails: &Tails, now: Instant, wall_now: SystemTime) -> String {
     // Serialising plain structs, strings and numbers cannot fail.
-    serde_json::to_string(&health_json(snap, now, wall_now)).unwrap_or_default()
+    serde_json::to_string(&health_json(snap, tails, now, wall_now)).unwrap_or_default()
+}
+
+/// What `/health` and `wms ctl status` are rendered from: the latest engine snapshot
+/// (published by the runtime) and the services' last output lines (kept by `logs`).
+#[derive(Clone, Debug)]
+pub struct Status {
+    /// The latest snapshot; the sender is dropped when the supervisor exits.
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    /// Last output lines.
+    pub tails: Arc<Tails>,
+}
+
+impl Status {
+    /// `/health` as JSON text, now.
+    pub fn render(&self) -> String {
+        let snap = Arc::clone(&self.snapshots.borrow());
+        render_json(&snap, &self.tails, Instant::now(), SystemTime::now())
+    }
 }
 
 const ALL_STATES: [State; 10] = [
@@ -292,7 +324,7 @@ fn respond(
 }
 
 /// Answers one request from the latest snapshot.
-pub fn answer(method: &Method, path: &str, snap: &Snapshot) -> Response<Body> {
+pub fn answer(method: &Method, path: &str, snap: &Snapshot, tails: &Tails) -> Response<Body> {
     let is_head = method == Method::HEAD;
     if method != Method::GET && !is_head {
         let mut r = respond(
@@ -310,7 +342,7 @@ pub fn answer(method: &Method, path: &str, snap: &Snapshot) -> Response<Body> {
         "/health" | "/health/" => respond(
             status_code(snap),
             "application/json",
-            render_json(snap, now, SystemTime::now()),
+            render_json(snap, tails, now, SystemTime::now()),
             is_head,
         ),
         "/health/live" => respond(
@@ -347,10 +379,10 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     Ok(listener)
 }
 
-/// Serves on a thread of its own until `snapshots`' sender is dropped.
+/// Serves on a thread of its own until the snapshot sender is dropped.
 pub fn spawn_server(
     listener: std::net::TcpListener,
-    snapshots: watch::Receiver<Arc<Snapshot>>,
+    status: Status,
 ) -> std::io::Result<std::thread::JoinHandle<()>> {
     std::thread::Builder::new()
         .name("health".into())
@@ -367,7 +399,7 @@ pub fn spawn_server(
             };
             rt.block_on(async move {
                 match TcpListener::from_std(listener) {
-                    Ok(l) => serve(l, snapshots).await,
+                    Ok(l) => serve(l, status).await,
                     Err(e) => tracing::error!("health server: {e}"),
                 }
             });
@@ -375,12 +407,13 @@ pub fn spawn_server(
 }
 
 /// The accept loop. Ends when the snapshot channel closes (the supervisor is exiting).
-pub async fn serve(listener: TcpListener, mut snapshots: watch::Receiver<Arc<Snapshot>>) {
+pub async fn serve(listener: TcpListener, status: Status) {
     let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut closed = status.snapshots.clone();
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
-            changed = snapshots.changed() => match changed {
+            changed = closed.changed() => match changed {
                 Ok(()) => continue,
                 Err(_) => return,
             },
@@ -398,11 +431,12 @@ pub async fn serve(listener: TcpListener, mut snapshots: watch::Receiver<Arc<Sna
             return;
         };
         let _ = stream.set_nodelay(true);
-        let rx = snapshots.clone();
+        let status = status.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let snap = Arc::clone(&rx.borrow());
-                async move { Ok::<_, Infallible>(answer(req.method(), req.uri().path(), &snap)) }
+                let snap = Arc::clone(&status.snapshots.borrow());
+                let response = answer(req.method(), req.uri().path(), &snap, &status.tails);
+                async move { Ok::<_, Infallible>(response) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
@@ -458,7 +492,9 @@ mod tests {
     fn health_json_has_every_field_in_start_order() {
         let now = Instant::now();
         let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-        let text = render_json(&snap(now), now, wall);
+        let tails = Tails::default();
+        tails.record("postgres", "FATAL: could not bind");
+        let text = render_json(&snap(now), &tails, now, wall);
         let json: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(json["status"], "degraded");
         assert_eq!(json["uptime_s"], 100);
@@ -470,6 +506,11 @@ mod tests {
         assert_eq!(pg["restarts"], 2);
         assert_eq!(pg["next_restart_in_ms"], 400);
         assert_eq!(pg["last_probe_error"], "connection refused");
+        assert_eq!(pg["last_output"], "FATAL: could not bind");
+        assert_eq!(
+            json["services"]["web"]["last_output"],
+            serde_json::Value::Null
+        );
         assert_eq!(pg["last_exit"]["signal"], "SIGKILL");
         assert_eq!(pg["last_exit"]["code"], serde_json::Value::Null);
         assert_eq!(pg["last_exit"]["at"], "2027-01-15T07:59:57Z");
@@ -493,15 +534,16 @@ mod tests {
     #[test]
     fn status_codes_and_routes() {
         let now = Instant::now();
+        let t = Tails::default();
         let mut s = snap(now);
-        assert_eq!(answer(&Method::GET, "/health", &s).status(), 503);
-        assert_eq!(answer(&Method::GET, "/health/ready", &s).status(), 503);
-        assert_eq!(answer(&Method::GET, "/health/live", &s).status(), 200);
+        assert_eq!(answer(&Method::GET, "/health", &s, &t).status(), 503);
+        assert_eq!(answer(&Method::GET, "/health/ready", &s, &t).status(), 503);
+        assert_eq!(answer(&Method::GET, "/health/live", &s, &t).status(), 200);
         s.status = Overall::Healthy;
-        assert_eq!(answer(&Method::GET, "/health", &s).status(), 200);
-        assert_eq!(answer(&Method::HEAD, "/health", &s).status(), 200);
-        assert_eq!(answer(&Method::GET, "/nope", &s).status(), 404);
-        let r = answer(&Method::POST, "/health", &s);
+        assert_eq!(answer(&Method::GET, "/health", &s, &t).status(), 200);
+        assert_eq!(answer(&Method::HEAD, "/health", &s, &t).status(), 200);
+        assert_eq!(answer(&Method::GET, "/nope", &s, &t).status(), 404);
+        let r = answer(&Method::POST, "/health", &s, &t);
         assert_eq!(r.status(), 405);
         assert_eq!(r.headers()[header::ALLOW], "GET, HEAD");
     }

@@ -10,8 +10,10 @@
 //! container the runtime's log collector always reads; this is the same contract every
 //! process has with its stdout.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::os::fd::OwnedFd;
+use std::sync::{Arc, Mutex};
 
 use tokio::io::AsyncReadExt;
 use tokio::net::unix::pipe;
@@ -90,13 +92,48 @@ fn utf8_boundary(bytes: &[u8], max: usize) -> usize {
         .unwrap_or(max)
 }
 
+/// Longest `last_output` kept per service.
+const TAIL_MAX: usize = 300;
+
+/// The last non-empty line each service printed, for `/health`'s `last_output`: when a
+/// service keeps exiting, this is usually why ("Address already in use").
+///
+/// A std `Mutex`: held only to copy one short string in or out, never across an `.await`.
+#[derive(Debug, Default)]
+pub struct Tails {
+    lines: Mutex<HashMap<String, String>>,
+}
+
+impl Tails {
+    /// Remembers `line` as `service`'s latest output (blank lines are skipped).
+    pub fn record(&self, service: &str, line: &str) {
+        let line = line.trim();
+        if line.is_empty() {
+            return;
+        }
+        let mut cut = line.len().min(TAIL_MAX);
+        while !line.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        if let Ok(mut lines) = self.lines.lock() {
+            lines.insert(service.to_owned(), line[..cut].to_owned());
+        }
+    }
+
+    /// `service`'s latest output line.
+    pub fn get(&self, service: &str) -> Option<String> {
+        self.lines.lock().ok()?.get(service).cloned()
+    }
+}
+
 /// Formats one output line: the name padded to `width`, a bar, the text.
 pub fn format_line(name: &str, width: usize, text: &str) -> String {
     format!("{name:<width$} | {text}\n")
 }
 
-/// Reads `fd` until EOF on a task of its own, writing each line prefixed with `name`.
-pub fn drain(name: String, width: usize, stream: Stream, fd: OwnedFd) {
+/// Reads `fd` until EOF on a task of its own, writing each line prefixed with `name` and
+/// remembering the latest in `tails`.
+pub fn drain(name: String, width: usize, stream: Stream, fd: OwnedFd, tails: Arc<Tails>) {
     let mut pipe = match pipe::Receiver::from_owned_fd(fd) {
         Ok(p) => p,
         Err(e) => {
@@ -108,6 +145,7 @@ pub fn drain(name: String, width: usize, stream: Stream, fd: OwnedFd) {
         let mut splitter = LineSplitter::new(MAX_LINE);
         let mut chunk = vec![0u8; 8192];
         let mut write = |text: &str| {
+            tails.record(&name, text);
             let line = format_line(&name, width, text);
             // A failed write to our own stdout/stderr has nowhere to be reported.
             let _ = match stream {
@@ -166,6 +204,17 @@ mod tests {
         assert_eq!(out, ["ok \u{fffd}\u{fffd} end"]);
         let out = split(4, &[b"\xff\xff\xff\xff\xff\xff"]);
         assert_eq!(out.concat().chars().filter(|c| *c == '\u{fffd}').count(), 6);
+    }
+
+    #[test]
+    fn tails_keep_the_last_non_blank_line_cut_at_a_char_boundary() {
+        let t = Tails::default();
+        t.record("web", "first");
+        t.record("web", "   ");
+        assert_eq!(t.get("web").as_deref(), Some("first"));
+        t.record("web", &"ж".repeat(200));
+        assert_eq!(t.get("web").map(|l| l.len()), Some(300));
+        assert_eq!(t.get("db"), None);
     }
 
     #[test]

@@ -45,9 +45,15 @@ pub struct Launch<'a> {
 }
 
 /// The program to execute for `argv[0]`: `wms` is this binary, wherever it is installed,
-/// so configs can name it without knowing the path.
+/// so configs can name it without knowing the path. It is executed as `/proc/self/exe`
+/// (in the forked child that is still the supervisor's image), which works even after the
+/// file on disk was replaced or deleted by an upgrade, and runs the very same version.
 pub fn resolve_program(name: &str) -> PathBuf {
     if name == "wms" {
+        let own = Path::new("/proc/self/exe");
+        if own.exists() {
+            return own.to_path_buf();
+        }
         if let Ok(exe) = std::env::current_exe() {
             return exe;
         }
@@ -63,7 +69,10 @@ pub fn spawn(launch: &Launch<'_>) -> io::Result<Child> {
         .split_first()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
     let mut cmd = Command::new(resolve_program(program));
-    cmd.args(args).stdin(Stdio::null()).process_group(0);
+    cmd.arg0(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .process_group(0);
     // The service manager's channel is the supervisor's alone: a service that speaks
     // sd_notify itself (PostgreSQL does) would otherwise report READY=1 for the whole stack.
     for name in MANAGER_ONLY_ENV {

@@ -91,6 +91,8 @@ struct Shell {
     control_socket: PathBuf,
     /// Width of the name column in service output.
     name_width: usize,
+    /// Last output lines, shared with the drain tasks and /health.
+    tails: Arc<logs::Tails>,
 }
 
 impl Shell {
@@ -126,23 +128,23 @@ impl Shell {
         }
         let engine = Engine::new(plan, Instant::now(), &stopped);
         let (snapshots, snapshot_rx) = watch::channel(Arc::new(engine.snapshot()));
+        let tails = Arc::new(logs::Tails::default());
+        let status = health::Status {
+            snapshots: snapshot_rx,
+            tails: Arc::clone(&tails),
+        };
 
         let control_listener = control::bind(&settings.control_socket).map_err(setup(format!(
             "the control socket {}",
             settings.control_socket.display()
         )))?;
         let (control_tx, control_rx) = mpsc::channel(16);
-        tokio::spawn(control::serve(
-            control_listener,
-            snapshot_rx.clone(),
-            control_tx,
-        ));
+        tokio::spawn(control::serve(control_listener, status.clone(), control_tx));
 
         if let Some(addr) = settings.health_listen {
             let listener =
                 health::bind(addr).map_err(setup(format!("the health listener on {addr}")))?;
-            health::spawn_server(listener, snapshot_rx)
-                .map_err(setup("the health server thread"))?;
+            health::spawn_server(listener, status).map_err(setup("the health server thread"))?;
             info!("health at http://{addr}/health");
         }
 
@@ -165,6 +167,7 @@ impl Shell {
             watchdog: notify::watchdog_interval(),
             control_socket: settings.control_socket,
             name_width,
+            tails,
         })
     }
 
@@ -323,9 +326,22 @@ impl Shell {
             Ok(child) => {
                 let name = spec.name.to_string();
                 info!(service = %name, pid = child.pid.0, "started: {}", spec.command.join(" "));
-                logs::drain(name.clone(), self.name_width, Stream::Stdout, child.stdout);
+                let tails = &self.tails;
+                logs::drain(
+                    name.clone(),
+                    self.name_width,
+                    Stream::Stdout,
+                    child.stdout,
+                    Arc::clone(tails),
+                );
                 if let Some(stderr) = child.stderr {
-                    logs::drain(name, self.name_width, Stream::Stderr, stderr);
+                    logs::drain(
+                        name,
+                        self.name_width,
+                        Stream::Stderr,
+                        stderr,
+                        Arc::clone(tails),
+                    );
                 }
                 Event::Spawned {
                     service: id,

@@ -246,6 +246,8 @@ export interface ServiceHealth {
   uptime_s: number | null;
   last_exit: ServiceExit | null;
   last_probe_error: string | null;
+  /** The last line the service printed (usually why it keeps exiting). */
+  last_output?: string | null;
   next_restart_in_ms: number | null;
   waiting_for: { service: string; condition: string }[];
 }

@@ -183,7 +183,12 @@ impl Sim {
 
     /// Carries out every queued action, like the runtime does.
     fn drain(&mut self) {
+        // Bounded, so an engine that keeps producing actions in one instant (a livelock)
+        // fails the test instead of hanging it.
+        let mut budget = 10_000;
         while let Some(action) = self.engine.poll_action() {
+            budget -= 1;
+            assert!(budget > 0, "livelock: 10000 actions without time passing");
             match action {
                 Action::Spawn { service } => {
                     self.record(Entry::Spawn(self.names[service.0]));
@@ -776,6 +781,31 @@ fn spawn_failure_is_retried_with_backoff_and_kept_as_last_exit() {
         matches!(&snap.services[0].last_exit, Some((Termination::SpawnFailed(e), _)) if e.contains("No such file"))
     );
     assert_eq!(snap.services[0].state, State::Backoff);
+}
+
+/// Regression (tests/faults.rs): a stable service whose restart cannot even be spawned
+/// (binary gone) must back off, not restart "at once" forever.
+#[test]
+fn spawn_failures_after_a_stable_run_back_off() {
+    let mut sim = Sim::new(vec![svc("victim")], &[]);
+    sim.run_until(Duration::from_secs(11));
+    sim.behaviour.insert(
+        "victim".into(),
+        Behaviour {
+            spawn_error: Some("No such file or directory".into()),
+            ..Behaviour::default()
+        },
+    );
+    sim.kill("victim", Termination::Killed(Signal::KILL));
+    sim.run_until(Duration::from_millis(11_800));
+    let spawns = sim.spawns("victim");
+    let after: Vec<Duration> = spawns
+        .iter()
+        .skip(1)
+        .map(|t| *t - Duration::from_secs(11))
+        .collect();
+    // The stable run's death restarts at once; the failed spawns then back off.
+    assert_eq!(after, [Duration::ZERO, 100 * MS, 300 * MS, 700 * MS]);
 }
 
 #[test]

@@ -120,7 +120,19 @@ export function SystemStatus() {
           {
             title: t('status.lastExit'),
             dataIndex: 'last_exit',
-            render: (exit: ServiceExit | null) => (exit === null ? '-' : describeExit(exit, t)),
+            render: (exit: ServiceExit | null, row) =>
+              exit === null ? (
+                '-'
+              ) : (
+                <Space direction="vertical" size={0}>
+                  {describeExit(exit, t)}
+                  {exit.code !== null && exit.code !== 0 && row.pid === null && row.last_output && (
+                    <Typography.Text type="secondary" style={{ fontSize: 12 }} data-testid={`last-output-${row.name}`}>
+                      {row.last_output}
+                    </Typography.Text>
+                  )}
+                </Space>
+              ),
           },
           {
             title: t('status.probeError'),
