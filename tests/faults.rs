@@ -104,11 +104,10 @@ fn backend_port_in_use_backs_off_says_why_and_recovers_when_freed() {
     port_in_use("backend", "127.0.0.1", |l| l.backend_port);
 }
 
-/// Gap found by this suite: /health reports only `last_exit.code = 1` for a service that
-/// cannot bind its port; the reason is in the log alone. An operator looking at /health (or
-/// `wms ctl status`) sees "exited with code 1" and must go to the logs.
+/// Regression (a gap this suite found): /health reported only `last_exit.code = 1` for a
+/// service that cannot bind its port, the reason being in the log alone. Now `last_output`
+/// carries the service's last line.
 #[test]
-#[ignore = "gap: /health has no reason for a non-zero exit (e.g. the bind error), only the code; see report"]
 fn health_says_why_a_service_keeps_exiting() {
     let layout = Layout::new();
     let squatter = TcpListener::bind(("0.0.0.0", layout.web_port)).expect("take the port");
@@ -323,13 +322,12 @@ impl Drop for Copied {
     }
 }
 
-/// Bug found by the long chaos soak: after the supervisor's own executable is replaced on
+/// Regression (a bug the long chaos soak found): after the supervisor's own executable was replaced on
 /// disk (a rebuild, an in-place upgrade), every restart of a `wms ...` service fails with
 /// "cannot start: wms: No such file or directory": `resolve_program` asks
 /// `std::env::current_exe()` at each spawn, which then names the unlinked file
 /// ("/path/wms (deleted)").
 #[test]
-#[ignore = "bug: `wms` services cannot be restarted once the supervisor's binary was replaced on disk (current_exe() per spawn); see report"]
 fn wms_services_restart_after_the_binary_is_replaced_on_disk() {
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();
@@ -385,14 +383,13 @@ ready = {{ http = "http://127.0.0.1:{port}/health/live", start_interval = "20ms"
     assert_eq!(h.0, 200, "web was not restarted: {}", h.1);
 }
 
-/// Bug found by the long chaos soak: a service that ran for 10 s or more and then cannot
+/// Regression (a bug the long chaos soak found): a service that ran for 10 s or more and then cannot
 /// be started again (its binary is gone, fork fails, ...) is restarted in a hot loop: the
 /// uptime of the failed attempt is measured from the last *successful* start, so every
 /// failure counts as "a stable run ended" (restart at once, backoff reset), and because the
 /// spawn error is fed back synchronously the runtime never leaves its action loop: 113,000
 /// restarts in 85 s, /health frozen at "healthy", signals unanswered.
 #[test]
-#[ignore = "bug: spawn failures after a stable run restart in a hot loop with /health frozen (uptime taken from the last successful start); see report"]
 fn a_service_that_cannot_be_started_again_backs_off() {
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();
