@@ -32,8 +32,15 @@ fn restart_delays(sup: &Supervisor, name: &str) -> Vec<Duration> {
 }
 
 /// Docker's backoff exactly: 100 ms, then doubling (the cap of 60 s is not reached here).
+/// /health may count a restart a moment before its log line has been read from the pipe,
+/// so the lines are awaited (briefly) rather than read once.
 fn assert_backoff(sup: &Supervisor, name: &str, at_least: usize) {
-    let delays = restart_delays(sup, name);
+    let settle = Instant::now() + Duration::from_secs(5);
+    let mut delays = restart_delays(sup, name);
+    while delays.len() < at_least && Instant::now() < settle {
+        std::thread::sleep(Duration::from_millis(20));
+        delays = restart_delays(sup, name);
+    }
     assert!(
         delays.len() >= at_least,
         "{name}: {} restarts, expected {at_least}: {delays:?}",
