@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for SECONDS each (default 20), one after the other: the short run
-# CI does. Needs the nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
+# CI does. Needs cargo-fuzz (`cargo install cargo-fuzz`; .ci/run installs it) and the
+# sanitizer flags of a nightly compiler: the nightly toolchain when rustup has one, else the
+# stable compiler with RUSTC_BOOTSTRAP=1, which unlocks the same flags.
 #
 #   fuzz/run.sh 20              # CI: 7 targets x 20 s, plus the build
 #   fuzz/run.sh 3600 web_path   # one target for an hour (see docs/proof.md)
@@ -18,8 +20,14 @@ all=(config interpolate env_file movement_body product_body journal_query web_pa
 targets=("${@:-${all[@]}}")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
-command -v cargo-fuzz >/dev/null || { echo "fuzz/run.sh: cargo-fuzz is missing: cargo install cargo-fuzz" >&2; exit 1; }
-rustup run nightly rustc --version >/dev/null 2>&1 || { echo "fuzz/run.sh: the nightly toolchain is missing: rustup toolchain install nightly" >&2; exit 1; }
+command -v cargo-fuzz >/dev/null || { echo "fuzz/run.sh: cargo-fuzz is missing: cargo install --locked cargo-fuzz" >&2; exit 1; }
+if rustup run nightly rustc --version >/dev/null 2>&1; then
+  fuzz=(cargo +nightly fuzz)
+else
+  echo "fuzz/run.sh: no nightly toolchain; using $(rustc --version) with RUSTC_BOOTSTRAP=1" >&2
+  export RUSTC_BOOTSTRAP=1
+  fuzz=(cargo fuzz)
+fi
 
 log=$(mktemp); trap 'rm -f "$log"' EXIT
 # `cargo fuzz run` builds what it needs (the library once, then each target's binary).
@@ -28,7 +36,7 @@ for t in "${targets[@]}"; do
   echo "== fuzz $t for ${secs}s" >&2
   # -timeout: an input taking over 10 s is a hang; -rss_limit_mb: a leak or a blow-up.
   rc=0
-  cargo +nightly fuzz run "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
+  "${fuzz[@]}" run "$t" "fuzz/corpus/$t" "fuzz/seeds/$t" -- \
     -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
     > "$log" 2>&1 || rc=$?
   grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb|INFO: seed corpus)" "$log" >&2 || true
