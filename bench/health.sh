@@ -41,8 +41,8 @@ CONF
 nginx -c "$W/nginx/nginx.conf" -p "$W/nginx" -g 'daemon off;' &
 wait_until 10 curl -sf -o /dev/null "http://127.0.0.1:$NP/health"
 
-read -r w_rps w_p99 _ < <(wrk_run "http://127.0.0.1:$HP/health" 64 "$SECS")
-read -r n_rps n_p99 _ < <(wrk_run "http://127.0.0.1:$NP/health" 64 "$SECS")
+read -r w_rps w_p99 _ < <(WRK_LABEL="wms supervise /health" wrk_run "http://127.0.0.1:$HP/health" 64 "$SECS")
+read -r n_rps n_p99 _ < <(WRK_LABEL="nginx return 200" wrk_run "http://127.0.0.1:$NP/health" 64 "$SECS")
 restarts=$(curl -s "http://127.0.0.1:$HP/metrics" | awk -F' ' '/^wms_service_restarts_total\{service="flapping"\}/ {print $2}')
 
 echo "## /health under load ($(machine))"

@@ -38,19 +38,24 @@ wait_until() { local end=$((SECONDS + $1)); shift; until "$@" >/dev/null 2>&1; d
 
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print('%.2f' % (a/b if b else float('inf')))" "$1" "$2"; }
 
-# wrk → "requests/s p99_ms" for a URL.
+# wrk → "requests/s p99_ms non2xx" for a URL. With WRK_LABEL and LATENCY_CSV set (bench/run
+# sets the latter), the latency percentiles are appended to LATENCY_CSV for the plot.
 wrk_run() {
   local url=$1 conns=${2:-64} secs=${3:-10}; shift 3 || true
   wrk -t2 -c"$conns" -d"${secs}s" --latency "$@" "$url" 2>/dev/null | python3 -c '
-import sys, re
+import os, sys, re
 text = sys.stdin.read()
 rps = re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)
 def ms(v):
     n, u = re.match(r"([\d.]+)(\w+)", v).groups()
     return float(n) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[u]
-p99 = re.search(r"99%\s+(\S+)", text).group(1)
+pct = {p: ms(re.search(p + r"%\s+(\S+)", text).group(1)) for p in ("50", "75", "90", "99")}
 errs = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-print(rps, "%.2f" % ms(p99), errs.group(1) if errs else 0)'
+label, out = os.environ.get("WRK_LABEL"), os.environ.get("LATENCY_CSV")
+if label and out:
+    with open(out, "a") as f:
+        f.write("%s,%s\n" % (label.replace(",", ";"), ",".join("%.3f" % pct[p] for p in ("50", "75", "90", "99"))))
+print(rps, "%.2f" % pct["99"], errs.group(1) if errs else 0)'
 }
 
 machine() { echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ)"; }

@@ -4,9 +4,12 @@
 # data after a clean stop). When each service was started and became ready, from the
 # supervisor's own log, and the time from launch to /health 200 measured from outside.
 # Prints markdown; writes bench/startup.png when matplotlib can be imported (pip-installed
-# here if missing: `python3 -m pip install matplotlib`).
+# here if missing: `python3 -m pip install matplotlib`). Then crash to healthy: each service
+# of a warm stack SIGKILLed after a stable run, time until /health is 200 again
+# (bench/crash_to_healthy.py).
 #
 #   bench/startup.sh            # RUNS=3 warm boots for the launch-to-healthy median
+#   CRASH_ROUNDS=5 bench/startup.sh
 source "$(dirname "$0")/lib.sh"
 need curl curl
 need unshare util-linux
@@ -69,3 +72,16 @@ echo
 python3 "$BENCH_DIR/plot_startup.py" --png "$BENCH_DIR/startup.png" \
   "cold boot (first boot: initdb, migrations, seed)=$W/cold.log" \
   "warm boot (same data, after a clean stop)=$W/warm-1.log"
+
+# ---- crash to healthy: SIGKILL each service of a warm stack --------------------------------
+CRASH_ROUNDS=${CRASH_ROUNDS:-3}
+boot "$W/crash.log"
+sup=$(pgrep -P "$stack" | head -1)
+echo
+echo "### Crash to healthy"
+echo
+echo "Each service SIGKILLed after a stable run (> 10 s up), $CRASH_ROUNDS rounds; time from the kill to"
+echo "/health 200 with the service restarted, polled every 2 ms."
+echo
+python3 "$BENCH_DIR/crash_to_healthy.py" "http://$WMS_HEALTH_LISTEN/health" "$sup" "$CRASH_ROUNDS" postgres backend web
+

@@ -48,8 +48,8 @@ echo "| request | wms web req/s | p99 ms | nginx req/s | p99 ms | ratio |"
 echo "|---|---|---|---|---|---|"
 row() {   # LABEL PATH [wrk args...]
   local label=$1 path=$2; shift 2
-  read -r w w99 werr < <(wrk_run "http://127.0.0.1:$WP$path" 64 "$SECS" "$@")
-  read -r n n99 nerr < <(wrk_run "http://127.0.0.1:$NP$path" 64 "$SECS" "$@")
+  read -r w w99 werr < <(WRK_LABEL="wms web $label" wrk_run "http://127.0.0.1:$WP$path" 64 "$SECS" "$@")
+  read -r n n99 nerr < <(WRK_LABEL="nginx $label" wrk_run "http://127.0.0.1:$NP$path" 64 "$SECS" "$@")
   [ "$werr" = 0 ] && [ "$nerr" = 0 ] || echo "(non-2xx: wms $werr, nginx $nerr)"
   echo "| $label | $w | $w99 | $n | $n99 | $(ratio "$w" "$n") |"
 }
