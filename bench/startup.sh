@@ -73,6 +73,32 @@ python3 "$BENCH_DIR/plot_startup.py" --png "$BENCH_DIR/startup.png" \
   "cold boot (first boot: initdb, migrations, seed)=$W/cold.log" \
   "warm boot (same data, after a clean stop)=$W/warm-1.log"
 
+# ---- the critical-path floor: the same steps by hand, no supervisor -------------------------
+pg_bin="${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)}"
+floors=()
+for i in $(seq "$RUNS"); do
+  floors+=("$(python3 "$BENCH_DIR/floor.py" "$pg_bin" "$WMS" "$PGDATA" "$PG_SOCKET_DIR" "$PGPORT" \
+    "$WMS_BACKEND_PORT" "$WMS_WEB_PORT" "$WMS_WEB_ROOT")")
+done
+# Median run by total.
+read -r f_init f_pg f_mig f_be f_web f_total < <(printf '%s\n' "${floors[@]}" \
+  | awk '{print $0, $1 + $2 + $3 + $4 + $5}' | sort -n -k6 | awk -v n="$RUNS" 'NR == int((n + 1) / 2)')
+warm_ms=$(ms "$median")
+echo
+echo "### The supervisor's overhead"
+echo
+echo "The same steps on the same warm data, started by hand one after the other the moment the"
+echo "previous one was ready (\`bench/floor.py\`, median of $RUNS by total): pg-init $f_init ms,"
+echo "postgres to accepting connections $f_pg ms, migrate $f_mig ms, backend to /health $f_be ms,"
+echo "web to /health/live $f_web ms."
+echo
+echo "| | ms |"
+echo "|---|---|"
+echo "| critical-path floor (sum) | $f_total |"
+echo "| \`wms supervise\` to aggregate /health 200 (warm median) | $warm_ms |"
+echo "| supervisor's overhead | $(awk -v a="$warm_ms" -v b="$f_total" 'BEGIN {printf "%.0f", a - b}') |"
+echo "| ratio supervised / floor | $(ratio "$warm_ms" "$f_total") |"
+
 # ---- crash to healthy: SIGKILL each service of a warm stack --------------------------------
 CRASH_ROUNDS=${CRASH_ROUNDS:-3}
 boot "$W/crash.log"

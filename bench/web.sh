@@ -29,14 +29,14 @@ http {
   server {
     listen 127.0.0.1:$NP;
     root $DIST;
-    location = /health/live { return 200 "ok\n"; }
+    location = /health { return 200 "ok\n"; }
     location /assets/ { add_header Cache-Control "public, max-age=31536000, immutable"; try_files \$uri =404; }
     location / { try_files \$uri /index.html; }
   }
 }
 CONF
 nginx -c "$W/nginx/nginx.conf" -p "$W/nginx" -g 'daemon off;' &
-wait_until 10 curl -sf -o /dev/null "http://127.0.0.1:$WP/health/live"
+wait_until 10 curl -sf -o /dev/null "http://127.0.0.1:$WP/health"
 wait_until 10 curl -sf -o /dev/null "http://127.0.0.1:$NP/"
 
 bundle=$(cd "$DIST" && ls -S assets/*.js | head -1)
@@ -57,4 +57,4 @@ row "/ (index.html)" "/"
 row "/movements (client route)" "/movements"
 row "main JS bundle, identity" "/$bundle"
 row "main JS bundle, gzip" "/$bundle" -H "Accept-Encoding: gzip"
-row "/health/live" "/health/live"
+row "/health (no upstream: ok)" "/health"
