@@ -17,12 +17,13 @@ IMAGE=${WMS_IMAGE:-localhost/wms:latest}
 podman image exists "$IMAGE" || { echo "bench: no image $IMAGE: run tests/container/run.sh (it builds it)" >&2; exit 1; }
 PC=$(command -v podman-compose || echo "${WMS_CI_CACHE:-/var/cache/wms-ci}/venv/bin/podman-compose")
 [ -x "$PC" ] || { echo "bench: podman-compose is missing (pip install podman-compose)" >&2; exit 1; }
-export PODMAN_IGNORE_CGROUPSV1_WARNING=1
+# No systemd here to run healthcheck timers: they are run by hand below.
+export PODMAN_IGNORE_CGROUPSV1_WARNING=1 DISABLE_HC_SYSTEMD=true
 
 W=$(mktemp -d)
 clean() {
-  podman rm -f -t0 --ignore wms-bench-single wms_web_1 wms_backend_1 wms_postgres_1 >/dev/null 2>&1
-  podman volume rm -f wms-bench-data wms_wms-data >/dev/null 2>&1
+  podman rm -f -t0 --ignore wms-bench-single wms_web_1 wms_backend_1 wms_postgres_1 >/dev/null 2>&1 || true
+  podman volume rm -f wms-bench-data wms_wms-data >/dev/null 2>&1 || true   # may still be in use a moment
 }
 trap 'clean; rm -rf "$W"' EXIT
 clean

@@ -9,7 +9,8 @@ source "$(dirname "$0")/lib.sh"
 need tini tini; need s6-svscan s6; need supervisord supervisor
 build_wms
 
-W=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
+# tini passes a signal to its direct child only: its services are collected by name.
+W=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; pkill -f "^sleep 10000[0-9]$"; wait 2>/dev/null; rm -rf "$W"' EXIT
 ROUNDS=${ROUNDS:-5}
 svc() { echo "date +%s%N >> $W/\$TOOL-starts-$1; exec sleep 10000$1"; }
 
@@ -44,7 +45,8 @@ S6_PID=$!
   echo "[supervisord]"; echo "nodaemon=true"; echo "logfile=$W/supervisord.log"; echo "pidfile=$W/supervisord.pid"
   echo "[unix_http_server]"; echo "file=$W/supervisor.sock"
   for i in 1 2 3; do
-    echo "[program:s$i]"; echo "command=sh -c 'TOOL=supervisord; $(svc $i)'"; echo "startsecs=0"; echo "autorestart=true"
+    # supervisord expands %(...)s in its config: a literal % is written %%.
+    echo "[program:s$i]"; echo "command=sh -c 'TOOL=supervisord; $(svc $i | sed 's/%/%%/g')'"; echo "startsecs=0"; echo "autorestart=true"
   done
 } > "$W/supervisord.conf"
 supervisord -c "$W/supervisord.conf" >/dev/null 2>&1 &
@@ -61,8 +63,8 @@ tree_pids() {   # the supervision tree of a tool, without its services
 
 echo "## Supervisor footprint and restarts ($(machine))"
 echo
-echo "| tool | RSS (KiB) | CPU ticks idle 10 s | context switches idle 10 s |"
-echo "|---|---|---|---|"
+echo "| tool | RSS (KiB) | of which anonymous (KiB) | CPU ticks idle 10 s | context switches idle 10 s |"
+echo "|---|---|---|---|---|"
 declare -A RSS
 for t in wms:$WMS_PID tini:$TINI_PID s6:$S6_PID supervisord:$SUPD_PID; do
   name=${t%%:*}; pid=${t#*:}
@@ -71,10 +73,13 @@ for t in wms:$WMS_PID tini:$TINI_PID s6:$S6_PID supervisord:$SUPD_PID; do
   sleep 10
   c1=0; x1=0; for p in $pids; do c1=$((c1 + $(cpu_ticks "$p"))); x1=$((x1 + $(ctx_switches "$p"))); done
   RSS[$name]=$(rss_sum_kb $pids)
-  echo "| $name$([ "$name" = s6 ] && echo ' (svscan + 3 supervise)') | ${RSS[$name]} | $((c1 - c0)) | $((x1 - x0)) |"
+  anon=0; for p in $pids; do anon=$((anon + $(awk '/^RssAnon:/ {print $2}' "/proc/$p/status"))); done
+  echo "| $name$([ "$name" = s6 ] && echo ' (svscan + 3 supervise)') | ${RSS[$name]} | $anon | $((c1 - c0)) | $((x1 - x0)) |"
 done
 echo
-echo "wms RSS / tini: $(ratio "${RSS[wms]}" "${RSS[tini]}"), / s6: $(ratio "${RSS[wms]}" "${RSS[s6]}"), / supervisord: $(ratio "${RSS[wms]}" "${RSS[supervisord]}") (target: RSS <= 3072 KiB)"
+echo "wms RSS / tini: $(ratio "${RSS[wms]}" "${RSS[tini]}"), / s6: $(ratio "${RSS[wms]}" "${RSS[s6]}"), / supervisord: $(ratio "${RSS[wms]}" "${RSS[supervisord]}") (target: RSS <= 3072 KiB)."
+echo "The rest of wms's RSS beyond the anonymous part is its binary's code pages ($(( $(stat -c %s "$WMS") / 1024 )) KiB file, every role in one;"
+echo "page cache, shared with the backend and web processes of the same stack)."
 echo
 
 # ---- restart latency: SIGKILL a service that has been up > 10 s ---------------------------
