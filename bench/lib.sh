@@ -36,7 +36,7 @@ children_of() { cat "/proc/$1/task/$1/children" 2>/dev/null || true; }
 # Waits until a command succeeds (max $1 seconds).
 wait_until() { local end=$((SECONDS + $1)); shift; until "$@" >/dev/null 2>&1; do [ $SECONDS -lt $end ] || return 1; sleep 0.05; done; }
 
-ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print('%.2f' % (a/b if b else float('inf')))" "$1" "$2"; }
+ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print('%.3g' % (a/b if b else float('inf')))" "$1" "$2"; }
 
 # wrk → "requests/s p99_ms non2xx" for a URL. With WRK_LABEL and LATENCY_CSV set (bench/run
 # sets the latter), the latency percentiles are appended to LATENCY_CSV for the plot.
