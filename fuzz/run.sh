@@ -2,7 +2,8 @@
 # Runs every fuzz target for SECONDS each (default 20), one after the other: the short run
 # CI does. Needs cargo-fuzz (`cargo install cargo-fuzz`; .ci/run installs it) and the
 # sanitizer flags of a nightly compiler: the nightly toolchain when rustup has one, else the
-# stable compiler with RUSTC_BOOTSTRAP=1, which unlocks the same flags.
+# stable compiler with RUSTC_BOOTSTRAP=1, which unlocks the same flags (FUZZ_NIGHTLY=0
+# forces the latter).
 #
 #   fuzz/run.sh 20              # CI: 7 targets x 20 s, plus the build
 #   fuzz/run.sh 3600 web_path   # one target for an hour (see docs/proof.md)
@@ -21,7 +22,7 @@ targets=("${@:-${all[@]}}")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
 command -v cargo-fuzz >/dev/null || { echo "fuzz/run.sh: cargo-fuzz is missing: cargo install --locked cargo-fuzz" >&2; exit 1; }
-if rustup run nightly rustc --version >/dev/null 2>&1; then
+if [ "${FUZZ_NIGHTLY:-auto}" != 0 ] && rustup run nightly rustc --version >/dev/null 2>&1; then
   fuzz=(cargo +nightly fuzz)
 else
   echo "fuzz/run.sh: no nightly toolchain; using $(rustc --version) with RUSTC_BOOTSTRAP=1" >&2
