@@ -5,7 +5,7 @@
 # stable compiler with RUSTC_BOOTSTRAP=1, which unlocks the same flags (FUZZ_NIGHTLY=0
 # forces the latter).
 #
-#   fuzz/run.sh 20              # CI: 7 targets x 20 s, plus the build
+#   fuzz/run.sh 10              # CI (scripts/test-all): 7 targets x 10 s, plus the build
 #   fuzz/run.sh 3600 web_path   # one target for an hour (see docs/proof.md)
 #
 # New inputs go to fuzz/corpus/TARGET (not committed); the committed seeds are in
