@@ -242,17 +242,13 @@ fn missing_postgres_binaries_fail_clearly_once() {
 #[test]
 fn a_missing_command_is_reported_in_health_and_backs_off() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let d = dir.path().display();
     let health_addr = format!("127.0.0.1:{}", util::free_port());
     let config = format!(
-        r#"[supervisor]
-health_listen = "{health_addr}"
-control_socket = "{d}/control.sock"
-state_dir = "{d}/state"
-
+        r#"{}
 [services.ghost]
 command = ["/nonexistent/bin/ghost", "--serve"]
-"#
+"#,
+        util::supervisor_section(dir.path(), &health_addr)
     );
     let sup = Supervisor::start(dir.path(), &config, Mode::Pid1);
     let h = wait_for(
@@ -348,15 +344,12 @@ fn wms_services_restart_after_the_binary_is_replaced_on_disk() {
         util::free_port(),
     );
     let config = format!(
-        r#"[supervisor]
-health_listen = "{health_addr}"
-control_socket = "{d}/control.sock"
-state_dir = "{d}/state"
-
+        r#"{}
 [services.web]
 command = ["wms", "web", "--root", "{d}/www", "--listen", "127.0.0.1:{port}", "--api", "http://127.0.0.1:9"]
 ready = {{ http = "http://127.0.0.1:{port}/health/live", start_interval = "20ms" }}
 "#,
+        util::supervisor_section(d, &health_addr),
         d = d.display()
     );
     std::fs::write(d.join("config.toml"), config).expect("config");
@@ -405,15 +398,11 @@ fn a_service_that_cannot_be_started_again_backs_off() {
     std::fs::copy("/bin/sleep", &victim).expect("copy sleep");
     let health_addr = format!("127.0.0.1:{}", util::free_port());
     let config = format!(
-        r#"[supervisor]
-health_listen = "{health_addr}"
-control_socket = "{d}/control.sock"
-state_dir = "{d}/state"
-
+        r#"{}
 [services.victim]
 command = ["{victim}", "100000"]
 "#,
-        d = d.display(),
+        util::supervisor_section(d, &health_addr),
         victim = victim.display()
     );
     let sup = Supervisor::start(d, &config, Mode::Pid1);

@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use http::{Resp, try_request};
+use http::{Resp, try_json_request};
 use server::{ADMIN, spawn};
 use util::wait_for;
 
@@ -127,32 +127,8 @@ impl Drop for Proc {
     }
 }
 
-/// A JSON request with a bearer token and extra headers.
-fn call(
-    addr: SocketAddr,
-    token: &str,
-    method: &str,
-    path: &str,
-    body: Option<&Value>,
-    extra: &[(&str, &str)],
-) -> std::io::Result<Resp> {
-    let auth = format!("Bearer {token}");
-    let mut headers: Vec<(&str, &str)> = extra.to_vec();
-    if !token.is_empty() {
-        headers.push(("Authorization", &auth));
-    }
-    let bytes = match body {
-        Some(v) => {
-            headers.push(("Content-Type", "application/json"));
-            serde_json::to_vec(v).expect("encode JSON")
-        }
-        None => Vec::new(),
-    };
-    try_request(addr, method, path, &headers, &bytes)
-}
-
 fn ok(addr: SocketAddr, token: &str, method: &str, path: &str, body: Option<&Value>) -> Value {
-    let r = call(addr, token, method, path, body, &[])
+    let r = try_json_request(addr, token, method, path, body, &[])
         .unwrap_or_else(|e| panic!("{method} {path} at {addr}: {e}"));
     assert!(
         r.status == 200 || r.status == 201,
@@ -324,7 +300,7 @@ fn two_replicas_race_migrations_share_secrets_and_keep_one_ledger_through_a_kill
                             r[attempt % r.len()]
                         };
                         attempt += 1;
-                        match call(
+                        match try_json_request(
                             addr,
                             &token,
                             "POST",
@@ -451,7 +427,7 @@ fn two_replicas_race_migrations_share_secrets_and_keep_one_ledger_through_a_kill
             std::thread::spawn(move || {
                 let body = json!({"product_id": p, "operation_type": "receipt", "quantity": 3});
                 gate.wait();
-                call(
+                try_json_request(
                     addr,
                     &token,
                     "POST",
@@ -481,7 +457,7 @@ fn two_replicas_race_migrations_share_secrets_and_keep_one_ledger_through_a_kill
         before["stock_quantity"].as_i64().map(|s| s + 3)
     );
     // The key with a different request, at the other replica: refused.
-    let r = call(
+    let r = try_json_request(
         addr_b,
         &token,
         "POST",

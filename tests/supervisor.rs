@@ -40,11 +40,7 @@ fn tempdir() -> tempfile::TempDir {
 
 /// `[supervisor]` with everything inside the test's directory.
 fn header(d: &Path) -> String {
-    format!(
-        "[supervisor]\nhealth_listen = \"off\"\nshutdown_timeout = \"10s\"\n\
-         control_socket = \"{d}/control.sock\"\nstate_dir = \"{d}/state\"\n",
-        d = d.display()
-    )
+    util::supervisor_section(d, "off") + "shutdown_timeout = \"10s\"\n"
 }
 
 // ---- (1) orphans ------------------------------------------------------------------------

@@ -79,6 +79,31 @@ pub fn raw_request(
     attempt().unwrap_or_else(|e| panic!("{method} {path}: {e}"))
 }
 
+/// A JSON request: `token` as a bearer token (empty: none), `body` encoded as JSON, plus
+/// `extra` headers. I/O errors are returned.
+pub fn try_json_request(
+    addr: SocketAddr,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+    extra: &[(&str, &str)],
+) -> std::io::Result<Resp> {
+    let auth = format!("Bearer {token}");
+    let mut headers: Vec<(&str, &str)> = extra.to_vec();
+    if !token.is_empty() {
+        headers.push(("Authorization", &auth));
+    }
+    let bytes = match body {
+        Some(v) => {
+            headers.push(("Content-Type", "application/json"));
+            serde_json::to_vec(v).expect("encode JSON")
+        }
+        None => Vec::new(),
+    };
+    try_request(addr, method, path, &headers, &bytes)
+}
+
 /// Like [`request`], returning I/O errors.
 pub fn try_request(
     addr: SocketAddr,

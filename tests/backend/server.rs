@@ -4,7 +4,6 @@
 
 #![allow(dead_code)] // each test file uses a different subset of the helpers
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
@@ -12,9 +11,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::http::{Resp, request};
+use super::http::{Resp, request, try_json_request};
 use super::pg;
-use crate::util::{wait_for, wms};
+use crate::util::{collect_output, wait_for, wms};
 
 /// The secret every test backend uses unless told otherwise.
 pub const SECRET: &str = "test-secret-key";
@@ -44,23 +43,7 @@ pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> (Child, Arc<Mutex<Vec<Strin
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn wms");
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let streams: Vec<Box<dyn std::io::Read + Send>> = vec![
-        Box::new(child.stdout.take().expect("stdout")),
-        Box::new(child.stderr.take().expect("stderr")),
-    ];
-    for stream in streams {
-        let lines = Arc::clone(&lines);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines() {
-                let Ok(line) = line else { break };
-                if std::env::var_os("WMS_TEST_ECHO").is_some() {
-                    eprintln!("{line}");
-                }
-                lines.lock().expect("lines").push(line);
-            }
-        });
-    }
+    let lines = collect_output(&mut child);
     (child, lines)
 }
 
@@ -160,19 +143,8 @@ impl Backend {
 
     /// A request with `token` (empty: no Authorization header).
     pub fn call_as(&self, token: &str, method: &str, path: &str, body: Option<&Value>) -> Resp {
-        let auth = format!("Bearer {token}");
-        let mut headers: Vec<(&str, &str)> = Vec::new();
-        if !token.is_empty() {
-            headers.push(("Authorization", &auth));
-        }
-        let bytes = match body {
-            Some(v) => {
-                headers.push(("Content-Type", "application/json"));
-                serde_json::to_vec(v).expect("encode JSON")
-            }
-            None => Vec::new(),
-        };
-        request(self.addr, method, path, &headers, &bytes)
+        try_json_request(self.addr, token, method, path, body, &[])
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
     }
 
     /// A request with raw headers and body (plus the admin token).

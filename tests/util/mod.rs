@@ -101,31 +101,7 @@ impl Supervisor {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn wms supervise");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let lines = Arc::clone(&lines);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines() {
-                    let Ok(line) = line else { break };
-                    if std::env::var_os("WMS_TEST_ECHO").is_some() {
-                        eprintln!("{line}");
-                    }
-                    lines.lock().expect("lines lock").push(line);
-                }
-            });
-        }
+        let lines = collect_output(&mut child);
         let pid = match mode {
             Mode::Child => child.id(),
             Mode::Pid1 => {
@@ -170,23 +146,7 @@ impl Supervisor {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn unshare");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let streams: [Option<Box<dyn std::io::Read + Send>>; 2] = [
-            child.stdout.take().map(|s| Box::new(s) as _),
-            child.stderr.take().map(|s| Box::new(s) as _),
-        ];
-        for stream in streams.into_iter().flatten() {
-            let lines = Arc::clone(&lines);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines() {
-                    let Ok(line) = line else { break };
-                    if std::env::var_os("WMS_TEST_ECHO").is_some() {
-                        eprintln!("{line}");
-                    }
-                    lines.lock().expect("lines lock").push(line);
-                }
-            });
-        }
+        let lines = collect_output(&mut child);
         let unshare = child.id();
         let pid = wait_for("the namespace's PID 1", Duration::from_secs(5), || {
             children(unshare).first().map(|(p, _)| *p)
@@ -392,4 +352,37 @@ pub fn http(method: &str, addr: &str, path: &str) -> std::io::Result<(u16, Strin
 pub fn get_json(addr: &str, path: &str) -> Option<(u16, serde_json::Value)> {
     let (status, body) = http("GET", addr, path).ok()?;
     Some((status, serde_json::from_str(&body).ok()?))
+}
+
+/// Collects a child's stdout and stderr, line by line, into one shared list (echoed to
+/// stderr as well when `WMS_TEST_ECHO` is set).
+pub fn collect_output(child: &mut std::process::Child) -> Arc<Mutex<Vec<String>>> {
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let streams: [Option<Box<dyn std::io::Read + Send>>; 2] = [
+        child.stdout.take().map(|s| Box::new(s) as _),
+        child.stderr.take().map(|s| Box::new(s) as _),
+    ];
+    for stream in streams.into_iter().flatten() {
+        let lines = Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines() {
+                let Ok(line) = line else { break };
+                if std::env::var_os("WMS_TEST_ECHO").is_some() {
+                    eprintln!("{line}");
+                }
+                lines.lock().expect("lines lock").push(line);
+            }
+        });
+    }
+    lines
+}
+
+/// The `[supervisor]` section of a test config: health on `health_listen`, control socket
+/// and state inside `dir`.
+pub fn supervisor_section(dir: &Path, health_listen: &str) -> String {
+    let d = dir.display();
+    format!(
+        "[supervisor]\nhealth_listen = \"{health_listen}\"\n\
+         control_socket = \"{d}/control.sock\"\nstate_dir = \"{d}/state\"\n"
+    )
 }
