@@ -24,22 +24,10 @@ CONF
 "$WMS" supervise --config "$W/config.toml" >/dev/null 2>&1 &
 wait_until 10 curl -sf -o /dev/null "http://127.0.0.1:$HP/health/live"
 
-mkdir -p "$W/nginx"
-cat > "$W/nginx/nginx.conf" <<CONF
-worker_processes auto;
-pid $W/nginx/nginx.pid;
-error_log $W/nginx/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  server {
+start_nginx "$W/nginx" "$NP" "  server {
     listen 127.0.0.1:$NP;
-    location = /health { default_type application/json; return 200 '{"status":"ok"}'; }
-  }
-}
-CONF
-nginx -c "$W/nginx/nginx.conf" -p "$W/nginx" -g 'daemon off;' &
-wait_until 10 curl -sf -o /dev/null "http://127.0.0.1:$NP/health"
+    location = /health { default_type application/json; return 200 '{\"status\":\"ok\"}'; }
+  }" /health
 
 read -r w_rps w_p99 _ < <(WRK_LABEL="wms supervise /health" wrk_run "http://127.0.0.1:$HP/health" 64 "$SECS")
 read -r n_rps n_p99 _ < <(WRK_LABEL="nginx return 200" wrk_run "http://127.0.0.1:$NP/health" 64 "$SECS")

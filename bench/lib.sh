@@ -60,3 +60,22 @@ print(rps, "%.2f" % pct["99"], errs.group(1) if errs else 0)'
 }
 
 machine() { echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), $(date -u +%Y-%m-%dT%H:%MZ)"; }
+
+# Starts nginx (the anchor) in the background on 127.0.0.1:PORT with the http-block lines
+# HTTP (server blocks and all), its files under DIR; waits until URL_PATH answers.
+start_nginx() {   # DIR PORT HTTP URL_PATH
+  local dir=$1 port=$2 http=$3 path=$4
+  mkdir -p "$dir"
+  cat > "$dir/nginx.conf" <<CONF
+worker_processes auto;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+$http
+}
+CONF
+  nginx -c "$dir/nginx.conf" -p "$dir" -g 'daemon off;' &
+  wait_until 10 curl -sf -o /dev/null "http://127.0.0.1:$port$path"
+}

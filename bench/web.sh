@@ -14,30 +14,18 @@ W=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$W"
 SECS=${SECS:-10}
 WP=$(free_port); NP=$(free_port)
 "$WMS" web --root "$DIST" --listen "127.0.0.1:$WP" --api http://127.0.0.1:9 >/dev/null 2>&1 &
-mkdir -p "$W/nginx"
-cat > "$W/nginx/nginx.conf" <<CONF
-worker_processes auto;
-pid $W/nginx/nginx.pid;
-error_log $W/nginx/error.log;
-events { worker_connections 4096; }
-http {
-  include /etc/nginx/mime.types;
-  access_log off;
+start_nginx "$W/nginx" "$NP" "  include /etc/nginx/mime.types;
   sendfile on;
   tcp_nopush on;
   gzip_static on;
   server {
     listen 127.0.0.1:$NP;
     root $DIST;
-    location = /health { return 200 "ok\n"; }
-    location /assets/ { add_header Cache-Control "public, max-age=31536000, immutable"; try_files \$uri =404; }
+    location = /health { return 200 \"ok\\n\"; }
+    location /assets/ { add_header Cache-Control \"public, max-age=31536000, immutable\"; try_files \$uri =404; }
     location / { try_files \$uri /index.html; }
-  }
-}
-CONF
-nginx -c "$W/nginx/nginx.conf" -p "$W/nginx" -g 'daemon off;' &
+  }" /
 wait_until 10 curl -sf -o /dev/null "http://127.0.0.1:$WP/health"
-wait_until 10 curl -sf -o /dev/null "http://127.0.0.1:$NP/"
 
 bundle=$(cd "$DIST" && ls -S assets/*.js | head -1)
 echo "## wms web beside nginx ($(machine))"
