@@ -305,6 +305,9 @@ fn first_boot(s: &Settings, bin: &PgBin, account: Option<&Credentials>) -> Resul
     chown(&sock, account)?;
     let mut server = TempServer::start(bin, s, &sock, account)?;
     let setup = runtime.block_on(setup_database(s, &sock, &mut server, account));
+    // Dropping the runtime closes the clients' sockets (their connection tasks live there);
+    // the server is stopped only then, so it terminates no client connection.
+    drop(runtime);
     let stopped = server.stop();
     let _ = std::fs::remove_dir_all(&sock);
     setup?;
