@@ -23,8 +23,7 @@ use tracing::{info, warn};
 use super::binaries::{BinError, PgBin};
 use super::datadir::{self, INIT_PENDING, Verdict};
 use super::settings::{PasswordSource, Settings, SettingsError};
-use crate::supervisor::config::{Host, System};
-use crate::supervisor::plan::Credentials;
+use crate::accounts::{self, Credentials};
 
 /// Exit code when initialisation failed or was refused.
 pub const EXIT_FAILED: u8 = 1;
@@ -109,8 +108,7 @@ fn prepare() -> Result<(), InitError> {
     let major = bin.major()?;
     let account = match &settings.os_user {
         Some(name) => Some(
-            System
-                .user(name)
+            accounts::lookup_user(name)
                 .ok()
                 .flatten()
                 .ok_or_else(|| InitError::UnknownAccount(name.clone()))?,
@@ -398,7 +396,7 @@ fn sql_err(what: impl Into<String>) -> impl FnOnce(tokio_postgres::Error) -> Ini
     let what = what.into();
     move |e| InitError::Sql {
         what,
-        message: super::describe_error(&e),
+        message: crate::pgerror::describe(&e),
     }
 }
 

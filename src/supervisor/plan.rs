@@ -308,20 +308,7 @@ impl RestartPolicy {
     }
 }
 
-/// A resolved user to drop privileges to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Credentials {
-    /// The user's name (or the number as written, when it has no passwd entry).
-    pub name: String,
-    /// User id.
-    pub uid: u32,
-    /// Primary group id.
-    pub gid: u32,
-    /// Supplementary groups.
-    pub groups: Vec<u32>,
-    /// Home directory, exported as `HOME`.
-    pub home: PathBuf,
-}
+pub use crate::accounts::Credentials;
 
 /// A readiness probe with Docker-style timing.
 #[derive(Clone, Debug)]
