@@ -19,10 +19,11 @@ use hyper::{Method, Request, Response, StatusCode, header};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
 use super::engine::{ServiceSnapshot, Snapshot, State, Termination};
 use super::logs::Tails;
+use crate::http::{self, Limits, Listener};
 
 /// Most connections served at once; more wait in the accept queue.
 const MAX_CONNECTIONS: usize = 1024;
@@ -406,46 +407,27 @@ pub fn spawn_server(
         })
 }
 
-/// The accept loop. Ends when the snapshot channel closes (the supervisor is exiting).
+/// Serves until the snapshot channel closes (the supervisor is exiting), on the shared
+/// serving path ([`crate::http::serve`]).
 pub async fn serve(listener: TcpListener, status: Status) {
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let limits = Limits {
+        max_connections: MAX_CONNECTIONS,
+        header_timeout: HEADER_TIMEOUT,
+        // Nobody waits for the health listener at exit.
+        drain_timeout: Duration::ZERO,
+        ..Limits::default()
+    };
     let mut closed = status.snapshots.clone();
-    loop {
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
-            changed = closed.changed() => match changed {
-                Ok(()) => continue,
-                Err(_) => return,
-            },
-        };
-        let (stream, _) = match accepted {
-            Ok(s) => s,
-            Err(e) => {
-                // EMFILE and friends: back off briefly instead of spinning.
-                tracing::warn!("health server: accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
-            return;
-        };
-        let _ = stream.set_nodelay(true);
+    let shutdown = async move { while closed.changed().await.is_ok() {} };
+    let make_service = move |_peer| {
         let status = status.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let snap = Arc::clone(&status.snapshots.borrow());
-                let response = answer(req.method(), req.uri().path(), &snap, &status.tails);
-                async move { Ok::<_, Infallible>(response) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-            drop(permit);
-        });
-    }
+        hyper::service::service_fn(move |req: Request<Incoming>| {
+            let snap = Arc::clone(&status.snapshots.borrow());
+            let response = answer(req.method(), req.uri().path(), &snap, &status.tails);
+            async move { Ok::<_, Infallible>(response) }
+        })
+    };
+    http::serve(Listener::Tcp(listener), limits, make_service, shutdown).await;
 }
 
 #[cfg(test)]
