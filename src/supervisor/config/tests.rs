@@ -1,6 +1,12 @@
 //! Config parsing and validation: one test per promised message, plus the resolved plan.
 
 use super::*;
+use std::time::Duration;
+
+use super::schema::line_col;
+use crate::supervisor::plan::{
+    Condition, Credentials, Dependency, ProbeKind, RestartPolicy, ServiceId, Signal,
+};
 
 /// A host with one known user and group and one env file.
 struct FakeHost;
