@@ -225,6 +225,15 @@ pub enum Report {
     },
     /// The aggregate status changed.
     Overall(Overall),
+    /// The engine tried a state move its table refuses (a bug; the state stayed).
+    RefusedMove {
+        /// The service.
+        service: ServiceId,
+        /// Its state.
+        from: State,
+        /// The refused target.
+        to: State,
+    },
 }
 
 /// A service's state, with the exact spelling `/health` uses.
@@ -887,16 +896,28 @@ impl Engine {
         })
     }
 
+    /// Moves a service to `to` if [`is_allowed_move`] permits it. A refused move is a bug in
+    /// the engine: it is reported (and fails the engine tests), and the state stays.
     fn set_state(&mut self, id: ServiceId, to: State) {
         let from = self.svcs[id.0].state;
-        if from != to {
-            self.svcs[id.0].state = to;
-            self.actions.push_back(Action::Report(Report::StateChanged {
+        if from == to {
+            return;
+        }
+        if !is_allowed_move(from, to) {
+            debug_assert!(false, "refused state move {from:?} -> {to:?}");
+            self.actions.push_back(Action::Report(Report::RefusedMove {
                 service: id,
                 from,
                 to,
             }));
+            return;
         }
+        self.svcs[id.0].state = to;
+        self.actions.push_back(Action::Report(Report::StateChanged {
+            service: id,
+            from,
+            to,
+        }));
     }
 
     fn compute_overall(&mut self) -> Overall {
@@ -964,6 +985,34 @@ impl Engine {
             started_at: self.started_at,
             services,
         }
+    }
+}
+
+/// Every state move the engine may make, in one table; anything else is refused.
+///
+/// * Waiting → Starting (spawned), or Stopped (stop, shutdown).
+/// * Starting, Ready, Unhealthy: the process runs. Starting → Ready (probe passed, or none);
+///   Ready ⇄ Unhealthy (liveness); any of them → Stopping (asked to stop) or, when the process
+///   ends on its own, to what its policy says: Backoff or Waiting (restart), Completed (a
+///   oneshot's success), Exited or Failed (not restarted), Stopped (during shutdown).
+/// * Stopping → Stopped (asked to stay down), Waiting (restart), Backoff or Failed (stopped
+///   because unhealthy: restart per policy, or give up).
+/// * Backoff → Waiting (the delay passed) or Stopped.
+/// * Stopped, Exited, Completed, Failed → Waiting (started again) or Stopped (stopped on
+///   request); never straight to a running state.
+pub fn is_allowed_move(from: State, to: State) -> bool {
+    use State::*;
+    match from {
+        Waiting => matches!(to, Starting | Stopped),
+        Starting | Ready | Unhealthy => match to {
+            Ready => from != Ready,
+            Unhealthy => from != Unhealthy,
+            Stopping | Backoff | Waiting | Completed | Exited | Failed | Stopped => true,
+            Starting => false,
+        },
+        Stopping => matches!(to, Stopped | Waiting | Backoff | Failed),
+        Backoff => matches!(to, Waiting | Stopped),
+        Stopped | Exited | Completed | Failed => matches!(to, Waiting | Stopped),
     }
 }
 

@@ -475,6 +475,10 @@ impl Shell {
                 warn!("shutdown_timeout passed: killing all services now")
             }
             Report::Overall(o) => info!("status: {}", o.as_str()),
+            Report::RefusedMove { service, from, to } => error!(
+                service = %name(*service),
+                "bug: refused state move {} -> {}", from.as_str(), to.as_str()
+            ),
         }
     }
 }

@@ -1308,3 +1308,60 @@ fn idle_engine_has_no_deadline() {
     let sim = Sim::new(vec![svc("a"), svc("b")], &[]);
     assert_eq!(sim.engine.poll_timeout(), None);
 }
+
+// ---- the state-move table ----------------------------------------------------------------
+
+#[test]
+fn state_moves_allowed_and_refused() {
+    use State::*;
+    // (from, to, allowed): every kind of move the engine makes, and moves it must never make.
+    let rows = [
+        (Waiting, Starting, true),
+        (Waiting, Stopped, true),
+        (Starting, Ready, true),
+        (Starting, Completed, true),
+        (Starting, Unhealthy, true),
+        (Starting, Backoff, true),
+        (Ready, Unhealthy, true),
+        (Unhealthy, Ready, true),
+        (Ready, Stopping, true),
+        (Ready, Waiting, true),
+        (Ready, Completed, true),
+        (Unhealthy, Failed, true),
+        (Stopping, Stopped, true),
+        (Stopping, Waiting, true),
+        (Stopping, Backoff, true),
+        (Stopping, Failed, true),
+        (Backoff, Waiting, true),
+        (Backoff, Stopped, true),
+        (Stopped, Waiting, true),
+        (Completed, Waiting, true),
+        (Failed, Stopped, true),
+        (Exited, Waiting, true),
+        // Refused: skipping a step, resurrecting, or running without a spawn.
+        (Waiting, Ready, false),
+        (Waiting, Backoff, false),
+        (Waiting, Completed, false),
+        (Starting, Starting, false),
+        (Ready, Starting, false),
+        (Stopping, Ready, false),
+        (Stopping, Completed, false),
+        (Stopping, Starting, false),
+        (Backoff, Starting, false),
+        (Backoff, Ready, false),
+        (Stopped, Ready, false),
+        (Stopped, Stopping, false),
+        (Stopped, Starting, false),
+        (Completed, Ready, false),
+        (Failed, Backoff, false),
+        (Exited, Starting, false),
+    ];
+    for (from, to, allowed) in rows {
+        assert_eq!(
+            is_allowed_move(from, to),
+            allowed,
+            "{from:?} -> {to:?} should be {}",
+            if allowed { "allowed" } else { "refused" }
+        );
+    }
+}
