@@ -63,6 +63,9 @@ pub struct ServiceJson {
     pub last_output: Option<String>,
     /// Time until a scheduled restart.
     pub next_restart_in_ms: Option<u64>,
+    /// Scheduled oneshots, between runs: seconds until the next run.
+    #[serde(default)]
+    pub next_run_in_s: Option<u64>,
     /// Unmet dependencies, while waiting.
     pub waiting_for: Vec<WaitingJson>,
 }
@@ -157,6 +160,9 @@ fn service_json(s: &ServiceSnapshot, now: Instant, wall_now: SystemTime) -> Serv
             next_restart_in_ms: s
                 .next_restart_in(now)
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            next_run_in_s: s
+                .next_run_at
+                .map(|t| t.saturating_duration_since(now).as_secs()),
             waiting_for: s
                 .waiting_for
                 .iter()
@@ -442,12 +448,14 @@ mod tests {
             name: ServiceName::parse(name).unwrap(),
             state,
             is_oneshot: false,
+            is_scheduled: false,
             pid: None,
             restarts: 0,
             running_since: None,
             last_exit: None,
             last_probe_error: None,
             next_restart_at: None,
+            next_run_at: None,
             waiting_for: Vec::new(),
         };
         let mut db = svc("postgres", State::Backoff);

@@ -241,6 +241,8 @@ pub struct ServiceSpec {
     pub stop_timeout: Duration,
     /// A task that runs to completion; dependents may wait for `completed`.
     pub is_oneshot: bool,
+    /// For a oneshot: run it again on this schedule.
+    pub schedule: Option<Schedule>,
 }
 
 /// An edge of the dependency graph.
@@ -308,6 +310,7 @@ impl RestartPolicy {
     }
 }
 
+pub use super::schedule::Schedule;
 pub use crate::accounts::Credentials;
 
 /// A readiness probe with Docker-style timing.
@@ -419,6 +422,9 @@ impl fmt::Display for Plan {
             let kind = if svc.is_oneshot { "oneshot" } else { "service" };
             writeln!(f, "  {}. {} ({kind})", i + 1, svc.name)?;
             writeln!(f, "       command: {}", svc.command.join(" "))?;
+            if let Some(schedule) = svc.schedule {
+                writeln!(f, "       runs:    {schedule} (missed runs: once at start)")?;
+            }
             if !svc.depends_on.is_empty() {
                 let deps: Vec<String> = svc
                     .depends_on

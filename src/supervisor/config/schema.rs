@@ -49,6 +49,7 @@ pub(super) struct RawService {
     pub(super) stop_timeout: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) oneshot: bool,
+    pub(super) schedule: Option<Spanned<String>>,
     pub(super) enabled: Option<Spanned<BoolOrString>>,
 }
 

@@ -11,7 +11,7 @@ use super::env_file::{is_env_name, parse_env_file};
 use super::schema::{BoolOrString, RawProbe, RawService};
 use super::validate::{Partial, Validator};
 use crate::supervisor::plan::{
-    Condition, Credentials, HttpTarget, ProbeKind, ProbeSpec, RestartPolicy, ServiceName,
+    Condition, Credentials, HttpTarget, ProbeKind, ProbeSpec, RestartPolicy, Schedule, ServiceName,
     ServiceSpec, Signal,
 };
 
@@ -65,6 +65,7 @@ impl Validator<'_> {
         );
         let stop_signal = self.stop_signal(raw, key);
         let is_enabled = self.is_enabled(raw, key);
+        let schedule = self.schedule(raw, key);
 
         if self.problems.len() != before {
             return None;
@@ -84,6 +85,7 @@ impl Validator<'_> {
                 stop_signal,
                 stop_timeout,
                 is_oneshot: raw.oneshot,
+                schedule,
             },
             is_enabled,
             depends_on,
@@ -270,6 +272,28 @@ impl Validator<'_> {
                     }),
                     None => Signal::TERM,
                 }
+            }
+        }
+    }
+
+    /// `schedule`: only for oneshots.
+    fn schedule(&mut self, raw: &RawService, key: &str) -> Option<Schedule> {
+        let value = raw.schedule.as_ref()?;
+        let k = format!("{key}.schedule");
+        let text = self.string(value, &k)?;
+        if !raw.oneshot {
+            self.problem(
+                Some(value.span()),
+                k,
+                "only a oneshot (oneshot = true) can run on a schedule",
+            );
+            return None;
+        }
+        match Schedule::parse(&text) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                self.problem(Some(value.span()), k, e);
+                None
             }
         }
     }
