@@ -8,7 +8,11 @@
 //! * [`engine`]: the sans-I/O state machine: events in, actions out, time passed in.
 //! * [`runtime`]: the only event loop; carries out the engine's actions with the modules
 //!   below and feeds what happens back as events. It makes no decisions itself.
-//! * [`process`]: spawning a service (process group, privilege drop, env, cwd, pipes).
+//! * [`process`]: spawning a service (process group, privilege drop, no_new_privs, bounding
+//!   set, env, cwd, pipes).
+//! * [`environ`]: the environment a service receives (pure; secure by default).
+//! * [`prepare`]: right before a spawn: directories, secret files, the environment.
+//! * [`caps`]: capability names (pure table).
 //! * [`reaper`]: the only caller of `waitpid`.
 //! * [`probe`]: one readiness check per call, each with its own timeout.
 //! * [`logs`]: drains service output into `NAME | line` lines.
@@ -20,16 +24,19 @@
 //! * [`schedule`]: `schedule = "every 24h" | "daily 03:00"` and the next run time (pure).
 //! * [`notify`]: sd_notify (`READY`, `STATUS`, `STOPPING`, `WATCHDOG`).
 
+pub mod caps;
 pub mod config;
 pub mod control;
 pub mod ctl;
 pub mod engine;
+pub mod environ;
 pub mod health;
 pub mod interpolate;
 pub mod logs;
 pub mod memory;
 pub mod notify;
 pub mod plan;
+pub mod prepare;
 pub mod probe;
 pub mod process;
 pub mod reaper;

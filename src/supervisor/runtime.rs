@@ -28,11 +28,11 @@ use super::engine::{
 };
 use super::logs::{self, Stream};
 use super::notify::{self, Notifier};
-use super::plan::{Plan, ProbeKind, ServiceId, ServiceName, Signal};
+use super::plan::{Plan, ProbeKind, ServiceId, ServiceName, ServiceSpec, Signal};
 use super::probe;
 use super::process::{self, Launch};
 use super::reaper::Reaper;
-use super::{health, memory};
+use super::{health, memory, prepare};
 
 /// Signals that stop the supervisor; a second one escalates to SIGKILL.
 const SHUTDOWN_SIGNALS: [i32; 3] = [SIGTERM, SIGINT, SIGQUIT];
@@ -206,15 +206,7 @@ impl Shell {
     /// the service manager about the changes it shows (so READY=1 never precedes a healthy
     /// /health).
     fn publish(&mut self) {
-        let snap = self.engine.snapshot();
-        self.snapshots.send_if_modified(|current| {
-            if **current == snap {
-                false
-            } else {
-                *current = Arc::new(snap);
-                true
-            }
-        });
+        // Remembered before it shows: whoever sees a run completed finds it in state_dir.
         let runs = self.engine.last_runs();
         if runs != self.saved_runs {
             let state_dir = &self.engine.plan().supervisor.state_dir;
@@ -226,6 +218,15 @@ impl Shell {
             }
             self.saved_runs = runs;
         }
+        let snap = self.engine.snapshot();
+        self.snapshots.send_if_modified(|current| {
+            if **current == snap {
+                false
+            } else {
+                *current = Arc::new(snap);
+                true
+            }
+        });
         for reply in self.pending_replies.drain(..) {
             let _ = reply.send(Ok(()));
         }
@@ -329,14 +330,20 @@ impl Shell {
 
     fn spawn(&mut self, id: ServiceId) {
         let spec = self.engine.plan().service(id);
-        let launch = Launch {
-            argv: &spec.command,
-            env: &spec.env,
-            user: spec.user.as_ref(),
-            workdir: spec.workdir.as_deref(),
-            merge_stderr: false,
-        };
-        let event = match process::spawn(&launch) {
+        let prepared = prepare::directories(spec)
+            .and_then(|()| prepare::environment(spec))
+            .and_then(|env| {
+                let launch = Launch {
+                    argv: &spec.command,
+                    env: &env,
+                    keep_caps: keep_caps(spec),
+                    user: spec.user.as_ref(),
+                    workdir: spec.workdir.as_deref(),
+                    merge_stderr: false,
+                };
+                process::spawn(&launch).map_err(|e| format!("{}: {e}", spec.command[0]))
+            });
+        let event = match prepared {
             Ok(child) => {
                 let name = spec.name.to_string();
                 info!(service = %name, pid = child.pid.0, "started: {}", spec.command.join(" "));
@@ -362,8 +369,7 @@ impl Shell {
                     pid: child.pid,
                 }
             }
-            Err(e) => {
-                let reason = format!("{}: {e}", spec.command[0]);
+            Err(reason) => {
                 error!(service = %spec.name, "cannot start: {reason}");
                 Event::SpawnFailed {
                     service: id,
@@ -398,14 +404,20 @@ impl Shell {
                 tokio::spawn(async move { finish(probe::postgres(&conninfo, spec.timeout).await) });
             }
             ProbeKind::Exec(argv) => {
-                let launch = Launch {
-                    argv: &argv,
-                    env: &[],
-                    user: None,
-                    workdir: None,
-                    merge_stderr: true,
-                };
-                match process::spawn(&launch) {
+                // A probe is part of its service: same account, environment and rights.
+                let svc = self.engine.plan().service(service);
+                let spawned = prepare::environment(svc).and_then(|env| {
+                    let launch = Launch {
+                        argv: &argv,
+                        env: &env,
+                        keep_caps: keep_caps(svc),
+                        user: svc.user.as_ref(),
+                        workdir: svc.workdir.as_deref(),
+                        merge_stderr: true,
+                    };
+                    process::spawn(&launch).map_err(|e| e.to_string())
+                });
+                match spawned {
                     Ok(child) => {
                         // Registered before the loop can reap it: we are on the loop's thread.
                         let exited = self.reaper.watch(child.pid);
@@ -495,6 +507,14 @@ impl Shell {
             ),
         }
     }
+}
+
+/// The capabilities a service keeps, as the bit mask `process::spawn` wants.
+fn keep_caps(spec: &ServiceSpec) -> u64 {
+    spec.capabilities
+        .iter()
+        .filter(|c| **c < 64)
+        .fold(0, |mask, c| mask | (1u64 << c))
 }
 
 /// The next watchdog tick, or never without a watchdog.

@@ -36,6 +36,14 @@ pub(super) struct RawService {
     #[serde(default)]
     pub(super) env: IndexMap<Spanned<String>, Spanned<String>>,
     pub(super) env_file: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) inherit_env: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) secret_env: IndexMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    pub(super) capabilities: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) directories: Vec<Spanned<String>>,
     pub(super) user: Option<Spanned<String>>,
     pub(super) group: Option<Spanned<String>>,
     pub(super) workdir: Option<Spanned<String>>,

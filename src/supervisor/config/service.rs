@@ -6,14 +6,17 @@ use std::time::Duration;
 
 use toml::Spanned;
 
+use std::path::PathBuf;
+
 use super::defaults;
 use super::env_file::{is_env_name, parse_env_file};
 use super::schema::{BoolOrString, RawProbe, RawService};
 use super::validate::{Partial, Validator};
 use crate::supervisor::plan::{
-    Condition, Credentials, HttpTarget, ProbeKind, ProbeSpec, RestartPolicy, Schedule, ServiceName,
-    ServiceSpec, Signal,
+    Condition, Credentials, HttpTarget, ProbeKind, ProbeSpec, RestartPolicy, Schedule, SecretEnv,
+    ServiceName, ServiceSpec, Signal,
 };
+use crate::supervisor::{caps, environ};
 
 impl Validator<'_> {
     pub(super) fn service(
@@ -37,6 +40,14 @@ impl Validator<'_> {
         };
 
         let env = self.env(raw, key);
+        let inherit_env = self.inherit_env(raw, key);
+        let secret_env = self.secret_env(raw, key);
+        let capabilities = self.capabilities(raw, key);
+        let directories: Vec<PathBuf> = raw
+            .directories
+            .iter()
+            .filter_map(|d| self.path(d, &format!("{key}.directories")))
+            .collect();
 
         let user = self.identity(raw, key);
 
@@ -75,6 +86,10 @@ impl Validator<'_> {
                 name,
                 command: command?,
                 env,
+                inherit_env,
+                secret_env,
+                capabilities,
+                directories,
                 user,
                 workdir,
                 depends_on: Vec::new(),
@@ -274,6 +289,80 @@ impl Validator<'_> {
                 }
             }
         }
+    }
+
+    /// `inherit_env`: names or `PREFIX*` patterns.
+    fn inherit_env(&mut self, raw: &RawService, key: &str) -> Vec<String> {
+        let k = format!("{key}.inherit_env");
+        let mut out = Vec::new();
+        for p in &raw.inherit_env {
+            let Some(pattern) = self.string(p, &k) else {
+                continue;
+            };
+            if environ::is_valid_pattern(&pattern) {
+                out.push(pattern);
+            } else {
+                self.problem(
+                    Some(p.span()),
+                    &k,
+                    format!("{pattern:?} is not a variable name (or a prefix ending in *)"),
+                );
+            }
+        }
+        out
+    }
+
+    /// `secret_env`: variable name -> file read at each start (`-/path`: optional).
+    fn secret_env(&mut self, raw: &RawService, key: &str) -> Vec<SecretEnv> {
+        let mut out = Vec::new();
+        for (name, file) in &raw.secret_env {
+            let k = format!("{key}.secret_env.{}", name.get_ref());
+            if !is_env_name(name.get_ref()) {
+                self.problem(
+                    Some(name.span()),
+                    &k,
+                    "not a valid environment variable name",
+                );
+                continue;
+            }
+            let Some(text) = self.string(file, &k) else {
+                continue;
+            };
+            let (is_optional, path) = match text.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, text.as_str()),
+            };
+            if path.is_empty() {
+                self.problem(Some(file.span()), &k, "must name a file");
+                continue;
+            }
+            out.push(SecretEnv {
+                name: name.get_ref().clone(),
+                path: self.base.join(path),
+                is_optional,
+            });
+        }
+        out
+    }
+
+    /// `capabilities`: names such as "CHOWN" or "CAP_CHOWN".
+    fn capabilities(&mut self, raw: &RawService, key: &str) -> Vec<u32> {
+        let k = format!("{key}.capabilities");
+        let mut out = Vec::new();
+        for c in &raw.capabilities {
+            let Some(name) = self.string(c, &k) else {
+                continue;
+            };
+            match caps::parse(&name) {
+                Some(n) => out.push(n),
+                None => self.problem(
+                    Some(c.span()),
+                    &k,
+                    format!("unknown capability {name:?}; write e.g. \"CHOWN\" or \"CAP_SETUID\""),
+                ),
+            }
+        }
+        out
     }
 
     /// `schedule`: only for oneshots.
