@@ -1,6 +1,6 @@
 //! Every failure a request can end in, and its JSON answer: `{"detail": "..."}` for
-//! application errors, `{"detail": [items]}` for validation (422), `WWW-Authenticate: Bearer`
-//! on 401. Database failures that no owner module mapped become 503 (try again) or 500, both
+//! application errors, `{"detail": [items]}` for validation (422, items are [`ErrorItem`]s),
+//! `WWW-Authenticate: Bearer` on 401. Database failures that no owner module mapped become 503 (try again) or 500, both
 //! JSON and logged; request input never reaches them by design.
 
 use std::borrow::Cow;
@@ -10,8 +10,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use serde_json::{Value, json};
+
 use super::db::DbError;
-use super::validation::ErrorItem;
 
 /// The error of a request.
 #[derive(Debug)]
@@ -26,6 +27,49 @@ pub enum ApiError {
     Db(DbError),
     /// A bug or an unexpected condition (logged; the client sees a generic 500).
     Internal(String),
+}
+
+/// One 422 item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorItem {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub loc: Vec<Value>,
+    pub msg: String,
+    /// Boxed, like `ctx`, to keep `Result<_, ErrorItem>` small.
+    pub input: Box<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ctx: Option<Box<Value>>,
+}
+
+impl ErrorItem {
+    /// An item of any type.
+    pub fn new(kind: &'static str, loc: Vec<Value>, msg: impl Into<String>, input: Value) -> Self {
+        ErrorItem {
+            kind,
+            loc,
+            msg: msg.into(),
+            input: Box::new(input),
+            ctx: None,
+        }
+    }
+
+    /// The same item with a `ctx` object.
+    pub fn with_ctx(mut self, ctx: Value) -> Self {
+        self.ctx = Some(Box::new(ctx));
+        self
+    }
+
+    /// A custom rule (`value_error`): the message is prefixed with `Value error, ` and the
+    /// context is `{"error": {}}`, exactly as the reference prints it.
+    pub fn value_error(loc: Vec<Value>, message: &str, input: Value) -> Self {
+        ErrorItem::new("value_error", loc, format!("Value error, {message}"), input)
+            .with_ctx(json!({"error": {}}))
+    }
+
+    pub fn missing(loc: Vec<Value>, input: Value) -> Self {
+        ErrorItem::new("missing", loc, "Field required", input)
+    }
 }
 
 /// Messages used by more than one module.

@@ -6,55 +6,12 @@
 //! `None`/[`Patch::Invalid`], so one answer lists path and query problems first, then body
 //! problems in field order. Model-level rules run only when [`Problems::is_empty`].
 
-use serde::Serialize;
 use serde_json::{Map, Value, json};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 use uuid::Uuid;
 
 use super::errors::ApiError;
-
-/// One 422 item.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ErrorItem {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub loc: Vec<Value>,
-    pub msg: String,
-    /// Boxed, like `ctx`, to keep `Result<_, ErrorItem>` small.
-    pub input: Box<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ctx: Option<Box<Value>>,
-}
-
-impl ErrorItem {
-    /// An item of any type.
-    pub fn new(kind: &'static str, loc: Vec<Value>, msg: impl Into<String>, input: Value) -> Self {
-        ErrorItem {
-            kind,
-            loc,
-            msg: msg.into(),
-            input: Box::new(input),
-            ctx: None,
-        }
-    }
-
-    /// The same item with a `ctx` object.
-    pub fn with_ctx(mut self, ctx: Value) -> Self {
-        self.ctx = Some(Box::new(ctx));
-        self
-    }
-
-    /// A custom rule (`value_error`): the message is prefixed with `Value error, ` and the
-    /// context is `{"error": {}}`, exactly as the reference prints it.
-    pub fn value_error(loc: Vec<Value>, message: &str, input: Value) -> Self {
-        ErrorItem::new("value_error", loc, format!("Value error, {message}"), input)
-            .with_ctx(json!({"error": {}}))
-    }
-
-    pub fn missing(loc: Vec<Value>, input: Value) -> Self {
-        ErrorItem::new("missing", loc, "Field required", input)
-    }
-}
+pub use super::errors::ErrorItem;
 
 /// The location of a value: `["body", field]`, `["query", name]`, ...
 pub fn loc(place: &str, name: &str) -> Vec<Value> {
