@@ -16,10 +16,12 @@ use deadpool_postgres::Pool;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::db::DbError;
 use super::errors::{ApiError, msg};
 use super::users::{self, User};
+use super::validation::{Body, ParseBody, Problems, RawBody, Text};
 
 /// The setting that holds the generated secret.
 const SECRET_SETTING: &str = "jwt_secret";
@@ -30,6 +32,46 @@ const GET_SETTING: &str = "SELECT value FROM app_settings WHERE name = $1";
 
 /// The message of every failed login (unknown e-mail, inactive user, wrong password).
 pub const LOGIN_FAILED: &str = "Invalid email or password";
+
+/// A validated `POST /api/auth/login` body.
+#[derive(Debug, ToSchema)]
+pub struct LoginRequest {
+    #[schema(format = Email, max_length = 255)]
+    pub email: String,
+    pub password: String,
+}
+
+impl ParseBody for LoginRequest {
+    fn parse(raw: &RawBody, p: &mut Problems) -> Option<LoginRequest> {
+        let b = Body::of(raw, p)?;
+        let email = users::email_field(&b, p, "email");
+        let password = b.string(p, "password", Text::FREE);
+        Some(LoginRequest {
+            email: email?,
+            password: password?,
+        })
+    }
+}
+
+/// A validated `POST /api/auth/change-password` body.
+#[derive(Debug, ToSchema)]
+pub struct PasswordChange {
+    pub current_password: String,
+    #[schema(min_length = 8, max_length = 1024)]
+    pub new_password: String,
+}
+
+impl ParseBody for PasswordChange {
+    fn parse(raw: &RawBody, p: &mut Problems) -> Option<PasswordChange> {
+        let b = Body::of(raw, p)?;
+        let current = b.string(p, "current_password", Text::FREE);
+        let new = users::new_password(&b, p, "new_password");
+        Some(PasswordChange {
+            current_password: current?,
+            new_password: new?,
+        })
+    }
+}
 
 // ---- tokens ------------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 //! Every failure a request can end in, and its JSON answer: `{"detail": "..."}` for
 //! application errors, `{"detail": [items]}` for validation (422, items are [`ErrorItem`]s),
-//! `WWW-Authenticate: Bearer` on 401. Database failures that no owner module mapped become 503 (try again) or 500, both
-//! JSON and logged; request input never reaches them by design.
+//! `WWW-Authenticate: Bearer` on 401. Database failures that no owner module mapped become
+//! 503 (try again) or 500, both JSON and logged; request input never reaches them by design.
 
 use std::borrow::Cow;
 
@@ -9,8 +9,8 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::db::DbError;
 
@@ -30,15 +30,22 @@ pub enum ApiError {
 }
 
 /// One 422 item.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = ValidationError)]
 pub struct ErrorItem {
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     pub kind: &'static str,
+    /// Where: `["body", field]`, `["query", name]`, `["path", name]`, `["header", name]`.
+    #[schema(value_type = Vec<Value>)]
     pub loc: Vec<Value>,
     pub msg: String,
-    /// Boxed, like `ctx`, to keep `Result<_, ErrorItem>` small.
+    // Boxed, like `ctx`, to keep `Result<_, ErrorItem>` small.
+    /// The offending value.
+    #[schema(value_type = Value)]
     pub input: Box<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub ctx: Option<Box<Value>>,
 }
 
@@ -133,19 +140,25 @@ impl From<deadpool_postgres::PoolError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct DetailBody<'a> {
-    detail: &'a str,
+/// The body of every error but 422: `{"detail": message}`.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub detail: String,
 }
 
-#[derive(Serialize)]
-struct ItemsBody<'a> {
-    detail: &'a [ErrorItem],
+/// The body of a 422: `{"detail": [items]}`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = HTTPValidationError)]
+pub struct ValidationErrors {
+    pub detail: Vec<ErrorItem>,
 }
 
 /// `status` with `{"detail": message}`.
 pub fn detail_response(status: StatusCode, message: &str) -> Response {
-    (status, Json(DetailBody { detail: message })).into_response()
+    let body = ErrorDetail {
+        detail: message.to_owned(),
+    };
+    (status, Json(body)).into_response()
 }
 
 impl IntoResponse for ApiError {
@@ -158,9 +171,9 @@ impl IntoResponse for ApiError {
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 r
             }
-            ApiError::Validation(items) => (
+            ApiError::Validation(detail) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Json(ItemsBody { detail: &items }),
+                Json(ValidationErrors { detail }),
             )
                 .into_response(),
             ApiError::Db(e) if e.is_unavailable() => {

@@ -57,6 +57,20 @@ impl Problems {
     }
 }
 
+// ---- input types -------------------------------------------------------------------------
+
+/// A JSON request body that reads itself field by field, reporting every problem on `p`;
+/// `None` when something was wrong (the problems say what).
+pub trait ParseBody: Sized {
+    fn parse(raw: &RawBody, p: &mut Problems) -> Option<Self>;
+}
+
+/// Query parameters that read themselves (names they do not know are ignored); problems go
+/// on `p`, the value is always built (with defaults where a parameter was wrong).
+pub trait ParseQuery: Sized {
+    fn parse(q: &Query, p: &mut Problems) -> Self;
+}
+
 // ---- request bodies ----------------------------------------------------------------------
 
 /// A request body after the syntax check, before any field is read.
@@ -607,6 +621,25 @@ pub enum DateOrTime {
     Day(Date),
     At(OffsetDateTime),
 }
+
+impl utoipa::PartialSchema for DateOrTime {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{
+            AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type,
+        };
+        let string = |format| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(format)))
+        };
+        AnyOfBuilder::new()
+            .item(string(KnownFormat::Date))
+            .item(string(KnownFormat::DateTime))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for DateOrTime {}
 
 /// Parses `YYYY-MM-DD`, an ISO 8601 date-time (`T` or space; optional seconds, fraction,
 /// `Z` or `±HH:MM`/`±HHMM`; no offset means UTC), or a Unix timestamp (seconds; values
