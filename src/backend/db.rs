@@ -197,6 +197,15 @@ impl Filters {
     }
 }
 
+/// `Type { field, ... }` from the columns of `row` with the fields' names (each column's
+/// SQL type must match its field's; a mismatch is an error, never a panic).
+macro_rules! from_columns {
+    ($row:expr, $ty:ident { $($field:ident),* $(,)? }) => {
+        $ty { $($field: $row.try_get(stringify!($field))?),* }
+    };
+}
+pub(crate) use from_columns;
+
 /// A database failure that no owner module turned into a specific answer.
 #[derive(Debug, Error)]
 pub enum DbError {

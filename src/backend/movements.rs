@@ -8,12 +8,11 @@
 
 use deadpool_postgres::GenericClient;
 use serde::Serialize;
-use time::OffsetDateTime;
 use tokio_postgres::Row;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::db::{DbError, Filters};
+use super::db::{DbError, Filters, from_columns};
 use super::errors::ApiError;
 use super::paging::{self, Page, PageRequest, PagedSql};
 use super::validation::{DateOrTime, ParseQuery, Problems, Query};
@@ -106,25 +105,11 @@ pub struct Movement {
 }
 
 fn from_row(row: &Row) -> Result<Movement, tokio_postgres::Error> {
-    Ok(Movement {
-        product_id: row.try_get("product_id")?,
-        operation_type: row.try_get("operation_type")?,
-        quantity: row.try_get("quantity")?,
-        source_id: row.try_get("source_id")?,
-        distribution_center_id: row.try_get("distribution_center_id")?,
-        notes: row.try_get("notes")?,
-        id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
-        created_at: Ts(row.try_get::<_, OffsetDateTime>("created_at")?),
-        product_barcode: row.try_get("product_barcode")?,
-        product_gtin: row.try_get("product_gtin")?,
-        product_brand: row.try_get("product_brand")?,
-        product_size: row.try_get("product_size")?,
-        product_seller_sku: row.try_get("product_seller_sku")?,
-        source_name: row.try_get("source_name")?,
-        dc_name: row.try_get("dc_name")?,
-        user_email: row.try_get("user_email")?,
-    })
+    Ok(from_columns! { row, Movement {
+        product_id, operation_type, quantity, source_id, distribution_center_id, notes,
+        id, user_id, created_at, product_barcode, product_gtin, product_brand,
+        product_size, product_seller_sku, source_name, dc_name, user_email
+    } })
 }
 
 /// What a new journal row records.

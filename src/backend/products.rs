@@ -7,12 +7,11 @@ use std::collections::HashSet;
 
 use deadpool_postgres::{GenericClient, Pool};
 use serde::Serialize;
-use time::OffsetDateTime;
 use tokio_postgres::Row;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::db::{self, DbError, Filters};
+use super::db::{self, DbError, Filters, from_columns};
 use super::errors::{ApiError, msg};
 use super::paging::{self, Page, PageRequest, PagedSql};
 use super::stock;
@@ -138,17 +137,9 @@ pub struct ProductWithStock {
 }
 
 fn product_from_row(row: &Row) -> Result<Product, tokio_postgres::Error> {
-    Ok(Product {
-        barcode: row.try_get("barcode")?,
-        gtin: row.try_get("gtin")?,
-        seller_sku: row.try_get("seller_sku")?,
-        size: row.try_get("size")?,
-        brand: row.try_get("brand")?,
-        color: row.try_get("color")?,
-        id: row.try_get("id")?,
-        created_at: Ts(row.try_get::<_, OffsetDateTime>("created_at")?),
-        updated_at: Ts(row.try_get::<_, OffsetDateTime>("updated_at")?),
-    })
+    Ok(from_columns! { row, Product {
+        barcode, gtin, seller_sku, size, brand, color, id, created_at, updated_at
+    } })
 }
 
 fn with_stock_from_row(row: &Row) -> Result<ProductWithStock, tokio_postgres::Error> {
@@ -452,12 +443,7 @@ pub async fn lock_for_import(
 ) -> Result<Vec<ImportTarget>, DbError> {
     let rows = client.query(LOCK_FOR_IMPORT, &[&barcodes]).await?;
     rows.iter()
-        .map(|r| {
-            Ok(ImportTarget {
-                id: r.try_get("id")?,
-                barcode: r.try_get("barcode")?,
-            })
-        })
+        .map(|r| Ok(from_columns! { r, ImportTarget { id, barcode } }))
         .collect()
 }
 

@@ -7,13 +7,12 @@
 
 use deadpool_postgres::{GenericClient, Pool};
 use serde::Serialize;
-use time::OffsetDateTime;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::db::{self, DbError};
+use super::db::{self, DbError, from_columns};
 use super::errors::{ApiError, msg};
 use super::validation::{Body, ParseBody, Problems, RawBody, Text};
 use super::wire::Ts;
@@ -161,13 +160,9 @@ impl Kind for Source {
     const MOVEMENT_FK: &'static str = "stock_movements_source_id_fkey";
 
     fn from_row(row: &Row) -> Result<Source, tokio_postgres::Error> {
-        Ok(Source {
-            name: row.try_get("name")?,
-            description: row.try_get("description")?,
-            id: row.try_get("id")?,
-            created_at: Ts(row.try_get::<_, OffsetDateTime>("created_at")?),
-            updated_at: Ts(row.try_get::<_, OffsetDateTime>("updated_at")?),
-        })
+        Ok(from_columns! { row, Source {
+            name, description, id, created_at, updated_at
+        } })
     }
 
     fn insert_params(new: &NewSource) -> Params {
@@ -314,14 +309,9 @@ impl Kind for DistributionCenter {
     const MOVEMENT_FK: &'static str = "stock_movements_distribution_center_id_fkey";
 
     fn from_row(row: &Row) -> Result<DistributionCenter, tokio_postgres::Error> {
-        Ok(DistributionCenter {
-            code: row.try_get("code")?,
-            name: row.try_get("name")?,
-            marketplace: row.try_get("marketplace")?,
-            id: row.try_get("id")?,
-            created_at: Ts(row.try_get::<_, OffsetDateTime>("created_at")?),
-            updated_at: Ts(row.try_get::<_, OffsetDateTime>("updated_at")?),
-        })
+        Ok(from_columns! { row, DistributionCenter {
+            code, name, marketplace, id, created_at, updated_at
+        } })
     }
 
     fn insert_params(new: &NewDistributionCenter) -> Params {

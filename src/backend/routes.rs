@@ -61,32 +61,32 @@ macro_rules! reference_routes {
      update = $update:literal, delete = $delete:literal,
      not_found = $not_found:literal, taken = $taken:literal) => {{
         #[utoipa::path(get, path = $collection, summary = $list, responses(
-                (status = 200, description = "Every row", body = Vec<$kind>), Reader))]
+                    (status = 200, description = "Every row", body = Vec<$kind>), Reader))]
         async fn list(state: State<App>, checked: Checked<Reader>) -> Handled {
             list_reference::<$kind>(state, checked).await
         }
         #[utoipa::path(post, path = $collection, summary = $create, request_body = $new,
-                responses(
-                    (status = 201, description = "Created", body = $kind),
-                    (status = 400, description = $taken, body = ErrorDetail),
-                    Member))]
+                    responses(
+                        (status = 201, description = "Created", body = $kind),
+                        (status = 400, description = $taken, body = ErrorDetail),
+                        Member))]
         async fn create(state: State<App>, checked: Checked<Member, JsonBody<$new>>) -> Handled {
             create_reference::<$kind>(state, checked).await
         }
         #[utoipa::path(get, path = $item, summary = $get, params(($param = Uuid, Path)),
-                responses(
-                    (status = 200, description = "The row", body = $kind),
-                    (status = 404, description = $not_found, body = ErrorDetail),
-                    Member))]
+                    responses(
+                        (status = 200, description = "The row", body = $kind),
+                        (status = 404, description = $not_found, body = ErrorDetail),
+                        Member))]
         async fn get(state: State<App>, checked: Checked<Member, PathId>) -> Handled {
             get_reference::<$kind>(state, checked).await
         }
         #[utoipa::path(put, path = $item, summary = $update, params(($param = Uuid, Path)),
-                request_body = $change, responses(
-                    (status = 200, description = "The row", body = $kind),
-                    (status = 400, description = $taken, body = ErrorDetail),
-                    (status = 404, description = $not_found, body = ErrorDetail),
-                    Member))]
+                    request_body = $change, responses(
+                        (status = 200, description = "The row", body = $kind),
+                        (status = 400, description = $taken, body = ErrorDetail),
+                        (status = 404, description = $not_found, body = ErrorDetail),
+                        Member))]
         async fn update(
             state: State<App>,
             checked: Checked<Member, (PathId, JsonBody<$change>)>,
@@ -94,11 +94,11 @@ macro_rules! reference_routes {
             update_reference::<$kind>(state, checked).await
         }
         #[utoipa::path(delete, path = $item, summary = $delete, params(($param = Uuid, Path)),
-                responses(
-                    (status = 204, description = "Deleted"),
-                    (status = 404, description = $not_found, body = ErrorDetail),
-                    (status = 409, description = "Referenced by movements", body = ErrorDetail),
-                    Admin))]
+                    responses(
+                        (status = 204, description = "Deleted"),
+                        (status = 404, description = $not_found, body = ErrorDetail),
+                        (status = 409, description = "Referenced by movements", body = ErrorDetail),
+                        Admin))]
         async fn delete(state: State<App>, checked: Checked<Admin, PathId>) -> Handled {
             delete_reference::<$kind>(state, checked).await
         }

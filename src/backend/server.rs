@@ -51,18 +51,8 @@ pub fn run(args: BackendArgs) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(settings.workers)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!("cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(serve(settings))
+    let workers = settings.workers;
+    super::block_on(Some(workers), serve(settings))
 }
 
 /// Aborts the purge task when dropped (at shutdown, or if start-up fails after spawning).

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::db::{self, DbError};
+use super::db::{self, DbError, from_columns};
 use super::errors::{ApiError, msg};
 use super::idempotency::{self, Claim};
 use super::movements::{self, Movement, NewMovement};
@@ -122,7 +122,7 @@ const LEDGER_MISMATCHES: &str = "WITH ledger AS ( \
                   WHEN operation_type IN ('restoration', 'utilization') THEN -quantity::bigint \
                   ELSE 0 END) AS defect \
        FROM stock_movements GROUP BY product_id) \
-     SELECT p.id, p.barcode, p.is_deleted, \
+     SELECT p.id AS product_id, p.barcode, p.is_deleted, \
        COALESCE(s.quantity, 0)::bigint AS stock_quantity, COALESCE(l.stock, 0)::bigint AS stock_ledger, \
        COALESCE(d.quantity, 0)::bigint AS defect_quantity, COALESCE(l.defect, 0)::bigint AS defect_ledger \
      FROM products p \
@@ -541,11 +541,7 @@ pub struct Summary {
 pub async fn summary(conn: &impl GenericClient) -> Result<Summary, ApiError> {
     let stmt = conn.prepare_cached(SUMMARY).await?;
     let row = conn.query_one(&stmt, &[]).await?;
-    Ok(Summary {
-        total_products: row.try_get("total_products")?,
-        total_stock: row.try_get("total_stock")?,
-        total_defect: row.try_get("total_defect")?,
-    })
+    Ok(from_columns! { row, Summary { total_products, total_stock, total_defect } })
 }
 
 /// A product whose balances differ from its journal.
@@ -583,16 +579,11 @@ pub async fn ledger_check(pool: &Pool) -> Result<LedgerReport, ApiError> {
     tx.commit().await?;
     let mismatches = rows
         .iter()
-        .map(|r| {
-            Ok(LedgerMismatch {
-                product_id: r.try_get("id")?,
-                barcode: r.try_get("barcode")?,
-                is_deleted: r.try_get("is_deleted")?,
-                stock_quantity: r.try_get("stock_quantity")?,
-                stock_ledger: r.try_get("stock_ledger")?,
-                defect_quantity: r.try_get("defect_quantity")?,
-                defect_ledger: r.try_get("defect_ledger")?,
-            })
+        .map(|row| {
+            Ok(from_columns! { row, LedgerMismatch {
+                product_id, barcode, is_deleted, stock_quantity, stock_ledger, defect_quantity,
+                defect_ledger
+            } })
         })
         .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
     Ok(LedgerReport {

@@ -293,14 +293,8 @@ impl<'a> Body<'a> {
 
     /// A required string (null is a `string_type` problem).
     pub fn string(&self, p: &mut Problems, name: &str, rule: Text) -> Option<String> {
-        match self.patch_string(p, name, rule, false) {
-            Patch::Set(v) => Some(v),
-            Patch::Absent => {
-                self.missing(p, name);
-                None
-            }
-            Patch::Null | Patch::Invalid => None,
-        }
+        let value = self.patch_string(p, name, rule, false);
+        self.required(p, name, value)
     }
 
     /// An optional string; `nullable` says whether null is allowed (else `string_type`).
@@ -311,10 +305,39 @@ impl<'a> Body<'a> {
         rule: Text,
         nullable: bool,
     ) -> Patch<String> {
+        let wrong = ("string_type", "Input should be a valid string");
+        self.patch_text(p, name, nullable, wrong, |loc, s| check_text(loc, s, rule))
+    }
+
+    /// A required UUID.
+    pub fn uuid(&self, p: &mut Problems, name: &str) -> Option<Uuid> {
+        let value = self.patch_uuid(p, name, false);
+        self.required(p, name, value)
+    }
+
+    /// An optional UUID; `nullable` says whether null is allowed (else `uuid_type`).
+    pub fn patch_uuid(&self, p: &mut Problems, name: &str, nullable: bool) -> Patch<Uuid> {
+        let wrong = (
+            "uuid_type",
+            "UUID input should be a string, bytes or UUID object",
+        );
+        self.patch_text(p, name, nullable, wrong, check_uuid)
+    }
+
+    /// A field sent as a JSON string and checked by `read`; any other JSON type is the
+    /// `wrong` (type, message) problem, null too unless `nullable`.
+    fn patch_text<T>(
+        &self,
+        p: &mut Problems,
+        name: &str,
+        nullable: bool,
+        wrong: (&'static str, &'static str),
+        read: impl FnOnce(Vec<Value>, &str) -> Result<T, ErrorItem>,
+    ) -> Patch<T> {
         match self.map.get(name) {
             None => Patch::Absent,
             Some(Value::Null) if nullable => Patch::Null,
-            Some(Value::String(s)) => match check_text(loc("body", name), s, rule) {
+            Some(Value::String(s)) => match read(loc("body", name), s) {
                 Ok(v) => Patch::Set(v),
                 Err(item) => {
                     p.push(item);
@@ -323,9 +346,9 @@ impl<'a> Body<'a> {
             },
             Some(other) => {
                 p.push(ErrorItem::new(
-                    "string_type",
+                    wrong.0,
                     loc("body", name),
-                    "Input should be a valid string",
+                    wrong.1,
                     other.clone(),
                 ));
                 Patch::Invalid
@@ -333,39 +356,15 @@ impl<'a> Body<'a> {
         }
     }
 
-    /// A required UUID.
-    pub fn uuid(&self, p: &mut Problems, name: &str) -> Option<Uuid> {
-        match self.patch_uuid(p, name, false) {
+    /// The value of a required field; absent is a `missing` problem.
+    fn required<T>(&self, p: &mut Problems, name: &str, value: Patch<T>) -> Option<T> {
+        match value {
             Patch::Set(v) => Some(v),
             Patch::Absent => {
                 self.missing(p, name);
                 None
             }
             Patch::Null | Patch::Invalid => None,
-        }
-    }
-
-    /// An optional UUID; `nullable` says whether null is allowed (else `uuid_type`).
-    pub fn patch_uuid(&self, p: &mut Problems, name: &str, nullable: bool) -> Patch<Uuid> {
-        match self.map.get(name) {
-            None => Patch::Absent,
-            Some(Value::Null) if nullable => Patch::Null,
-            Some(Value::String(s)) => match check_uuid(loc("body", name), s) {
-                Ok(v) => Patch::Set(v),
-                Err(item) => {
-                    p.push(item);
-                    Patch::Invalid
-                }
-            },
-            Some(other) => {
-                p.push(ErrorItem::new(
-                    "uuid_type",
-                    loc("body", name),
-                    "UUID input should be a string, bytes or UUID object",
-                    other.clone(),
-                ));
-                Patch::Invalid
-            }
         }
     }
 

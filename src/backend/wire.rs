@@ -61,6 +61,19 @@ impl utoipa::ToSchema for Ts {
     }
 }
 
+impl<'a> tokio_postgres::types::FromSql<'a> for Ts {
+    fn from_sql(
+        ty: &tokio_postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Ts, Box<dyn std::error::Error + Sync + Send>> {
+        OffsetDateTime::from_sql(ty, raw).map(Ts)
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        <OffsetDateTime as tokio_postgres::types::FromSql>::accepts(ty)
+    }
+}
+
 impl From<OffsetDateTime> for Ts {
     fn from(t: OffsetDateTime) -> Self {
         Ts(t)
