@@ -157,17 +157,7 @@ pub fn run(args: MigrateArgs) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!("cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async {
+    super::block_on(None, async {
         let mut client = match db::connect_with_wait(&config, args.database.db_wait).await {
             Ok(c) => c,
             Err(e) => {
