@@ -7,6 +7,7 @@
 //! * [`workload`]: client threads sending stock operations with idempotency keys, and the
 //!   audit of the journal and balances afterwards.
 //! * [`stats`]: percentiles for the printed figures.
+//! * [`sql`]: a blocking PostgreSQL client for locks, roles and owners.
 //!
 //! Nothing here sleeps to let things settle: waits poll a condition with a deadline.
 
@@ -14,6 +15,7 @@
 
 pub mod api;
 pub mod http;
+pub mod sql;
 pub mod stack;
 pub mod stats;
 pub mod workload;
