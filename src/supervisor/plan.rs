@@ -489,6 +489,33 @@ impl fmt::Display for Plan {
                     u.name, u.uid, u.gid
                 )?;
             }
+            let caps: Vec<String> = svc
+                .capabilities
+                .iter()
+                .map(|c| super::caps::name(*c))
+                .collect();
+            writeln!(
+                f,
+                "       rights:  no_new_privs, capabilities {}",
+                if caps.is_empty() {
+                    "none".to_owned()
+                } else {
+                    caps.join(" ")
+                }
+            )?;
+            let mut env: Vec<String> = svc.inherit_env.clone();
+            env.extend(svc.env.iter().map(|(k, _)| k.clone()));
+            env.extend(
+                svc.secret_env
+                    .iter()
+                    .map(|s| format!("{} (secret)", s.name)),
+            );
+            if !env.is_empty() {
+                writeln!(f, "       env:     {} (+ PATH, locale, log)", env.join(" "))?;
+            }
+            for d in &svc.directories {
+                writeln!(f, "       dir:     {} (0700, its account)", d.display())?;
+            }
         }
         if !self.disabled.is_empty() {
             let names: Vec<&str> = self.disabled.iter().map(ServiceName::as_str).collect();
