@@ -92,6 +92,40 @@ fn every_service_runs_as_its_own_account_without_capabilities() {
     }
 }
 
+/// The descriptors a process holds, as `fd -> target`.
+fn open_fds(pid: u32) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("/proc fd")
+        .flatten()
+    {
+        let target =
+            std::fs::read_link(e.path()).map_or_else(|_| "?".into(), |t| t.display().to_string());
+        out.push((e.file_name().to_string_lossy().into_owned(), target));
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn a_service_inherits_no_descriptor_of_another() {
+    let layout = Layout::new();
+    let sup = healthy_stack(&layout, &[]);
+    let (_, h) = health(&layout.health).expect("/health");
+    // web starts last: every other service's pipes existed when it was spawned.
+    let web = service_host_pid(&sup, &h, "web").expect("web pid");
+    let pipes: Vec<(String, String)> = open_fds(web)
+        .into_iter()
+        .filter(|(_, t)| t.starts_with("pipe:"))
+        .collect();
+    let stdio: Vec<&str> = pipes.iter().map(|(fd, _)| fd.as_str()).collect();
+    assert_eq!(
+        stdio,
+        ["1", "2"],
+        "web holds pipes beyond its own stdout/stderr: {pipes:?}"
+    );
+}
+
 #[test]
 fn web_sees_no_secret_and_the_backend_only_its_own() {
     let layout = Layout::new();

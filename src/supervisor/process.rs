@@ -82,11 +82,14 @@ pub fn spawn(launch: &Launch<'_>) -> io::Result<Child> {
         cmd.current_dir(dir);
     }
 
-    let (out_read, out_write) = nix::unistd::pipe().map_err(io::Error::from)?;
+    // Close-on-exec: only this child gets its own pipe ends (as its stdout/stderr); no later
+    // service inherits another's (and could read its output).
+    let (out_read, out_write) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io::Error::from)?;
     let (err_read, err_write) = if launch.merge_stderr {
         (None, out_write.try_clone()?)
     } else {
-        let (r, w) = nix::unistd::pipe().map_err(io::Error::from)?;
+        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io::Error::from)?;
         (Some(r), w)
     };
     cmd.stdout(Stdio::from(out_write))
@@ -96,11 +99,21 @@ pub fn spawn(launch: &Launch<'_>) -> io::Result<Child> {
     let parent = std::process::id() as libc::pid_t;
     let keep_caps = launch.keep_caps;
     // SAFETY: the closure runs in the forked child before exec and calls only
-    // async-signal-safe functions (prctl, setgroups, setgid, setuid, getppid, getpid, kill);
+    // async-signal-safe functions (close_range, prctl, setgroups, setgid, setuid, getppid,
+    // getpid, kill);
     // it does not allocate: the group list and the capability mask were built before the
     // fork.
     unsafe {
         cmd.pre_exec(move || {
+            // Nothing beyond stdin/stdout/stderr passes on, whatever the supervisor itself
+            // inherited (a test harness's jobserver pipe, say). A kernel without
+            // close_range (before 5.11) leaves it to close-on-exec flags.
+            libc::syscall(
+                libc::SYS_close_range,
+                3 as libc::c_uint,
+                libc::c_uint::MAX,
+                libc::CLOSE_RANGE_CLOEXEC,
+            );
             if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
                 return Err(io::Error::last_os_error());
             }
