@@ -149,6 +149,10 @@ fn supervise(path: &Path) -> ExitCode {
     };
     match runtime::run(plan) {
         Ok(code) => code,
+        Err(e @ runtime::RuntimeError::Listen(_)) => {
+            eprintln!("{}: {e}", path.display());
+            ExitCode::from(EXIT_INVALID)
+        }
         Err(e) => {
             tracing::error!("{e}");
             ExitCode::FAILURE

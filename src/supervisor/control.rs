@@ -51,6 +51,8 @@ pub enum ErrorKind {
     UnknownService,
     /// The supervisor is shutting down.
     ShuttingDown,
+    /// A rolling restart failed (the old instance keeps serving).
+    RestartFailed,
 }
 
 /// A control command for the loop, with the channel to answer on.
@@ -103,9 +105,7 @@ pub async fn serve(listener: UnixListener, status: Status, requests: mpsc::Sende
         };
         let status = status.clone();
         let requests = requests.clone();
-        tokio::spawn(async move {
-            let _ = tokio::time::timeout(REQUEST_TIMEOUT, handle(stream, status, requests)).await;
-        });
+        tokio::spawn(handle(stream, status, requests));
     }
 }
 
@@ -113,12 +113,15 @@ async fn handle(stream: UnixStream, status: Status, requests: mpsc::Sender<Reque
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     let mut reader = tokio::io::BufReader::new(read.take(MAX_REQUEST as u64));
-    let response = match reader.read_line(&mut line).await {
-        Ok(_) => answer(&line, &status, &requests).await,
-        Err(e) => error_json(
+    // The request must arrive in time; the answer may take as long as the command (a
+    // rolling restart waits for the new instance, bounded by its start_period).
+    let response = match tokio::time::timeout(REQUEST_TIMEOUT, reader.read_line(&mut line)).await {
+        Ok(Ok(_)) => answer(&line, &status, &requests).await,
+        Ok(Err(e)) => error_json(
             ErrorKind::BadRequest,
             &format!("cannot read the request: {e}"),
         ),
+        Err(_) => error_json(ErrorKind::BadRequest, "no request within 5s"),
     };
     let _ = write.write_all(format!("{response}\n").as_bytes()).await;
     let _ = write.shutdown().await;

@@ -80,7 +80,9 @@ pub fn request(socket: &Path, req: &WireRequest) -> Result<HealthJson, ClientErr
         ))
     };
     let mut stream = UnixStream::connect(socket).map_err(unreachable)?;
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    // A rolling restart answers when the new instance is ready (or not): allow for long
+    // start periods, but never hang forever on a stuck supervisor.
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(11 * 60)));
     let mut line = serde_json::to_string(req).unwrap_or_default();
     line.push('\n');
     stream.write_all(line.as_bytes()).map_err(unreachable)?;

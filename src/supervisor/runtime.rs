@@ -24,14 +24,17 @@ use tracing::{debug, error, info, warn};
 
 use super::control::{self, ErrorKind};
 use super::engine::{
-    Action, CommandError, Engine, Event, Generation, Overall, ProbeOutcome, Report, Snapshot, State,
+    Accepted, Action, CommandError, Engine, Event, Generation, Overall, ProbeOutcome, Report,
+    Snapshot, State,
 };
 use super::logs::{self, Stream};
 use super::notify::{self, Notifier};
+use super::notify_socket;
 use super::plan::{Plan, ProbeKind, ServiceId, ServiceName, ServiceSpec, Signal};
 use super::probe;
 use super::process::{self, Launch};
 use super::reaper::Reaper;
+use super::sockets::{self, HeldSockets};
 use super::{health, memory, prepare};
 
 /// Signals that stop the supervisor; a second one escalates to SIGKILL.
@@ -42,6 +45,9 @@ const FORWARDED_SIGNALS: [i32; 4] = [SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH];
 /// Why the supervisor could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
+    /// A `listen` socket could not be bound (a port taken, say): an invalid config here.
+    #[error(transparent)]
+    Listen(#[from] sockets::BindError),
     /// The tokio runtime, the signal handlers or a listener could not be set up.
     #[error("cannot set up {what}: {source}")]
     Setup {
@@ -71,6 +77,9 @@ pub fn run(plan: Plan) -> Result<ExitCode, RuntimeError> {
 
 /// The loop's state. Dropping it closes the signal stream and the snapshot channel (which
 /// ends the health server thread); child pipes are owned by their drain tasks.
+/// The answer channel of one control request.
+type Reply = oneshot::Sender<Result<(), (ErrorKind, String)>>;
+
 struct Shell {
     engine: Engine,
     reaper: Reaper,
@@ -81,7 +90,11 @@ struct Shell {
     /// `wms ctl start/stop/restart`, from the control socket's task.
     control_rx: mpsc::Receiver<control::Request>,
     /// Replies to send once the effects of their commands are published.
-    pending_replies: Vec<oneshot::Sender<Result<(), (ErrorKind, String)>>>,
+    pending_replies: Vec<Reply>,
+    /// Replies to rolling restarts, sent when the engine reports how the handover ended.
+    rolling_replies: Vec<(ServiceId, Reply)>,
+    /// Handover outcomes reported by the engine, answered at the next publish.
+    handover_outcomes: Vec<(ServiceId, Result<(), String>)>,
     /// Aggregate changes to tell the service manager once they are published.
     pending_notes: Vec<Report>,
     /// The latest snapshot, for /health and `wms ctl status`.
@@ -95,6 +108,10 @@ struct Shell {
     tails: Arc<logs::Tails>,
     /// The scheduled runs last written to `state_dir` (written again when they change).
     saved_runs: Vec<(ServiceName, SystemTime)>,
+    /// Where services with notify readiness send `READY=1` (`None`: no service does).
+    notify_socket: Option<PathBuf>,
+    /// Listening sockets held for services across their restarts.
+    sockets: HeldSockets,
 }
 
 impl Shell {
@@ -120,6 +137,8 @@ impl Shell {
             pid = std::process::id(),
             "supervisor starting"
         );
+        // Before anything starts: a taken port is a config error naming the service.
+        let sockets = HeldSockets::bind_all(&plan)?;
         let memory = memory::load(&settings.state_dir);
         if !memory.stopped.is_empty() {
             let names: Vec<&str> = memory.stopped.iter().map(|n| n.as_str()).collect();
@@ -155,6 +174,16 @@ impl Shell {
             n.status(&engine.snapshot().summary());
         }
         let (results_tx, results_rx) = mpsc::unbounded_channel();
+        // Services with `ready = { notify = true }` say READY=1 here.
+        let notify_socket = notify_socket::path_beside(&settings.control_socket);
+        let uses_notify = plan_uses_notify(engine.plan());
+        if uses_notify {
+            let socket = notify_socket::bind(&notify_socket).map_err(setup(format!(
+                "the notify socket {}",
+                notify_socket.display()
+            )))?;
+            tokio::spawn(notify_socket::serve(socket, results_tx.clone()));
+        }
         Ok(Shell {
             engine,
             reaper: Reaper::default(),
@@ -163,6 +192,8 @@ impl Shell {
             results_rx,
             control_rx,
             pending_replies: Vec::new(),
+            rolling_replies: Vec::new(),
+            handover_outcomes: Vec::new(),
             pending_notes: Vec::new(),
             snapshots,
             notifier,
@@ -171,6 +202,8 @@ impl Shell {
             name_width,
             tails,
             saved_runs: memory.last_runs,
+            notify_socket: uses_notify.then_some(notify_socket),
+            sockets,
         })
     }
 
@@ -227,6 +260,19 @@ impl Shell {
                 true
             }
         });
+        for (service, outcome) in std::mem::take(&mut self.handover_outcomes) {
+            let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.rolling_replies)
+                .into_iter()
+                .partition(|(s, _)| *s == service);
+            self.rolling_replies = waiting;
+            for (_, reply) in done {
+                let _ = reply.send(
+                    outcome
+                        .clone()
+                        .map_err(|reason| (ErrorKind::RestartFailed, reason)),
+                );
+            }
+        }
         for reply in self.pending_replies.drain(..) {
             let _ = reply.send(Ok(()));
         }
@@ -258,7 +304,8 @@ impl Shell {
             .engine
             .handle_command(id, request.command, Instant::now())
         {
-            Ok(()) => {
+            Ok(Accepted::Rolling) => self.rolling_replies.push((id, request.reply)),
+            Ok(Accepted::Done) => {
                 let state_dir = &self.engine.plan().supervisor.state_dir;
                 if let Err(e) = memory::save_stopped(state_dir, &self.engine.remembered_stops()) {
                     warn!(
@@ -318,6 +365,15 @@ impl Shell {
                 } => self.start_probe(service, generation),
                 Action::Report(report) => {
                     self.log_report(&report);
+                    match &report {
+                        Report::HandoverDone { service } => {
+                            self.handover_outcomes.push((*service, Ok(())));
+                        }
+                        Report::HandoverFailed { service, reason } => {
+                            self.handover_outcomes.push((*service, Err(reason.clone())));
+                        }
+                        _ => {}
+                    }
                     if matches!(report, Report::Overall(_) | Report::ShutdownStarted) {
                         self.pending_notes.push(report);
                     }
@@ -330,8 +386,10 @@ impl Shell {
 
     fn spawn(&mut self, id: ServiceId) {
         let spec = self.engine.plan().service(id);
+        let notify = self.notify_socket.as_deref();
+        let pass_fds = self.sockets.for_service(spec.name.as_str());
         let prepared = prepare::directories(spec)
-            .and_then(|()| prepare::environment(spec))
+            .and_then(|()| prepare::environment(spec, notify))
             .and_then(|env| {
                 let launch = Launch {
                     argv: &spec.command,
@@ -340,6 +398,7 @@ impl Shell {
                     user: spec.user.as_ref(),
                     workdir: spec.workdir.as_deref(),
                     merge_stderr: false,
+                    pass_fds: &pass_fds,
                 };
                 process::spawn(&launch).map_err(|e| format!("{}: {e}", spec.command[0]))
             });
@@ -384,6 +443,9 @@ impl Shell {
         let Some(spec) = self.engine.plan().service(service).ready.clone() else {
             return;
         };
+        let Some(kind) = spec.kind else {
+            return;
+        };
         let tx = self.results_tx.clone();
         let finish = move |outcome| {
             // The receiver lives as long as the loop; after exit nobody needs the result.
@@ -393,7 +455,7 @@ impl Shell {
                 outcome,
             });
         };
-        match spec.kind {
+        match kind {
             ProbeKind::Http(target) => {
                 tokio::spawn(async move { finish(probe::http(&target, spec.timeout).await) });
             }
@@ -406,7 +468,7 @@ impl Shell {
             ProbeKind::Exec(argv) => {
                 // A probe is part of its service: same account, environment and rights.
                 let svc = self.engine.plan().service(service);
-                let spawned = prepare::environment(svc).and_then(|env| {
+                let spawned = prepare::environment(svc, None).and_then(|env| {
                     let launch = Launch {
                         argv: &argv,
                         env: &env,
@@ -414,6 +476,7 @@ impl Shell {
                         user: svc.user.as_ref(),
                         workdir: svc.workdir.as_deref(),
                         merge_stderr: true,
+                        pass_fds: &[],
                     };
                     process::spawn(&launch).map_err(|e| e.to_string())
                 });
@@ -501,12 +564,26 @@ impl Shell {
                 warn!("shutdown_timeout passed: killing all services now")
             }
             Report::Overall(o) => info!("status: {}", o.as_str()),
+            Report::HandoverDone { service } => info!(
+                service = %name(*service),
+                "rolling restart: the new instance is ready and serving; the old one drains"
+            ),
+            Report::HandoverFailed { service, reason } => {
+                warn!(service = %name(*service), "rolling restart failed: {reason}")
+            }
             Report::RefusedMove { service, from, to } => error!(
                 service = %name(*service),
                 "bug: refused state move {} -> {}", from.as_str(), to.as_str()
             ),
         }
     }
+}
+
+/// True if and only if some service is ready by notification.
+fn plan_uses_notify(plan: &Plan) -> bool {
+    plan.services
+        .iter()
+        .any(|s| s.ready.as_ref().is_some_and(|r| r.is_notify))
 }
 
 /// The capabilities a service keeps, as the bit mask `process::spawn` wants.
