@@ -183,3 +183,102 @@ fn a_restart_whose_new_instance_never_gets_ready_fails_and_the_old_one_serves_on
     api.products().expect("the API still answers");
     drop(sup);
 }
+
+/// The pids of every running service, from the supervisor's /health.
+fn pids(layout: &Layout) -> Vec<(String, Option<u64>)> {
+    let (_, h) = health(&layout.health).expect("/health");
+    h["services"]
+        .as_object()
+        .expect("services")
+        .iter()
+        .map(|(n, s)| (n.clone(), s["pid"].as_u64()))
+        .collect()
+}
+
+#[test]
+fn a_reload_changes_what_changed_and_refuses_an_invalid_file() {
+    let layout = Layout::new();
+    let (sup, api, product) = healthy_stack(&layout, &[]);
+    let config = layout.dir.join("config.toml");
+    let original = std::fs::read_to_string(&config).expect("config.toml");
+
+    // An invalid file: refused with its position, nothing changes.
+    let before = pids(&layout);
+    std::fs::write(
+        &config,
+        original.replace(
+            "stop_timeout = \"5s\"\nbackoff_max",
+            "stop_timeout = \"five\"\nbackoff_max",
+        ),
+    )
+    .expect("write");
+    let out = ctl(&layout, &["reload"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("config.toml:")
+            && stderr.contains("stop_timeout: invalid duration \"five\""),
+        "{stderr}"
+    );
+    assert_eq!(pids(&layout), before, "nothing changed");
+
+    // One service changed (web's stop_timeout): only web is restarted, rolling, under load.
+    let load = Load::start(
+        &layout.web(),
+        &api.token,
+        &product,
+        2,
+        Duration::from_millis(2),
+    );
+    assert!(load.wait_progress(10, Duration::from_secs(30)));
+    let web_section = original.find("[services.web]").expect("web section");
+    let (head, tail) = original.split_at(web_section);
+    let changed = format!(
+        "{head}{}",
+        tail.replacen("stop_timeout = \"5s\"", "stop_timeout = \"6s\"", 1)
+    );
+    std::fs::write(&config, changed).expect("write");
+    let out = ctl(&layout, &["reload"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "reloaded: restarting web"
+    );
+    let after = wait_for("web restarted", Duration::from_secs(30), || {
+        let now = pids(&layout);
+        let web_changed = now
+            .iter()
+            .zip(&before)
+            .any(|((n, p), (_, q))| n == "web" && p.is_some() && p != q);
+        web_changed.then_some(now)
+    });
+    for ((name, now), (_, then)) in after.iter().zip(&before) {
+        if name != "web" {
+            assert_eq!(
+                now, then,
+                "{name} was restarted by a reload that changed only web"
+            );
+        }
+    }
+    assert!(load.wait_progress(10, Duration::from_secs(30)));
+    let counts = load.finish();
+    assert_eq!(counts.failed, 0, "{:#?}", counts.failures);
+
+    // SIGHUP reloads too: back to the original file, web restarts again.
+    std::fs::write(&config, &original).expect("write");
+    assert_eq!(sup.count_lines("INFO reloaded"), 1);
+    sup.signal(libc::SIGHUP);
+    wait_for("the SIGHUP reload", Duration::from_secs(10), || {
+        (sup.count_lines("INFO reloaded") == 2).then_some(())
+    });
+    assert!(
+        sup.output()
+            .iter()
+            .any(|l| l.contains("received SIGHUP: reloading the config"))
+    );
+    drop(sup);
+}

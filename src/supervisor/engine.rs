@@ -479,6 +479,13 @@ pub struct Engine {
     started_wall: SystemTime,
     has_been_healthy: bool,
     overall: Overall,
+    /// Per service: removed by a reload (kept as a tombstone until its process is gone, so
+    /// ids stay stable for everything in flight).
+    removed: Vec<bool>,
+    /// Services a reload changed, restarted one after another in dependency order.
+    reload_queue: VecDeque<ServiceId>,
+    /// The one of them restarting now.
+    reload_current: Option<ServiceId>,
 }
 
 impl Engine {
@@ -526,9 +533,20 @@ impl Engine {
             started_wall: wall,
             has_been_healthy: false,
             overall: Overall::Starting,
+            removed: Vec::new(),
+            reload_queue: VecDeque::new(),
+            reload_current: None,
         };
+        engine.removed = vec![false; engine.svcs.len()];
         engine.settle(now);
         engine
+    }
+
+    /// The service called `name`, unless a reload removed it.
+    pub fn find(&self, name: &str) -> Option<ServiceId> {
+        self.plan
+            .ids()
+            .find(|id| !self.removed[id.0] && self.plan.service(*id).name.as_str() == name)
     }
 
     /// The plan being run.
@@ -888,6 +906,27 @@ impl Engine {
                     (false, _) => self.set_state(id, State::Waiting),
                 }
             }
+        }
+        self.settle(now);
+        Ok(Accepted::Done)
+    }
+
+    /// `wms ctl signal NAME SIG`: the signal to every process group of the service.
+    pub fn signal_service(
+        &mut self,
+        id: ServiceId,
+        signal: Signal,
+        now: Instant,
+    ) -> Result<Accepted, CommandError> {
+        if self.phase != Phase::Running {
+            return Err(CommandError::ShuttingDown);
+        }
+        for pid in self.svcs[id.0].processes() {
+            self.actions.push_back(Action::Signal {
+                service: id,
+                pid,
+                signal,
+            });
         }
         self.settle(now);
         Ok(Accepted::Done)
@@ -1274,7 +1313,11 @@ impl Engine {
     fn settle(&mut self, now: Instant) {
         match self.phase {
             Phase::Running => {
+                self.advance_reload(now);
                 for id in self.plan.ids() {
+                    if self.removed[id.0] {
+                        continue;
+                    }
                     let s = &self.svcs[id.0];
                     let is_due = s.next_run_at.is_none_or(|t| t <= now);
                     if s.state == State::Waiting
@@ -1374,7 +1417,7 @@ impl Engine {
         if self.phase != Phase::Running {
             return Overall::Stopping;
         }
-        let all_ok = self.plan.ids().all(|id| {
+        let all_ok = self.plan.ids().filter(|id| !self.removed[id.0]).all(|id| {
             counts_as_up(
                 self.svcs[id.0].state,
                 self.plan.service(id).schedule.is_some(),
@@ -1384,12 +1427,21 @@ impl Engine {
             self.has_been_healthy = true;
             return Overall::Healthy;
         }
-        let has_trouble = self.svcs.iter().any(|s| {
-            matches!(
-                s.state,
-                State::Unhealthy | State::Backoff | State::Failed | State::Exited | State::Stopped
-            )
-        });
+        let has_trouble = self
+            .plan
+            .ids()
+            .filter(|id| !self.removed[id.0])
+            .map(|id| &self.svcs[id.0])
+            .any(|s| {
+                matches!(
+                    s.state,
+                    State::Unhealthy
+                        | State::Backoff
+                        | State::Failed
+                        | State::Exited
+                        | State::Stopped
+                )
+            });
         if self.has_been_healthy || has_trouble {
             Overall::Degraded
         } else {
@@ -1403,6 +1455,7 @@ impl Engine {
         let services = self
             .plan
             .ids()
+            .filter(|id| !self.removed[id.0] || self.svcs[id.0].has_process())
             .map(|id| {
                 let s = &self.svcs[id.0];
                 let spec = self.plan.service(id);
@@ -1585,5 +1638,8 @@ pub struct ServiceSnapshot {
     pub waiting_for: Vec<(ServiceName, Condition)>,
 }
 
+mod reload;
 #[cfg(test)]
 mod tests;
+
+pub use reload::ReloadSummary;

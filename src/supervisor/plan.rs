@@ -200,7 +200,7 @@ impl Plan {
 }
 
 /// `[supervisor]` settings.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SupervisorSettings {
     /// Where the aggregate `/health` listens (`None`: no listener).
     pub health_listen: Option<SocketAddr>,
@@ -213,7 +213,7 @@ pub struct SupervisorSettings {
 }
 
 /// One `[services.NAME]` section, resolved.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceSpec {
     /// The service's name.
     pub name: ServiceName,
@@ -387,7 +387,7 @@ pub struct SecretEnv {
 /// Readiness (and liveness) with Docker-style timing: by notification (`READY=1` on the
 /// supervisor's notify socket, within `start_period`), by a probe, or both (notification
 /// for readiness, the probe for liveness afterwards).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProbeSpec {
     /// What to check (none: notification only).
     pub kind: Option<ProbeKind>,

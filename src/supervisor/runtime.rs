@@ -22,7 +22,7 @@ use signal_hook_tokio::Signals;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, error, info, warn};
 
-use super::control::{self, ErrorKind};
+use super::control::{self, Action as ControlAction, ErrorKind};
 use super::engine::{
     Accepted, Action, CommandError, Engine, Event, Generation, Overall, ProbeOutcome, Report,
     Snapshot, State,
@@ -35,12 +35,12 @@ use super::probe;
 use super::process::{self, Launch};
 use super::reaper::Reaper;
 use super::sockets::{self, HeldSockets};
-use super::{health, memory, prepare};
+use super::{config, health, memory, prepare};
 
 /// Signals that stop the supervisor; a second one escalates to SIGKILL.
 const SHUTDOWN_SIGNALS: [i32; 3] = [SIGTERM, SIGINT, SIGQUIT];
 /// Signals passed on to every running service's process group.
-const FORWARDED_SIGNALS: [i32; 4] = [SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH];
+const FORWARDED_SIGNALS: [i32; 3] = [SIGUSR1, SIGUSR2, SIGWINCH];
 
 /// Why the supervisor could not run.
 #[derive(Debug, thiserror::Error)]
@@ -78,7 +78,7 @@ pub fn run(plan: Plan) -> Result<ExitCode, RuntimeError> {
 /// The loop's state. Dropping it closes the signal stream and the snapshot channel (which
 /// ends the health server thread); child pipes are owned by their drain tasks.
 /// The answer channel of one control request.
-type Reply = oneshot::Sender<Result<(), (ErrorKind, String)>>;
+type Reply = oneshot::Sender<control::Answer>;
 
 struct Shell {
     engine: Engine,
@@ -90,7 +90,7 @@ struct Shell {
     /// `wms ctl start/stop/restart`, from the control socket's task.
     control_rx: mpsc::Receiver<control::Request>,
     /// Replies to send once the effects of their commands are published.
-    pending_replies: Vec<Reply>,
+    pending_replies: Vec<(Reply, control::Answer)>,
     /// Replies to rolling restarts, sent when the engine reports how the handover ended.
     rolling_replies: Vec<(ServiceId, Reply)>,
     /// Handover outcomes reported by the engine, answered at the next publish.
@@ -121,6 +121,7 @@ impl Shell {
             SHUTDOWN_SIGNALS
                 .iter()
                 .chain(&FORWARDED_SIGNALS)
+                .chain(&[SIGHUP])
                 .chain(&[SIGCHLD]),
         )
         .map_err(setup("signal handlers"))?;
@@ -269,12 +270,13 @@ impl Shell {
                 let _ = reply.send(
                     outcome
                         .clone()
+                        .map(|()| None)
                         .map_err(|reason| (ErrorKind::RestartFailed, reason)),
                 );
             }
         }
-        for reply in self.pending_replies.drain(..) {
-            let _ = reply.send(Ok(()));
+        for (reply, answer) in self.pending_replies.drain(..) {
+            let _ = reply.send(answer);
         }
         for report in std::mem::take(&mut self.pending_notes) {
             self.notify(&report);
@@ -282,12 +284,22 @@ impl Shell {
     }
 
     fn on_control(&mut self, request: control::Request) {
-        let plan = self.engine.plan();
-        let Some(id) = plan.find(&request.service) else {
+        if request.action == ControlAction::Reload {
+            info!("control: reload");
+            let answer = self.reload();
+            self.pending_replies.push((request.reply, answer));
+            return;
+        }
+        let Some(id) = self.engine.find(&request.service) else {
+            let plan = self.engine.plan();
             let message = if plan.disabled.iter().any(|d| d.as_str() == request.service) {
                 format!("service {:?} is disabled in the config", request.service)
             } else {
-                let names: Vec<&str> = plan.services.iter().map(|s| s.name.as_str()).collect();
+                let names: Vec<&str> = plan
+                    .ids()
+                    .filter(|id| self.engine.find(plan.service(*id).name.as_str()).is_some())
+                    .map(|id| plan.service(id).name.as_str())
+                    .collect();
                 format!(
                     "unknown service {:?} (services: {})",
                     request.service,
@@ -299,11 +311,14 @@ impl Shell {
                 .send(Err((ErrorKind::UnknownService, message)));
             return;
         };
-        info!(service = %request.service, "control: {:?}", request.command);
-        match self
-            .engine
-            .handle_command(id, request.command, Instant::now())
-        {
+        info!(service = %request.service, "control: {:?}", request.action);
+        let now = Instant::now();
+        let taken = match request.action {
+            ControlAction::Service(command) => self.engine.handle_command(id, command, now),
+            ControlAction::Signal(signal) => self.engine.signal_service(id, signal, now),
+            ControlAction::Reload => unreachable!("answered above"),
+        };
+        match taken {
             Ok(Accepted::Rolling) => self.rolling_replies.push((id, request.reply)),
             Ok(Accepted::Done) => {
                 let state_dir = &self.engine.plan().supervisor.state_dir;
@@ -313,7 +328,7 @@ impl Shell {
                         state_dir.display()
                     );
                 }
-                self.pending_replies.push(request.reply);
+                self.pending_replies.push((request.reply, Ok(None)));
             }
             Err(CommandError::ShuttingDown) => {
                 let _ = request.reply.send(Err((
@@ -324,6 +339,38 @@ impl Shell {
         }
     }
 
+    /// Re-reads the config file and applies the difference. An invalid file, or a socket
+    /// that cannot be bound, changes nothing.
+    fn reload(&mut self) -> control::Answer {
+        let path = self.engine.plan().source.clone();
+        let new = config::load(&path).map_err(|e| (ErrorKind::InvalidConfig, e.to_string()))?;
+        // The new plan's sockets: kept where the address is the same, bound otherwise.
+        let sockets = self
+            .sockets
+            .rebound(&new)
+            .map_err(|e| (ErrorKind::InvalidConfig, format!("{}: {e}", path.display())))?;
+        if self.notify_socket.is_none() && plan_uses_notify(&new) {
+            let notify = notify_socket::path_beside(&self.engine.plan().supervisor.control_socket);
+            let socket = notify_socket::bind(&notify).map_err(|e| {
+                (
+                    ErrorKind::InvalidConfig,
+                    format!("{}: {e}", notify.display()),
+                )
+            })?;
+            tokio::spawn(notify_socket::serve(socket, self.results_tx.clone()));
+            self.notify_socket = Some(notify);
+        }
+        let summary = self.engine.reload(new, Instant::now()).map_err(|_| {
+            (
+                ErrorKind::ShuttingDown,
+                "the supervisor is shutting down".into(),
+            )
+        })?;
+        self.sockets = sockets;
+        info!("reloaded {}: {summary}", path.display());
+        Ok(Some(summary.to_string()))
+    }
+
     fn on_signal(&mut self, signal: i32) {
         let now = Instant::now();
         if signal == SIGCHLD {
@@ -332,6 +379,13 @@ impl Shell {
                     debug!(pid = pid.0, "reaped an orphan ({how})");
                 }
                 self.engine.handle(Event::Exited { pid, how }, now);
+            }
+        } else if signal == SIGHUP {
+            // SIGHUP reloads the config, as nginx and systemd services do; `wms ctl signal
+            // NAME SIGHUP` forwards one to a service.
+            info!("received SIGHUP: reloading the config");
+            if let Err((_, e)) = self.reload() {
+                error!("reload refused, nothing changed:\n{e}");
             }
         } else if SHUTDOWN_SIGNALS.contains(&signal) {
             info!("received {}: stopping", Signal::from_raw(signal));

@@ -44,6 +44,17 @@ pub struct Held {
     pub name: String,
     /// The listening socket (close-on-exec; passed on explicitly).
     pub fd: OwnedFd,
+    /// Where it listens.
+    pub addr: ListenAddr,
+}
+
+/// The held socket listening on `addr`, whichever service it was bound for.
+fn plan_addr_fd<'a>(held: &'a HeldSockets, addr: &ListenAddr) -> Option<&'a OwnedFd> {
+    held.by_service
+        .values()
+        .flatten()
+        .find(|h| h.addr == *addr)
+        .map(|h| &h.fd)
 }
 
 /// The held sockets of every service, by service name.
@@ -75,15 +86,41 @@ impl HeldSockets {
             sockets.push(Held {
                 name: l.name.clone(),
                 fd,
+                addr: l.addr.clone(),
             });
         }
         self.by_service.insert(spec.name.to_string(), sockets);
         Ok(())
     }
 
-    /// Closes a service's sockets (it was removed).
-    pub fn release(&mut self, service: &str) {
-        self.by_service.remove(service);
+    /// The sockets of `plan` (a reload): one already held for the same address is kept (a
+    /// copy of its descriptor; binding it again would fail), anything else is bound. The
+    /// first failure is returned and nothing changes.
+    pub fn rebound(&self, plan: &Plan) -> Result<HeldSockets, BindError> {
+        let mut next = HeldSockets::default();
+        for spec in &plan.services {
+            let mut sockets = Vec::new();
+            for l in &spec.listen {
+                let existing = plan_addr_fd(self, &l.addr);
+                let fd = match existing {
+                    Some(fd) => fd.try_clone(),
+                    None => bind_one(&l.addr, spec),
+                }
+                .map_err(|source| BindError {
+                    service: spec.name.to_string(),
+                    name: l.name.clone(),
+                    addr: l.addr.to_string(),
+                    source,
+                })?;
+                sockets.push(Held {
+                    name: l.name.clone(),
+                    fd,
+                    addr: l.addr.clone(),
+                });
+            }
+            next.by_service.insert(spec.name.to_string(), sockets);
+        }
+        Ok(next)
     }
 
     /// What to pass to an instance of `service`: `(name, descriptor)` in order.

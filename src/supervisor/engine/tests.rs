@@ -1874,3 +1874,152 @@ fn shutdown_during_a_handover_kills_the_new_instance_and_exits() {
             .is_err_and(|e| e.contains("shutting down"))
     );
 }
+
+// ---- live reload ------------------------------------------------------------------------------
+
+fn reload(sim: &mut Sim, services: Vec<ServiceSpec>) -> ReloadSummary {
+    let summary = sim.engine.reload(plan(services.clone()), sim.now).unwrap();
+    // New services need names in the simulation.
+    for s in &services {
+        if !sim.names.contains(&s.name.as_str()) {
+            sim.names
+                .push(Box::leak(s.name.as_str().to_owned().into_boxed_str()));
+        }
+    }
+    sim.drain();
+    summary
+}
+
+fn pid_of(sim: &Sim, name: &str) -> Option<Pid> {
+    sim.engine
+        .snapshot()
+        .services
+        .iter()
+        .find(|s| s.name.as_str() == name)
+        .and_then(|s| s.pid)
+}
+
+#[test]
+fn reload_starts_added_stops_removed_restarts_changed_and_leaves_the_rest() {
+    let mut sim = Sim::new(vec![svc("db"), svc("api"), svc("old")], &[]);
+    sim.run_until(Duration::from_secs(1));
+    let (db, api) = (pid_of(&sim, "db"), pid_of(&sim, "api"));
+    let mut api2 = svc("api");
+    api2.env = vec![("MODE".into(), "new".into())];
+    let summary = reload(&mut sim, vec![svc("db"), api2, svc("new")]);
+    assert_eq!(
+        summary.to_string(),
+        "added new; removed old; restarting api"
+    );
+    sim.run_until(Duration::from_secs(2));
+    assert_eq!(pid_of(&sim, "db"), db, "unchanged: same process");
+    assert_ne!(pid_of(&sim, "api"), api, "changed: restarted");
+    assert!(pid_of(&sim, "new").is_some(), "added: started");
+    let names: Vec<String> = sim
+        .engine
+        .snapshot()
+        .services
+        .iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    assert_eq!(names, ["db", "api", "new"], "the removed one is gone");
+    assert_eq!(sim.engine.snapshot().status, Overall::Healthy);
+    assert!(sim.engine.find("old").is_none());
+}
+
+#[test]
+fn changed_services_restart_one_at_a_time_in_dependency_order() {
+    let mut sim = Sim::new(
+        vec![
+            probed(svc("db")),
+            after(probed(svc("api")), 0, Condition::Ready),
+        ],
+        &[
+            (
+                "db",
+                Behaviour {
+                    probe: ready_after(Duration::from_millis(300)),
+                    ..Behaviour::default()
+                },
+            ),
+            (
+                "api",
+                Behaviour {
+                    probe: ready_after(Duration::from_millis(300)),
+                    ..Behaviour::default()
+                },
+            ),
+        ],
+    );
+    sim.run_until(Duration::from_secs(5));
+    let t = sim.now - sim.t0;
+    let changed = |mut s: ServiceSpec| {
+        s.env = vec![("V".into(), "2".into())];
+        s
+    };
+    reload(
+        &mut sim,
+        vec![
+            changed(probed(svc("db"))),
+            after(changed(probed(svc("api"))), 0, Condition::Ready),
+        ],
+    );
+    sim.run_until(Duration::from_secs(10));
+    let db = sim.spawns("db");
+    let api = sim.spawns("api");
+    assert_eq!(db.len(), 2);
+    assert_eq!(api.len(), 2);
+    // db restarted first; api only once db was ready again (300 ms later and more).
+    assert!(
+        db[1] >= t && api[1] >= db[1] + Duration::from_millis(300),
+        "db {db:?} api {api:?}"
+    );
+}
+
+#[test]
+fn a_changed_service_with_held_sockets_is_restarted_rolling() {
+    let mut sim = Sim::new(vec![rolling(svc("web"))], &[("web", says_ready_after(30))]);
+    sim.run_until(Duration::from_secs(1));
+    let mut web2 = rolling(svc("web"));
+    web2.command = vec!["web".into(), "--new".into()];
+    reload(&mut sim, vec![web2]);
+    // The old instance serves until the new one said READY=1.
+    sim.run_until(Duration::from_secs(1) + 29 * MS);
+    assert_eq!(pid_of(&sim, "web"), Some(Pid(100)));
+    sim.run_until(Duration::from_secs(2));
+    assert_eq!(pid_of(&sim, "web"), Some(Pid(101)));
+    assert_eq!(handover_reports(&sim), [Ok(())]);
+    assert_eq!(
+        sim.entries(|e| matches!(e, Entry::Overall(_))),
+        [Entry::Overall(Overall::Healthy)]
+    );
+}
+
+#[test]
+fn an_added_service_waits_for_its_dependency_in_the_running_plan() {
+    let mut sim = Sim::new(vec![svc("db")], &[]);
+    sim.run_until(Duration::from_secs(1));
+    // `cache` depends on `db`, which keeps its id; the plan's own indices differ.
+    reload(
+        &mut sim,
+        vec![
+            svc("cache0"),
+            svc("db"),
+            after(svc("cache"), 1, Condition::Started),
+        ],
+    );
+    sim.run_until(Duration::from_secs(2));
+    assert!(pid_of(&sim, "cache").is_some());
+    assert!(pid_of(&sim, "cache0").is_some());
+    assert_eq!(sim.spawns("db").len(), 1);
+}
+
+#[test]
+fn reload_is_refused_while_shutting_down() {
+    let mut sim = Sim::new(vec![svc("a")], &[]);
+    sim.shutdown();
+    assert_eq!(
+        sim.engine.reload(plan(vec![svc("a")]), sim.now),
+        Err(CommandError::ShuttingDown)
+    );
+}
