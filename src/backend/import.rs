@@ -510,8 +510,19 @@ pub async fn apply(
     let mut updates = Vec::new();
     let mut balance_changes = Vec::new();
     let mut ledger = Vec::new();
+    let mut refused = Vec::new();
     for row in &parsed.rows {
         match by_barcode.get(row.barcode.as_str()) {
+            Some(target) if target.is_deleted && !user.is_admin() => {
+                refused.push(RowError::new(
+                    row.row_number,
+                    "barcode",
+                    format!(
+                        "Product with barcode '{}' is deleted; only an administrator can restore it",
+                        row.barcode
+                    ),
+                ));
+            }
             Some(target) => {
                 updates.push(products::ImportUpdate {
                     id: target.id,
@@ -559,6 +570,10 @@ pub async fn apply(
         }
     }
 
+    if !refused.is_empty() {
+        drop(tx);
+        return Ok(rejected(failure(refused, total_rows), started));
+    }
     let inserted = products::insert_imported(&tx, &new_products).await?;
     if inserted.len() != new_products.len() {
         // A concurrent writer took a barcode or GTIN since the lock: report those rows.

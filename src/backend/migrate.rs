@@ -150,10 +150,10 @@ pub async fn check(client: &Client) -> Result<SchemaState, DbError> {
 
 /// `wms migrate`: connect (waiting for the server up to `--db-wait`), apply, exit.
 pub fn run(args: MigrateArgs) -> ExitCode {
-    let config = match db::parse_database_url(&args.database.database_url) {
+    let config = match args.database.config() {
         Ok(c) => c,
         Err(e) => {
-            tracing::error!("DATABASE_URL: {e}");
+            tracing::error!("{e}");
             return ExitCode::from(EXIT_CONFIG);
         }
     };
@@ -180,4 +180,5 @@ pub fn run(args: MigrateArgs) -> ExitCode {
             }
         }
     })
+    .unwrap_or_else(|code| code)
 }

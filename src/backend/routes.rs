@@ -35,8 +35,8 @@ use super::db;
 use super::errors::{ApiError, ErrorDetail, ErrorItem, detail_response, msg};
 use super::export;
 use super::extract::{
-    Admin, Anyone, Checked, IdempotencyKey, JsonBody, Member, PathId, QueryOf, Reader, Upload,
-    declared_length,
+    Admin, Anyone, Checked, ClientAddr, IdempotencyKey, JsonBody, Member, PathId, QueryOf, Reader,
+    Upload, declared_length,
 };
 use super::import::{self, ImportResponse};
 use super::movements::{self, JournalFilter, Movement};
@@ -340,13 +340,26 @@ struct Token {
 #[utoipa::path(post, path = "/api/auth/login", request_body = LoginRequest, responses(
     (status = 200, description = "Token", body = Token),
     (status = 401, description = "Invalid email or password", body = ErrorDetail),
+    (status = 429, description = "Too many failed logins for this account or address",
+        body = ErrorDetail, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     Anyone,
 ))]
 async fn login(
     State(app): State<App>,
-    Checked(_, JsonBody(req)): Checked<Anyone, JsonBody<LoginRequest>>,
+    Checked(_, (ClientAddr(client), JsonBody(req))): Checked<
+        Anyone,
+        (ClientAddr, JsonBody<LoginRequest>),
+    >,
 ) -> Handled {
-    let token = auth::login(&app.pool, &app.keys, &req.email, req.password).await?;
+    let token = auth::login(
+        &app.pool,
+        &app.keys,
+        &app.throttle,
+        &req.email,
+        req.password,
+        client,
+    )
+    .await?;
     Ok(ok(Token {
         access_token: token,
         token_type: "bearer",
@@ -650,15 +663,7 @@ async fn export_products(
     Checked(_, QueryOf(filter)): Checked<Member, QueryOf<ProductFilter>>,
 ) -> Handled {
     let (sql, filters) = products::export_query(&filter);
-    export::csv_response(
-        &app.pool,
-        &sql,
-        &filters,
-        &products::EXPORT_HEADER,
-        products::export_record,
-        "products.csv",
-    )
-    .await
+    export::csv_response(&app.pool, &sql, &filters, &products::EXPORT).await
 }
 
 /// The movement journal as CSV (the journal's filters, every page).
@@ -670,15 +675,7 @@ async fn export_movements(
     Checked(_, QueryOf(filter)): Checked<Member, QueryOf<JournalFilter>>,
 ) -> Handled {
     let (sql, filters) = movements::export_query(&filter, &app.business_tz);
-    export::csv_response(
-        &app.pool,
-        &sql,
-        &filters,
-        &movements::EXPORT_HEADER,
-        movements::export_record,
-        "movements.csv",
-    )
-    .await
+    export::csv_response(&app.pool, &sql, &filters, &movements::EXPORT).await
 }
 
 // ---- import ------------------------------------------------------------------------------
@@ -787,6 +784,8 @@ mod tests {
             keys: Keys::new(b"test-secret", Duration::from_secs(60)),
             business_tz: "UTC".to_owned(),
             upload_limit: 1024,
+            throttle: Default::default(),
+            trusted_proxies: Default::default(),
         };
         router(Arc::new(state))
     }

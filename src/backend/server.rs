@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
@@ -52,7 +53,7 @@ pub fn run(args: BackendArgs) -> ExitCode {
         }
     };
     let workers = settings.workers;
-    super::block_on(Some(workers), serve(settings))
+    super::block_on(Some(workers), serve(settings)).unwrap_or_else(|code| code)
 }
 
 /// Aborts the purge task when dropped (at shutdown, or if start-up fails after spawning).
@@ -179,9 +180,9 @@ impl Acceptor {
                 },
                 _ = self.stop.changed() => break,
             };
-            let stream = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 r = self.listener.accept() => match r {
-                    Ok((stream, _)) => stream,
+                    Ok(accepted) => accepted,
                     Err(e) => {
                         // E.g. EMFILE: back off instead of spinning; the connection in the
                         // backlog waits.
@@ -195,7 +196,14 @@ impl Acceptor {
             if let Err(e) = stream.set_nodelay(true) {
                 tracing::debug!("TCP_NODELAY: {e}");
             }
-            let service = TowerToHyperService::new(self.router.clone());
+            // The peer address, for handlers that need the client's (login throttling).
+            let service = TowerToHyperService::new(tower::util::MapRequest::new(
+                self.router.clone(),
+                move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    request
+                },
+            ));
             let mut stop = self.stop.clone();
             let header_timeout = self.header_timeout;
             self.connections.spawn(async move {
@@ -288,7 +296,12 @@ async fn prepare(settings: &Settings) -> Result<Arc<AppState>, ExitCode> {
                 ExitCode::FAILURE
             })?
     };
-    if let Err(e) = seed::seed_once(&pool, &settings.admin_email, &settings.admin_password).await {
+    let admin = seed::Admin {
+        email: &settings.admin_email,
+        password: settings.admin_password.as_deref(),
+        secrets_dir: &settings.secrets_dir,
+    };
+    if let Err(e) = seed::seed_once(&pool, admin).await {
         tracing::error!("seeding failed: {e:?}");
         return Err(ExitCode::FAILURE);
     }
@@ -298,6 +311,8 @@ async fn prepare(settings: &Settings) -> Result<Arc<AppState>, ExitCode> {
         keys: Keys::new(&secret, settings.token_ttl),
         business_tz: settings.business_tz.clone(),
         upload_limit: settings.upload_limit,
+        throttle: Default::default(),
+        trusted_proxies: settings.trusted_proxies.clone(),
     }))
 }
 
