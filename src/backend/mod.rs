@@ -54,6 +54,7 @@ pub mod throttle;
 pub mod users;
 pub mod validation;
 pub mod wire;
+pub mod workbook;
 
 use std::process::ExitCode;
 

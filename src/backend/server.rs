@@ -313,6 +313,7 @@ async fn prepare(settings: &Settings) -> Result<Arc<AppState>, ExitCode> {
         upload_limit: settings.upload_limit,
         throttle: Default::default(),
         trusted_proxies: settings.trusted_proxies.clone(),
+        imports: tokio::sync::Semaphore::new(1),
     }))
 }
 

@@ -26,6 +26,8 @@ pub struct AppState {
     pub throttle: Throttle,
     /// Peers whose forwarding headers are believed.
     pub trusted_proxies: Networks,
+    /// One permit: imports run one at a time (each may use up to 64 MiB).
+    pub imports: tokio::sync::Semaphore,
 }
 
 /// The state as the router holds it (cloned per request).
