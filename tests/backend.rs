@@ -29,6 +29,8 @@ mod products;
 mod reference;
 #[path = "backend/routing.rs"]
 mod routing;
+#[path = "backend/security.rs"]
+mod security;
 #[path = "backend/shutdown.rs"]
 mod shutdown;
 #[path = "backend/smoke.rs"]

@@ -6,8 +6,9 @@
 //!
 //! Hashing is CPU-bound and runs on the blocking pool, never on a runtime worker.
 
+use std::net::IpAddr;
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -20,6 +21,7 @@ use utoipa::ToSchema;
 
 use super::db::DbError;
 use super::errors::{ApiError, msg};
+use super::throttle::Throttle;
 use super::users::{self, User};
 use super::validation::{Body, ParseBody, Problems, RawBody, Text};
 
@@ -95,6 +97,10 @@ impl std::fmt::Debug for Keys {
 struct IssuedClaims<'a> {
     sub: &'a str,
     exp: u64,
+    /// The user's token version; left out while it is 0 (a token then has exactly the
+    /// reference's claims).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ver: Option<i32>,
 }
 
 #[derive(Deserialize)]
@@ -102,6 +108,19 @@ struct ReceivedClaims {
     sub: String,
     #[serde(default)]
     iat: Option<serde_json::Value>,
+    #[serde(default)]
+    ver: Option<i32>,
+}
+
+/// Whom a valid token names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    /// `sub`: the user's e-mail as stored.
+    pub email: String,
+    /// `ver` (0 when absent, as in every reference token): must equal the user's
+    /// `token_version`, which a password change or reset, a role change and a deactivation
+    /// increase.
+    pub version: i32,
 }
 
 impl Keys {
@@ -123,20 +142,26 @@ impl Keys {
         }
     }
 
-    /// A token for `email`, expiring after the configured lifetime.
+    /// A token for `email` at token version 0, expiring after the configured lifetime.
     pub fn issue(&self, email: &str) -> Result<String, ApiError> {
-        let exp = now_secs() + self.ttl.as_secs();
-        jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            &IssuedClaims { sub: email, exp },
-            &self.encoding,
-        )
-        .map_err(|e| ApiError::Internal(format!("cannot sign a token: {e}")))
+        self.issue_for(email, 0)
     }
 
-    /// The `sub` of a valid token: HS256 signature, `exp` in the future, `nbf`/`iat` (when
-    /// present) not in the future, no `aud`.
-    pub fn verify(&self, token: &str) -> Option<String> {
+    /// A token for `email` at token version `version`.
+    pub fn issue_for(&self, email: &str, version: i32) -> Result<String, ApiError> {
+        let exp = now_secs() + self.ttl.as_secs();
+        let claims = IssuedClaims {
+            sub: email,
+            exp,
+            ver: (version != 0).then_some(version),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| ApiError::Internal(format!("cannot sign a token: {e}")))
+    }
+
+    /// Whom a valid token names: HS256 signature, `exp` in the future, `nbf`/`iat` (when
+    /// present) not in the future, no `aud`, `ver` an integer when present.
+    pub fn verify(&self, token: &str) -> Option<Subject> {
         let data =
             jsonwebtoken::decode::<ReceivedClaims>(token, &self.decoding, &self.validation).ok()?;
         match data.claims.iat {
@@ -145,7 +170,10 @@ impl Keys {
                 if n.as_f64().is_some_and(|t| t <= now_secs() as f64) => {}
             Some(_) => return None,
         }
-        Some(data.claims.sub)
+        Some(Subject {
+            email: data.claims.sub,
+            version: data.claims.ver.unwrap_or(0),
+        })
     }
 }
 
@@ -169,54 +197,63 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
     }
 }
 
-/// The e-mail a request's bearer token names (no database access), or 401.
-pub fn token_subject(keys: &Keys, headers: &HeaderMap) -> Result<String, ApiError> {
+/// Whom a request's bearer token names (no database access), or 401.
+pub fn token_subject(keys: &Keys, headers: &HeaderMap) -> Result<Subject, ApiError> {
     let token = bearer_token(headers)?;
     keys.verify(token)
         .ok_or(ApiError::Unauthorized(msg::BAD_CREDENTIALS))
 }
 
-/// The active user with e-mail `email` (a token's subject), or 401.
+/// The active user a token names, if the token was not revoked since; else 401.
 pub async fn active_user(
     conn: &impl deadpool_postgres::GenericClient,
-    email: &str,
+    subject: &Subject,
 ) -> Result<User, ApiError> {
-    match users::find_by_email(conn, email).await? {
-        Some(user) if user.is_active => Ok(user),
+    match users::find_by_email(conn, &subject.email).await? {
+        Some(user) if user.is_active && user.token_version == subject.version => Ok(user),
         _ => Err(ApiError::Unauthorized(msg::BAD_CREDENTIALS)),
     }
 }
 
 /// The active user a request's bearer token names, or 401.
 pub async fn current_user(pool: &Pool, keys: &Keys, headers: &HeaderMap) -> Result<User, ApiError> {
-    let email = token_subject(keys, headers)?;
+    let subject = token_subject(keys, headers)?;
     let conn = super::db::conn(pool).await?;
-    active_user(&conn, &email).await
+    active_user(&conn, &subject).await
 }
 
 /// Checks credentials and issues a token; one message for every failure.
+/// Too many failures for this account or client address ([`Throttle`]) answer 429 before
+/// any password is checked.
 pub async fn login(
     pool: &Pool,
     keys: &Keys,
+    throttle: &Throttle,
     email: &str,
     password: String,
+    client: IpAddr,
 ) -> Result<String, ApiError> {
-    match users::find_for_login(pool, email).await? {
+    throttle
+        .check(email, client, Instant::now())
+        .map_err(ApiError::TooManyAttempts)?;
+    let known = match users::find_for_login(pool, email).await? {
         Some((user, hash)) if user.is_active => {
             if verify_password(password, hash).await? {
-                keys.issue(&user.email)
-            } else {
-                Err(ApiError::Unauthorized(LOGIN_FAILED))
+                throttle.succeeded(email, client);
+                return keys.issue_for(&user.email, user.token_version);
             }
+            true
         }
-        _ => {
+        found => {
             // Spend the same time as a real check, so response times do not reveal which
             // e-mail addresses exist.
             let dummy = dummy_hash().await?;
             let _ = verify_password(password, dummy).await?;
-            Err(ApiError::Unauthorized(LOGIN_FAILED))
+            found.is_some()
         }
-    }
+    };
+    throttle.failed(email, client, known, Instant::now());
+    Err(ApiError::Unauthorized(LOGIN_FAILED))
 }
 
 /// Changes the caller's own password after checking the current one.
@@ -386,7 +423,10 @@ mod tests {
     fn issued_tokens_verify_and_carry_sub_and_exp_only() {
         let k = keys();
         let token = k.issue("admin@wms.example.com").unwrap();
-        assert_eq!(k.verify(&token).as_deref(), Some("admin@wms.example.com"));
+        assert_eq!(
+            k.verify(&token).map(|s| s.email).as_deref(),
+            Some("admin@wms.example.com")
+        );
         let payload = token.split('.').nth(1).unwrap();
         let claims: serde_json::Value = serde_json::from_slice(
             &base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -407,14 +447,20 @@ mod tests {
             &format!(r#"{{"sub":"a@b.c","exp":{exp}}}"#),
             b"test-secret",
         );
-        assert_eq!(keys().verify(&t).as_deref(), Some("a@b.c"));
+        assert_eq!(
+            keys().verify(&t),
+            Some(Subject {
+                email: "a@b.c".to_owned(),
+                version: 0
+            })
+        );
         // Made by Python's hmac/hashlib as PyJWT makes them (exp in 2100), independent of
         // the library under test.
         let pyjwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.\
             eyJzdWIiOiJhZG1pbkB3bXMuZXhhbXBsZS5jb20iLCJleHAiOjQxMDI0NDQ4MDB9.\
             pINPv7EytOjG5ORf5X3h9a3IB1o0e2Tl2ogFh84BAYE";
         assert_eq!(
-            keys().verify(pyjwt).as_deref(),
+            keys().verify(pyjwt).map(|s| s.email).as_deref(),
             Some("admin@wms.example.com")
         );
     }
@@ -467,11 +513,34 @@ mod tests {
                 &format!(r#"{{"sub":"a","exp":{exp}}}"#),
                 b"test-secret",
             ),
+            forge(
+                HS256,
+                &format!(r#"{{"sub":"a","exp":{exp},"ver":"1"}}"#),
+                b"test-secret",
+            ),
             "garbage".to_owned(),
         ];
         for t in cases {
             assert_eq!(k.verify(&t), None, "{t}");
         }
+    }
+
+    #[test]
+    fn versions_ride_in_ver_only_when_not_zero() {
+        let k = keys();
+        let t = k.issue_for("a@b.c", 3).unwrap();
+        assert_eq!(k.verify(&t).map(|s| s.version), Some(3));
+        let payload = t.split('.').nth(1).unwrap();
+        let claims: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(claims["ver"], 3);
+        let t = k.issue_for("a@b.c", 0).unwrap();
+        assert!(!t.split('.').nth(1).unwrap().is_empty());
+        assert_eq!(k.verify(&t).map(|s| s.version), Some(0));
     }
 
     #[test]

@@ -5,10 +5,12 @@
 //! `SECRET_KEY`, `ACCESS_TOKEN_EXPIRE_MINUTES`); ours are prefixed `WMS_`.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use thiserror::Error;
 
+use super::client::{Networks, parse_networks};
 use super::db;
 
 /// Options shared by both subcommands: where the database is.
@@ -20,26 +22,18 @@ pub struct DatabaseArgs {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
 
-    /// The password, when `DATABASE_URL` carries none (the supervisor passes the embedded
-    /// application role's this way).
+    /// The database password, used when `DATABASE_URL` carries none.
     #[arg(long, env = "DATABASE_PASSWORD", hide_env_values = true)]
     pub database_password: Option<String>,
+
+    /// A file holding the database password (trailing newline trimmed), used when
+    /// `DATABASE_URL` carries none.
+    #[arg(long, env = "DATABASE_PASSWORD_FILE")]
+    pub database_password_file: Option<PathBuf>,
 
     /// How long to keep retrying the first connection before giving up (exit 1).
     #[arg(long, env = "WMS_DB_WAIT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub db_wait: Duration,
-}
-
-impl DatabaseArgs {
-    /// The connection settings: `DATABASE_URL`, with `DATABASE_PASSWORD` when the URL has
-    /// no password of its own.
-    pub fn config(&self) -> Result<tokio_postgres::Config, db::UrlError> {
-        let mut config = db::parse_database_url(&self.database_url)?;
-        if let (None, Some(p)) = (config.get_password(), &self.database_password) {
-            config.password(p.as_str());
-        }
-        Ok(config)
-    }
 }
 
 /// Command-line options of `wms backend`.
@@ -56,8 +50,9 @@ pub struct BackendArgs {
     #[arg(long)]
     pub migrate: bool,
 
-    /// HS256 secret for access tokens. Unset or empty: a random secret is generated once and
-    /// kept in the database, so every replica shares it.
+    /// HS256 secret for access tokens, at least 32 bytes (`openssl rand -hex 32`). Unset or
+    /// empty: a random secret is generated once and kept in the database, so every replica
+    /// shares it.
     #[arg(long, env = "SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<String>,
 
@@ -70,15 +65,24 @@ pub struct BackendArgs {
     #[arg(long, env = "WMS_ADMIN_EMAIL", default_value = "admin@wms.example.com")]
     pub admin_email: String,
 
-    /// Password of the administrator created at the first start.
-    #[arg(
-        long,
-        env = "WMS_ADMIN_PASSWORD",
-        default_value = "admin123",
-        hide_env_values = true,
-        hide_default_value = true
-    )]
-    pub admin_password: String,
+    /// Password of the administrator created at the first start. Unset (and no file): a
+    /// random one is generated, logged once and written to `$WMS_SECRETS_DIR/admin-password`.
+    #[arg(long, env = "WMS_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// A file holding that password (trailing newline trimmed).
+    #[arg(long, env = "WMS_ADMIN_PASSWORD_FILE")]
+    pub admin_password_file: Option<PathBuf>,
+
+    /// Where a generated administrator password is kept (created 0700 if missing).
+    #[arg(long, env = "WMS_SECRETS_DIR", default_value = "/var/lib/wms/secrets")]
+    pub secrets_dir: PathBuf,
+
+    /// Peers whose `X-Forwarded-For` / `X-Real-IP` are believed when finding a client's
+    /// address (login throttling): comma-separated addresses or CIDR blocks.
+    #[arg(long, env = "WMS_TRUSTED_PROXIES", default_value = "127.0.0.0/8,::1",
+          value_parser = parse_networks)]
+    pub trusted_proxies: Networks,
 
     /// Time zone for date-only journal filters (an IANA name PostgreSQL knows, or an offset).
     #[arg(long, env = "WMS_BUSINESS_TZ", default_value = "UTC")]
@@ -128,8 +132,67 @@ pub enum ConfigError {
     DatabaseUrl(#[from] db::UrlError),
     #[error("WMS_ADMIN_EMAIL: {0:?} is not an e-mail address")]
     AdminEmail(String),
-    #[error("WMS_ADMIN_PASSWORD: must not be empty")]
+    #[error(
+        "WMS_ADMIN_PASSWORD: at least {min} characters are needed (or leave it unset to have one generated)",
+        min = super::users::PASSWORD_MIN
+    )]
     AdminPassword,
+    #[error(
+        "SECRET_KEY is {0} bytes long; at least 32 are needed (make one with `openssl rand -hex 32`, or leave it unset to have one generated)"
+    )]
+    SecretKey(usize),
+    #[error("{0} and {0}_FILE are both set; set one")]
+    Both(&'static str),
+    #[error("{name}_FILE: cannot read {path}: {error}")]
+    SecretFile {
+        name: &'static str,
+        path: PathBuf,
+        error: std::io::Error,
+    },
+}
+
+/// Shortest accepted `SECRET_KEY`, in bytes (HS256's key should be as long as its hash).
+pub const SECRET_KEY_MIN: usize = 32;
+
+/// A secret given directly (`NAME`) or in a file (`NAME_FILE`, trailing newline trimmed);
+/// `None` when neither is set. An empty value counts as unset (compose's `${X:-}`).
+pub fn secret_from(
+    name: &'static str,
+    value: Option<String>,
+    file: Option<&Path>,
+) -> Result<Option<String>, ConfigError> {
+    let value = value.filter(|v| !v.is_empty());
+    let file = file.filter(|f| !f.as_os_str().is_empty());
+    match (value, file) {
+        (Some(_), Some(_)) => Err(ConfigError::Both(name)),
+        (Some(v), None) => Ok(Some(v)),
+        (None, Some(path)) => match std::fs::read_to_string(path) {
+            Ok(text) => Ok(Some(text.trim_end_matches(['\n', '\r']).to_owned())),
+            Err(error) => Err(ConfigError::SecretFile {
+                name,
+                path: path.to_owned(),
+                error,
+            }),
+        },
+        (None, None) => Ok(None),
+    }
+}
+
+impl DatabaseArgs {
+    /// The connection settings: `DATABASE_URL`, with the password from `DATABASE_PASSWORD`
+    /// or `DATABASE_PASSWORD_FILE` when the URL carries none.
+    pub fn config(&self) -> Result<tokio_postgres::Config, ConfigError> {
+        let mut config = db::parse_database_url(&self.database_url)?;
+        let password = secret_from(
+            "DATABASE_PASSWORD",
+            self.database_password.clone(),
+            self.database_password_file.as_deref(),
+        )?;
+        if let (None, Some(password)) = (config.get_password(), password) {
+            config.password(password);
+        }
+        Ok(config)
+    }
 }
 
 /// Everything the serving process needs, validated.
@@ -143,7 +206,10 @@ pub struct Settings {
     pub secret_key: Option<String>,
     pub token_ttl: Duration,
     pub admin_email: String,
-    pub admin_password: String,
+    /// `None`: generate one at the first seed and keep it in `secrets_dir`.
+    pub admin_password: Option<String>,
+    pub secrets_dir: PathBuf,
+    pub trusted_proxies: Networks,
     pub business_tz: String,
     pub upload_limit: usize,
     pub db_pool_size: usize,
@@ -161,8 +227,22 @@ impl Settings {
         if super::users::check_email_syntax(&admin_email).is_err() {
             return Err(ConfigError::AdminEmail(admin_email));
         }
-        if args.admin_password.is_empty() {
+        let admin_password = secret_from(
+            "WMS_ADMIN_PASSWORD",
+            args.admin_password,
+            args.admin_password_file.as_deref(),
+        )?;
+        if admin_password
+            .as_ref()
+            .is_some_and(|p| p.chars().count() < super::users::PASSWORD_MIN)
+        {
             return Err(ConfigError::AdminPassword);
+        }
+        let secret_key = args.secret_key.filter(|s| !s.is_empty());
+        if let Some(key) = &secret_key {
+            if key.len() < SECRET_KEY_MIN {
+                return Err(ConfigError::SecretKey(key.len()));
+            }
         }
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(Settings {
@@ -170,10 +250,12 @@ impl Settings {
             database,
             db_wait: args.database.db_wait,
             migrate: args.migrate,
-            secret_key: args.secret_key.filter(|s| !s.is_empty()),
+            secret_key,
             token_ttl: Duration::from_secs(u64::from(args.token_expire_minutes) * 60),
             admin_email,
-            admin_password: args.admin_password,
+            admin_password,
+            secrets_dir: args.secrets_dir,
+            trusted_proxies: args.trusted_proxies,
             business_tz: args.business_tz,
             upload_limit: args.upload_limit,
             db_pool_size: usize::from(args.db_pool_size),

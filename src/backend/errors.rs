@@ -23,6 +23,8 @@ pub enum ApiError {
     Unauthorized(&'static str),
     /// 422 with pydantic-shaped items.
     Validation(Vec<ErrorItem>),
+    /// 429 with `Retry-After` (whole seconds, rounded up): too many failed logins.
+    TooManyAttempts(std::time::Duration),
     /// A database failure not mapped to anything more specific.
     Db(DbError),
     /// A bug or an unexpected condition (logged; the client sees a generic 500).
@@ -176,6 +178,17 @@ impl IntoResponse for ApiError {
                 Json(ValidationErrors { detail }),
             )
                 .into_response(),
+            ApiError::TooManyAttempts(wait) => {
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                let secs = secs.max(1);
+                let mut r = detail_response(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &format!("Too many failed login attempts; try again in {secs} seconds"),
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                r
+            }
             ApiError::Db(e) if e.is_unavailable() => {
                 tracing::warn!("request failed, database unavailable: {e}");
                 detail_response(

@@ -16,9 +16,10 @@
 //! nothing here touches a table except through [`super::auth`].
 
 use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
@@ -26,6 +27,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::auth;
+use super::client::{self, Networks};
 use super::db;
 use super::errors::{ApiError, ErrorItem, msg};
 use super::idempotency;
@@ -128,7 +130,7 @@ impl Access for Admin {
 /// handler's own queries ([`Reader::read`]), one round trip.
 #[derive(Debug)]
 pub struct Reader {
-    subject: String,
+    subject: auth::Subject,
 }
 
 impl Access for Reader {
@@ -182,6 +184,9 @@ impl BodyUse {
 /// The parts of a request an [`Input`] reads from.
 pub struct RequestInput<'a> {
     pub headers: &'a HeaderMap,
+    /// The TCP peer, as the server recorded it (`ConnectInfo`).
+    peer: Option<IpAddr>,
+    trusted_proxies: &'a Networks,
     /// Path parameters in route order, percent-decoded (or why they could not be).
     path: Result<Vec<(String, String)>, ErrorItem>,
     query: Query,
@@ -198,6 +203,22 @@ pub trait Input: Sized + Send {
 impl Input for () {
     fn parse(_: &mut RequestInput<'_>, _: &mut Problems) -> Option<()> {
         Some(())
+    }
+}
+
+/// The client's address (see [`super::client`]); unspecified if the server did not record
+/// the peer.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub IpAddr);
+
+impl Input for ClientAddr {
+    fn parse(input: &mut RequestInput<'_>, _: &mut Problems) -> Option<Self> {
+        let peer = input.peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        Some(ClientAddr(client::client_address(
+            peer,
+            input.headers,
+            input.trusted_proxies,
+        )))
     }
 }
 
@@ -333,8 +354,14 @@ impl<A: Access, I: Input> FromRequest<App> for Checked<A, I> {
                     Value::from(parts.uri.path()),
                 )
             });
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip());
         let mut input = RequestInput {
             headers: &parts.headers,
+            peer,
+            trusted_proxies: &app.trusted_proxies,
             path,
             query: Query::parse(parts.uri.query()),
             body: raw,

@@ -7,11 +7,10 @@
 //! blocking pool); [`apply`] writes through the owner modules' bulk statements
 //! ([`super::products`], [`super::stock`], [`super::movements`]). No SQL here.
 
-use std::collections::{HashMap, HashSet};
-use std::io::Cursor;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
-use calamine::{Data, Range, Reader, Xls, Xlsx};
+use calamine::Data;
 use deadpool_postgres::Pool;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -23,6 +22,7 @@ use super::movements;
 use super::products::{self, BARCODE_MAX, BRAND_MAX, SELLER_SKU_MAX, SIZE_MAX};
 use super::stock::{self, QUANTITY_MAX};
 use super::users::User;
+use super::workbook::{self, Limits, Problem};
 
 /// The worksheet that is read.
 pub const SHEET: &str = "Сводная";
@@ -138,41 +138,35 @@ fn failure(errors: Vec<RowError>, total_rows: usize) -> ParsedSheet {
     }
 }
 
-/// Reads the workbook (format by content: zip → xlsx, OLE → xls) and validates every row.
-pub fn parse_workbook(bytes: &[u8]) -> ParsedSheet {
-    let range = match read_sheet(bytes) {
-        Ok(r) => r,
-        Err(e) => return failure(vec![e], 0),
-    };
-    parse_range(&range)
-}
-
-fn read_sheet(bytes: &[u8]) -> Result<Range<Data>, RowError> {
+/// Reads the workbook (format by content: zip → xlsx, OLE → xls; within [`LIMITS`]) and
+/// validates every row. `Err` is a refusal of the whole file (413/422), before anything was
+/// read into memory; an unreadable file or bad rows are row errors in the `Ok` value.
+pub fn parse_workbook(bytes: &[u8], limits: &Limits) -> Result<ParsedSheet, Problem> {
     let open_error =
         |m: String| RowError::new(0, "file", format!("Failed to open Excel file: {m}"));
-    let not_found = || RowError::new(0, "sheet", format!("Sheet '{SHEET}' not found"));
-    if bytes.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1") {
-        let mut wb: Xls<_> = Xls::new(Cursor::new(bytes)).map_err(|e| open_error(e.to_string()))?;
-        if !wb.sheet_names().iter().any(|n| n == SHEET) {
-            return Err(not_found());
+    let read = workbook::open(bytes, limits).and_then(|mut wb| {
+        if !wb.has_sheet(SHEET) {
+            return Ok(None);
         }
-        wb.worksheet_range(SHEET)
-            .map_err(|e| open_error(e.to_string()))
-    } else if bytes.starts_with(b"PK") {
-        let mut wb: Xlsx<_> =
-            Xlsx::new(Cursor::new(bytes)).map_err(|e| open_error(e.to_string()))?;
-        if !wb.sheet_names().iter().any(|n| n == SHEET) {
-            return Err(not_found());
-        }
-        wb.worksheet_range(SHEET)
-            .map_err(|e| open_error(e.to_string()))
-    } else {
-        Err(open_error("File is not a zip file".to_owned()))
+        SheetCells::collect(|visit| wb.cells(SHEET, limits, visit)).map(Some)
+    });
+    match read {
+        Ok(Some(sheet)) => Ok(validate(&sheet)),
+        Ok(None) => Ok(failure(
+            vec![RowError::new(
+                0,
+                "sheet",
+                format!("Sheet '{SHEET}' not found"),
+            )],
+            0,
+        )),
+        Err(Problem::Unreadable(m)) => Ok(failure(vec![open_error(m)], 0)),
+        Err(refusal) => Err(refusal),
     }
 }
 
 /// Column positions of the recognised headers (absolute column numbers; right-most wins).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, Copy)]
 struct Columns {
     barcode: Option<u32>,
     seller_sku: Option<u32>,
@@ -182,52 +176,115 @@ struct Columns {
     defect: Option<u32>,
 }
 
-/// Validates the rows of a sheet (positions are absolute: row 1 is the header even when the
-/// sheet's used range starts lower).
-pub fn parse_range(range: &Range<Data>) -> ParsedSheet {
-    let Some((first_row, first_col)) = range.start() else {
+impl Columns {
+    /// Reads the header row (cells in column order).
+    fn from_header(header: &BTreeMap<u32, Data>) -> Columns {
+        let mut cols = Columns::default();
+        for (&col, cell) in header {
+            let col = Some(col);
+            match cell_text(cell).trim() {
+                H_BARCODE => cols.barcode = col,
+                H_SELLER_SKU => cols.seller_sku = col,
+                H_SIZE => cols.size = col,
+                H_BRAND => cols.brand = col,
+                H_STOCK => cols.stock = col,
+                H_DEFECT => cols.defect = col,
+                _ => {}
+            }
+        }
+        cols
+    }
+
+    fn contains(&self, col: u32) -> bool {
+        [
+            self.barcode,
+            self.seller_sku,
+            self.size,
+            self.brand,
+            self.stock,
+            self.defect,
+        ]
+        .contains(&Some(col))
+    }
+}
+
+/// One data row: whether it has any non-blank cell, and its cells in recognised columns.
+#[derive(Debug, Default)]
+struct RowCells {
+    non_blank: bool,
+    values: Vec<(u32, Data)>,
+}
+
+impl RowCells {
+    fn get(&self, col: Option<u32>) -> Option<&Data> {
+        let col = col?;
+        // The last one wins, as in a grid built from the same cells.
+        self.values
+            .iter()
+            .rev()
+            .find(|(c, _)| *c == col)
+            .map(|(_, v)| v)
+    }
+}
+
+/// What the import needs of a sheet: the header row (row 1) and the recognised columns of
+/// the data rows. Never a grid: unrecognised cells only count towards "is the row blank".
+#[derive(Debug, Default)]
+pub struct SheetCells {
+    header: BTreeMap<u32, Data>,
+    columns: Columns,
+    rows: BTreeMap<u32, RowCells>,
+}
+
+impl SheetCells {
+    /// Two passes over the cells (`pass` calls its visitor once per cell): the header row,
+    /// then the data rows' recognised columns.
+    pub fn collect(
+        mut pass: impl FnMut(&mut dyn FnMut(u32, u32, &Data)) -> Result<(), Problem>,
+    ) -> Result<SheetCells, Problem> {
+        let mut sheet = SheetCells::default();
+        pass(&mut |row, col, value| {
+            if row == 0 {
+                sheet.header.insert(col, value.clone());
+            }
+        })?;
+        sheet.columns = Columns::from_header(&sheet.header);
+        let columns = sheet.columns;
+        pass(&mut |row, col, value| {
+            if row == 0 {
+                return;
+            }
+            let blank = is_blank(value);
+            let wanted = columns.contains(col);
+            if blank && !wanted {
+                return;
+            }
+            let cells = sheet.rows.entry(row).or_default();
+            cells.non_blank |= !blank;
+            if wanted {
+                cells.values.push((col, value.clone()));
+            }
+        })?;
+        Ok(sheet)
+    }
+}
+
+/// Validates the rows of a sheet (positions are absolute: row 1 is the header; without a
+/// cell in row 1 there is no header).
+fn validate(sheet: &SheetCells) -> ParsedSheet {
+    if sheet.header.is_empty() && sheet.rows.is_empty() {
         return failure(
             vec![RowError::new(1, "header", "Empty file - no header row")],
             0,
         );
-    };
-    let cell = |row: u32, col: Option<u32>| -> Option<&Data> {
-        let col = col?;
-        if row < first_row || col < first_col {
-            return None;
-        }
-        range.get(((row - first_row) as usize, (col - first_col) as usize))
-    };
-
-    let mut cols = Columns::default();
-    if first_row == 0 {
-        if let Some(header) = range.rows().next() {
-            for (j, c) in header.iter().enumerate() {
-                let col = Some(first_col + j as u32);
-                match cell_text(c).trim() {
-                    H_BARCODE => cols.barcode = col,
-                    H_SELLER_SKU => cols.seller_sku = col,
-                    H_SIZE => cols.size = col,
-                    H_BRAND => cols.brand = col,
-                    H_STOCK => cols.stock = col,
-                    H_DEFECT => cols.defect = col,
-                    _ => {}
-                }
-            }
-        }
     }
-
-    // Data rows: absolute rows after the header.
+    let cols = sheet.columns;
     let mut total_rows = 0;
     let mut rows = Vec::new();
     let mut errors = Vec::new();
     let mut first_seen: HashMap<String, u32> = HashMap::new();
-    for (i, r) in range.rows().enumerate() {
-        let abs = first_row + i as u32;
-        if abs == 0 {
-            continue;
-        }
-        if r.iter().all(is_blank) {
+    for (&abs, r) in &sheet.rows {
+        if !r.non_blank {
             continue;
         }
         total_rows += 1;
@@ -236,7 +293,7 @@ pub fn parse_range(range: &Range<Data>) -> ParsedSheet {
         }
         let n = abs + 1;
         let before = errors.len();
-        let barcode = cell(abs, cols.barcode).map(cell_text).unwrap_or_default();
+        let barcode = r.get(cols.barcode).map(cell_text).unwrap_or_default();
         let barcode = barcode.trim().to_owned();
         if barcode.is_empty() {
             errors.push(RowError::new(n, "barcode", "Barcode is required"));
@@ -252,10 +309,10 @@ pub fn parse_range(range: &Range<Data>) -> ParsedSheet {
             first_seen.insert(barcode.clone(), n);
         }
         let mut text = |col: Option<u32>, field: &str, max: usize| -> TextCell {
-            let Some(col) = col else {
+            if col.is_none() {
                 return TextCell::Absent;
-            };
-            let t = cell(abs, Some(col)).map(cell_text).unwrap_or_default();
+            }
+            let t = r.get(col).map(cell_text).unwrap_or_default();
             let t = t.trim();
             if t.is_empty() {
                 return TextCell::Empty;
@@ -270,7 +327,7 @@ pub fn parse_range(range: &Range<Data>) -> ParsedSheet {
         let brand = text(cols.brand, "brand", BRAND_MAX);
         let mut quantity = |col: Option<u32>, field: &str, negative: &str| -> Option<i32> {
             col?;
-            match parse_quantity(cell(abs, col)) {
+            match parse_quantity(r.get(col)) {
                 Ok(q) => Some(q),
                 Err(QuantityError::Negative) => {
                     errors.push(RowError::new(n, field, negative));
@@ -510,8 +567,19 @@ pub async fn apply(
     let mut updates = Vec::new();
     let mut balance_changes = Vec::new();
     let mut ledger = Vec::new();
+    let mut refused = Vec::new();
     for row in &parsed.rows {
         match by_barcode.get(row.barcode.as_str()) {
+            Some(target) if target.is_deleted && !user.is_admin() => {
+                refused.push(RowError::new(
+                    row.row_number,
+                    "barcode",
+                    format!(
+                        "Product with barcode '{}' is deleted; only an administrator can restore it",
+                        row.barcode
+                    ),
+                ));
+            }
             Some(target) => {
                 updates.push(products::ImportUpdate {
                     id: target.id,
@@ -559,6 +627,10 @@ pub async fn apply(
         }
     }
 
+    if !refused.is_empty() {
+        drop(tx);
+        return Ok(rejected(failure(refused, total_rows), started));
+    }
     let inserted = products::insert_imported(&tx, &new_products).await?;
     if inserted.len() != new_products.len() {
         // A concurrent writer took a barcode or GTIN since the lock: report those rows.
@@ -624,16 +696,14 @@ fn ledger_rows(
 mod tests {
     use super::*;
 
-    fn sheet(cells: &[(u32, u32, Data)]) -> Range<Data> {
-        let max_r = cells.iter().map(|c| c.0).max().unwrap_or(0);
-        let max_c = cells.iter().map(|c| c.1).max().unwrap_or(0);
-        let min_r = cells.iter().map(|c| c.0).min().unwrap_or(0);
-        let min_c = cells.iter().map(|c| c.1).min().unwrap_or(0);
-        let mut r = Range::new((min_r, min_c), (max_r, max_c));
-        for (row, col, v) in cells {
-            r.set_value((*row, *col), v.clone());
-        }
-        r
+    fn sheet(cells: &[(u32, u32, Data)]) -> SheetCells {
+        SheetCells::collect(|visit| {
+            for (row, col, value) in cells {
+                visit(*row, *col, value);
+            }
+            Ok(())
+        })
+        .unwrap()
     }
 
     fn s(v: &str) -> Data {
@@ -717,7 +787,7 @@ mod tests {
             (4, 3, s("abc")),
             (5, 0, s("4601234567890")),
         ]);
-        let parsed = parse_range(&r);
+        let parsed = validate(&r);
         assert_eq!(parsed.total_rows, 4);
         assert_eq!(
             parsed.errors,
@@ -745,7 +815,7 @@ mod tests {
             (2, 0, s("A-2")),
             (2, 2, Data::Int(3)),
         ]);
-        let parsed = parse_range(&r);
+        let parsed = validate(&r);
         assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
         assert_eq!(parsed.total_rows, 2);
         let a = &parsed.rows[0];
@@ -762,14 +832,13 @@ mod tests {
     #[test]
     fn missing_header_cells_and_empty_sheets() {
         let r = sheet(&[(2, 0, s("Баркод"))]);
-        let parsed = parse_range(&r);
+        let parsed = validate(&r);
         assert_eq!(parsed.errors[0].field, "barcode");
         assert_eq!(
             parsed.errors[0].message,
             "Required column 'Баркод' not found"
         );
-        let empty: Range<Data> = Range::empty();
-        let parsed = parse_range(&empty);
+        let parsed = validate(&sheet(&[]));
         assert_eq!(
             parsed.errors,
             vec![RowError::new(1, "header", "Empty file - no header row")]
@@ -778,14 +847,14 @@ mod tests {
 
     #[test]
     fn unreadable_files_and_missing_sheets() {
-        let parsed = parse_workbook(b"not a workbook");
+        let parsed = parse_workbook(b"not a workbook", &workbook::LIMITS).unwrap();
         assert_eq!(parsed.errors[0].field, "file");
         assert!(
             parsed.errors[0]
                 .message
                 .starts_with("Failed to open Excel file: ")
         );
-        let parsed = parse_workbook(b"PK\x03\x04garbage");
+        let parsed = parse_workbook(b"PK\x03\x04garbage", &workbook::LIMITS).unwrap();
         assert_eq!(parsed.errors[0].field, "file");
     }
 }

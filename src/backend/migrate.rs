@@ -153,7 +153,7 @@ pub fn run(args: MigrateArgs) -> ExitCode {
     let config = match args.database.config() {
         Ok(c) => c,
         Err(e) => {
-            tracing::error!("DATABASE_URL: {e}");
+            tracing::error!("{e}");
             return ExitCode::from(EXIT_CONFIG);
         }
     };
@@ -180,4 +180,5 @@ pub fn run(args: MigrateArgs) -> ExitCode {
             }
         }
     })
+    .unwrap_or_else(|code| code)
 }

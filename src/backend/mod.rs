@@ -29,7 +29,9 @@
 //! | 2 | invalid configuration (command line, `DATABASE_URL`, time zone, sizes) |
 //! | 3 | `backend` without `--migrate`: the database schema is not at this build's version |
 
+pub mod admin;
 pub mod auth;
+pub mod client;
 pub mod config;
 pub mod db;
 pub mod errors;
@@ -48,12 +50,15 @@ pub mod seed;
 pub mod server;
 pub mod state;
 pub mod stock;
+pub mod throttle;
 pub mod users;
 pub mod validation;
 pub mod wire;
+pub mod workbook;
 
 use std::process::ExitCode;
 
+pub use admin::AdminArgs;
 pub use config::{BackendArgs, MigrateArgs};
 
 /// Exit code: the configuration is invalid.
@@ -62,8 +67,8 @@ pub const EXIT_CONFIG: u8 = 2;
 pub const EXIT_SCHEMA: u8 = 3;
 
 /// Runs `work` to completion on a new tokio runtime: `workers` threads, or (`None`) the
-/// calling thread only. Exit 1 if the runtime cannot be started.
-fn block_on(workers: Option<usize>, work: impl Future<Output = ExitCode>) -> ExitCode {
+/// calling thread only. `Err(1)` if the runtime cannot be started.
+fn block_on<T>(workers: Option<usize>, work: impl Future<Output = T>) -> Result<T, ExitCode> {
     let mut builder = match workers {
         Some(n) => {
             let mut b = tokio::runtime::Builder::new_multi_thread();
@@ -73,10 +78,10 @@ fn block_on(workers: Option<usize>, work: impl Future<Output = ExitCode>) -> Exi
         None => tokio::runtime::Builder::new_current_thread(),
     };
     match builder.enable_all().build() {
-        Ok(runtime) => runtime.block_on(work),
+        Ok(runtime) => Ok(runtime.block_on(work)),
         Err(e) => {
             tracing::error!("cannot start the runtime: {e}");
-            ExitCode::FAILURE
+            Err(ExitCode::FAILURE)
         }
     }
 }
@@ -84,6 +89,11 @@ fn block_on(workers: Option<usize>, work: impl Future<Output = ExitCode>) -> Exi
 /// Serves the API until SIGTERM/SIGINT; see the module doc for the exit codes.
 pub fn run(args: BackendArgs) -> ExitCode {
     server::run(args)
+}
+
+/// Runs a maintenance command (`wms admin reset-password EMAIL`); see [`admin`].
+pub fn admin(args: AdminArgs) -> ExitCode {
+    admin::run(args)
 }
 
 /// Applies pending migrations and exits; see the module doc for the exit codes.

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::db::{DbError, Filters, from_columns};
 use super::errors::ApiError;
+use super::export::Table;
 use super::paging::{self, Page, PageRequest, PagedSql};
 use super::validation::{DateOrTime, ParseQuery, Problems, Query};
 use super::wire::{Ts, contains_pattern};
@@ -264,8 +265,16 @@ pub fn export_query(filter: &JournalFilter, tz: &str) -> (String, Filters) {
     (format!("{LIST}{}{NEWEST_FIRST}", f.sql()), f)
 }
 
+/// The journal export.
+pub const EXPORT: Table = Table {
+    header: &EXPORT_HEADER,
+    numbers: &["quantity"],
+    render: export_record,
+    filename: "movements.csv",
+};
+
 /// Header of the journal export.
-pub const EXPORT_HEADER: [&str; 15] = [
+const EXPORT_HEADER: [&str; 15] = [
     "created_at",
     "operation_type",
     "operation",
@@ -284,7 +293,7 @@ pub const EXPORT_HEADER: [&str; 15] = [
 ];
 
 /// Renders one export row (see [`EXPORT_HEADER`]).
-pub fn export_record(row: &Row) -> Result<Vec<String>, tokio_postgres::Error> {
+fn export_record(row: &Row) -> Result<Vec<String>, tokio_postgres::Error> {
     let m = from_row(row)?;
     let o = |v: Option<String>| v.unwrap_or_default();
     let label = label_ru(&m.operation_type).to_owned();

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::db::{self, DbError, Filters, from_columns};
 use super::errors::{ApiError, msg};
+use super::export::Table;
 use super::paging::{self, Page, PageRequest, PagedSql};
 use super::stock;
 use super::validation::{Body, ParseBody, ParseQuery, Patch, Problems, Query, RawBody, Text};
@@ -74,8 +75,8 @@ const GET_ANY: &str = "SELECT p.barcode, p.gtin, p.seller_sku, p.size, p.brand, 
 /// The import: lock the products a sheet names (deleted ones included), in id order. `NO KEY`:
 /// a concurrent operation holding a balance row still gets the `KEY SHARE` lock its journal
 /// row's foreign key needs; a plain `FOR UPDATE` here would deadlock with it.
-const LOCK_FOR_IMPORT: &str =
-    "SELECT id, barcode FROM products WHERE barcode = ANY($1) ORDER BY id FOR NO KEY UPDATE";
+const LOCK_FOR_IMPORT: &str = "SELECT id, barcode, is_deleted FROM products WHERE barcode = ANY($1) \
+     ORDER BY id FOR NO KEY UPDATE";
 /// The import: which candidate GTINs are taken already.
 const TAKEN_GTINS: &str = "SELECT gtin FROM products WHERE gtin = ANY($1)";
 /// The import: new products in one statement; conflicts (a concurrent writer) are skipped and
@@ -413,6 +414,8 @@ pub async fn restore(pool: &Pool, id: Uuid) -> Result<Product, ApiError> {
 pub struct ImportTarget {
     pub id: Uuid,
     pub barcode: String,
+    /// Soft-deleted: only an administrator's import restores it.
+    pub is_deleted: bool,
 }
 
 /// A product the import creates.
@@ -443,7 +446,7 @@ pub async fn lock_for_import(
 ) -> Result<Vec<ImportTarget>, DbError> {
     let rows = client.query(LOCK_FOR_IMPORT, &[&barcodes]).await?;
     rows.iter()
-        .map(|r| Ok(from_columns! { r, ImportTarget { id, barcode } }))
+        .map(|r| Ok(from_columns! { r, ImportTarget { id, barcode, is_deleted } }))
         .collect()
 }
 
@@ -511,8 +514,16 @@ pub fn export_query(filter: &ProductFilter) -> (String, Filters) {
     (format!("{LIST}{}{NEWEST_FIRST}", f.sql()), f)
 }
 
-/// The CSV header and one row of the products export.
-pub const EXPORT_HEADER: [&str; 11] = [
+/// The products export.
+pub const EXPORT: Table = Table {
+    header: &EXPORT_HEADER,
+    numbers: &["stock_quantity", "defect_quantity"],
+    render: export_record,
+    filename: "products.csv",
+};
+
+/// The CSV header of the products export.
+const EXPORT_HEADER: [&str; 11] = [
     "id",
     "barcode",
     "gtin",
@@ -527,7 +538,7 @@ pub const EXPORT_HEADER: [&str; 11] = [
 ];
 
 /// Renders one export row (see [`EXPORT_HEADER`]).
-pub fn export_record(row: &Row) -> Result<Vec<String>, tokio_postgres::Error> {
+fn export_record(row: &Row) -> Result<Vec<String>, tokio_postgres::Error> {
     let p = with_stock_from_row(row)?;
     let o = |v: Option<String>| v.unwrap_or_default();
     Ok(vec![

@@ -35,8 +35,8 @@ use super::db;
 use super::errors::{ApiError, ErrorDetail, ErrorItem, detail_response, msg};
 use super::export;
 use super::extract::{
-    Admin, Anyone, Checked, IdempotencyKey, JsonBody, Member, PathId, QueryOf, Reader, Upload,
-    declared_length,
+    Admin, Anyone, Checked, ClientAddr, IdempotencyKey, JsonBody, Member, PathId, QueryOf, Reader,
+    Upload, declared_length,
 };
 use super::import::{self, ImportResponse};
 use super::movements::{self, JournalFilter, Movement};
@@ -50,6 +50,7 @@ use super::reference::{
 use super::state::App;
 use super::stock::{self, LedgerReport, MovementRequest, Posted, Summary};
 use super::users::{self, NewUser, User, UserChange};
+use super::workbook::{self, Problem};
 
 /// The five documented handlers of one kind of reference data, added to `$api`: thin
 /// wrappers of the generic handlers below (the OpenAPI annotations need literal paths, so the
@@ -106,6 +107,9 @@ macro_rules! reference_routes {
             .routes(routes!(get, update, delete))
     }};
 }
+
+/// How long an import waits for the one running before it (503 after).
+const IMPORT_WAIT: Duration = Duration::from_secs(30);
 
 /// How long `/health` waits for the database.
 pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
@@ -340,13 +344,26 @@ struct Token {
 #[utoipa::path(post, path = "/api/auth/login", request_body = LoginRequest, responses(
     (status = 200, description = "Token", body = Token),
     (status = 401, description = "Invalid email or password", body = ErrorDetail),
+    (status = 429, description = "Too many failed logins for this account or address",
+        body = ErrorDetail, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     Anyone,
 ))]
 async fn login(
     State(app): State<App>,
-    Checked(_, JsonBody(req)): Checked<Anyone, JsonBody<LoginRequest>>,
+    Checked(_, (ClientAddr(client), JsonBody(req))): Checked<
+        Anyone,
+        (ClientAddr, JsonBody<LoginRequest>),
+    >,
 ) -> Handled {
-    let token = auth::login(&app.pool, &app.keys, &req.email, req.password).await?;
+    let token = auth::login(
+        &app.pool,
+        &app.keys,
+        &app.throttle,
+        &req.email,
+        req.password,
+        client,
+    )
+    .await?;
     Ok(ok(Token {
         access_token: token,
         token_type: "bearer",
@@ -650,15 +667,7 @@ async fn export_products(
     Checked(_, QueryOf(filter)): Checked<Member, QueryOf<ProductFilter>>,
 ) -> Handled {
     let (sql, filters) = products::export_query(&filter);
-    export::csv_response(
-        &app.pool,
-        &sql,
-        &filters,
-        &products::EXPORT_HEADER,
-        products::export_record,
-        "products.csv",
-    )
-    .await
+    export::csv_response(&app.pool, &sql, &filters, &products::EXPORT).await
 }
 
 /// The movement journal as CSV (the journal's filters, every page).
@@ -670,15 +679,7 @@ async fn export_movements(
     Checked(_, QueryOf(filter)): Checked<Member, QueryOf<JournalFilter>>,
 ) -> Handled {
     let (sql, filters) = movements::export_query(&filter, &app.business_tz);
-    export::csv_response(
-        &app.pool,
-        &sql,
-        &filters,
-        &movements::EXPORT_HEADER,
-        movements::export_record,
-        "movements.csv",
-    )
-    .await
+    export::csv_response(&app.pool, &sql, &filters, &movements::EXPORT).await
 }
 
 // ---- import ------------------------------------------------------------------------------
@@ -688,7 +689,9 @@ async fn export_movements(
     request_body(content = UploadForm, content_type = "multipart/form-data"), responses(
         (status = 200, description = "Result (row errors inside)", body = ImportResponse),
         (status = 400, description = "Not an Excel file name", body = ErrorDetail),
-        (status = 413, description = "File too large", body = ErrorDetail),
+        (status = 413, description = "File too large, or the workbook over a limit",
+            body = ErrorDetail),
+        (status = 503, description = "Another import is in progress", body = ErrorDetail),
         Member,
     ))]
 async fn import_excel(
@@ -697,28 +700,59 @@ async fn import_excel(
 ) -> Handled {
     let started = Instant::now();
     // Multipart framing adds a little to the file itself.
-    if declared_length(request.headers()).is_some_and(|n| n > app.upload_limit as u64 + 64 * 1024) {
+    let framed_limit = app.upload_limit as u64 + 64 * 1024;
+    let declared = declared_length(request.headers());
+    if declared.is_some_and(|n| n > framed_limit) {
         return Err(ApiError::detail(
             StatusCode::PAYLOAD_TOO_LARGE,
             msg::FILE_TOO_LARGE,
         ));
     }
-    let (filename, bytes) = read_upload(request, app.upload_limit).await?;
+    // One import at a time, from the upload on: the memory bound holds for the process.
+    let _permit = tokio::time::timeout(IMPORT_WAIT, app.imports.acquire())
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .ok_or_else(|| {
+            ApiError::detail(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Another import is in progress; try again in a moment",
+            )
+        })?;
+    let (filename, bytes) = read_upload(request, app.upload_limit, declared).await?;
     if !import::has_excel_extension(&filename) {
         return Err(ApiError::bad_request(import::NOT_EXCEL));
     }
-    let parsed = tokio::task::spawn_blocking(move || import::parse_workbook(&bytes))
+    let limits = workbook::LIMITS;
+    let parsed = tokio::task::spawn_blocking(move || import::parse_workbook(&bytes, &limits))
         .await
         .unwrap_or_else(|e| {
             // A reader panic on a malformed file is that file's problem, not a crash.
             tracing::warn!("the workbook reader failed: {e}");
-            import::unreadable()
+            Ok(import::unreadable())
         });
+    let parsed = match parsed {
+        Ok(parsed) => parsed,
+        Err(Problem::TooLarge(limit)) => {
+            return Err(ApiError::detail(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("The workbook is too large: {limit}"),
+            ));
+        }
+        Err(Problem::Refused(why) | Problem::Unreadable(why)) => {
+            return Err(ApiError::detail(StatusCode::UNPROCESSABLE_ENTITY, why));
+        }
+    };
     Ok(ok(import::apply(&app.pool, &user, parsed, started).await?))
 }
 
-/// The `file` part of a multipart body: its file name and bytes (413 past `limit`).
-async fn read_upload(request: Request, limit: usize) -> Result<(String, Vec<u8>), ApiError> {
+/// The `file` part of a multipart body: its file name and bytes (413 past `limit`). The
+/// buffer is sized from the declared body length up front, so it is never reallocated.
+async fn read_upload(
+    request: Request,
+    limit: usize,
+    declared: Option<u64>,
+) -> Result<(String, Vec<u8>), ApiError> {
     let missing = || {
         ApiError::invalid(ErrorItem::missing(
             vec![Value::from("body"), Value::from("file")],
@@ -740,7 +774,8 @@ async fn read_upload(request: Request, limit: usize) -> Result<(String, Vec<u8>)
             continue;
         }
         let filename = field.file_name().unwrap_or_default().to_owned();
-        let mut bytes = Vec::new();
+        let expected = declared.map_or(0, |n| n.min(limit as u64) as usize);
+        let mut bytes = Vec::with_capacity(expected);
         while let Some(chunk) = field.chunk().await.map_err(malformed)? {
             if bytes.len() + chunk.len() > limit {
                 return Err(ApiError::detail(
@@ -787,6 +822,9 @@ mod tests {
             keys: Keys::new(b"test-secret", Duration::from_secs(60)),
             business_tz: "UTC".to_owned(),
             upload_limit: 1024,
+            throttle: Default::default(),
+            trusted_proxies: Default::default(),
+            imports: tokio::sync::Semaphore::new(1),
         };
         router(Arc::new(state))
     }

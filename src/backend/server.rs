@@ -19,6 +19,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::ConnectInfo;
 use hyper_util::service::TowerToHyperService;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::task::JoinHandle;
@@ -49,7 +50,7 @@ pub fn run(args: BackendArgs) -> ExitCode {
         }
     };
     let workers = settings.workers;
-    super::block_on(Some(workers), serve(settings))
+    super::block_on(Some(workers), serve(settings)).unwrap_or_else(|code| code)
 }
 
 /// Aborts the purge task when dropped (at shutdown, or if start-up fails after spawning).
@@ -104,7 +105,19 @@ async fn serve(settings: Settings) -> ExitCode {
         ..Limits::default()
     };
     let router = routes::router(app);
-    let make_service = move |_peer| TowerToHyperService::new(router.clone());
+    // The peer address goes with each request, for the handlers that need the client's
+    // (login throttling); a unix socket has none.
+    let make_service = move |peer: Option<std::net::SocketAddr>| {
+        TowerToHyperService::new(tower::util::MapRequest::new(
+            router.clone(),
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                if let Some(peer) = peer {
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                }
+                request
+            },
+        ))
+    };
     let grace = settings.shutdown_grace;
     let shutdown = async move {
         let signal_name = tokio::select! {
@@ -191,7 +204,12 @@ async fn prepare(settings: &Settings) -> Result<Arc<AppState>, ExitCode> {
                 ExitCode::FAILURE
             })?
     };
-    if let Err(e) = seed::seed_once(&pool, &settings.admin_email, &settings.admin_password).await {
+    let admin = seed::Admin {
+        email: &settings.admin_email,
+        password: settings.admin_password.as_deref(),
+        secrets_dir: &settings.secrets_dir,
+    };
+    if let Err(e) = seed::seed_once(&pool, admin).await {
         tracing::error!("seeding failed: {e:?}");
         return Err(ExitCode::FAILURE);
     }
@@ -201,6 +219,9 @@ async fn prepare(settings: &Settings) -> Result<Arc<AppState>, ExitCode> {
         keys: Keys::new(&secret, settings.token_ttl),
         business_tz: settings.business_tz.clone(),
         upload_limit: settings.upload_limit,
+        throttle: Default::default(),
+        trusted_proxies: settings.trusted_proxies.clone(),
+        imports: tokio::sync::Semaphore::new(1),
     }))
 }
 

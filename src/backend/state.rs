@@ -7,6 +7,8 @@ use std::sync::Arc;
 use deadpool_postgres::Pool;
 
 use super::auth::Keys;
+use super::client::Networks;
+use super::throttle::Throttle;
 
 /// Everything the handlers share.
 pub struct AppState {
@@ -20,6 +22,12 @@ pub struct AppState {
     pub business_tz: String,
     /// Largest accepted Excel upload in bytes.
     pub upload_limit: usize,
+    /// Failed logins per account and client address.
+    pub throttle: Throttle,
+    /// Peers whose forwarding headers are believed.
+    pub trusted_proxies: Networks,
+    /// One permit: imports run one at a time (each may use up to 64 MiB).
+    pub imports: tokio::sync::Semaphore,
 }
 
 /// The state as the router holds it (cloned per request).

@@ -17,30 +17,61 @@ use super::errors::ApiError;
 use super::validation::{Body, ErrorItem, ParseBody, Patch, Problems, RawBody, Text, loc};
 use super::wire::Ts;
 
+/// The columns of [`User`].
+macro_rules! user_columns {
+    () => {
+        "id, email, is_active, role, created_at, token_version"
+    };
+}
+
 /// The user a token names (exact e-mail, as stored; spec 4.2).
-const FIND_BY_EMAIL: &str =
-    "SELECT id, email, is_active, role, created_at FROM users WHERE email = $1";
+const FIND_BY_EMAIL: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE email = $1");
 /// Login: case-insensitive (B-24); an exact match wins if case variants exist.
-const FIND_FOR_LOGIN: &str = "SELECT id, email, is_active, role, created_at, hashed_password \
-     FROM users WHERE lower(email) = lower($1) ORDER BY (email = $1) DESC LIMIT 1";
-const FIND_BY_ID: &str = "SELECT id, email, is_active, role, created_at FROM users WHERE id = $1";
+const FIND_FOR_LOGIN: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    ", hashed_password FROM users WHERE lower(email) = lower($1) \
+     ORDER BY (email = $1) DESC LIMIT 1"
+);
+const FIND_BY_ID: &str = concat!("SELECT ", user_columns!(), " FROM users WHERE id = $1");
 const FIND_HASH_BY_ID: &str = "SELECT hashed_password FROM users WHERE id = $1";
-const LIST: &str = "SELECT id, email, is_active, role, created_at FROM users \
-     ORDER BY lower(email), email";
+const LIST: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users ORDER BY lower(email), email"
+);
 const COUNT: &str = "SELECT count(*) FROM users";
-const INSERT: &str = "INSERT INTO users (id, email, hashed_password, is_active, role) \
-     VALUES ($1, $2, $3, $4, $5) RETURNING id, email, is_active, role, created_at";
+const INSERT: &str = concat!(
+    "INSERT INTO users (id, email, hashed_password, is_active, role) \
+     VALUES ($1, $2, $3, $4, $5) RETURNING ",
+    user_columns!()
+);
 /// Locks the active admins, so "at least one active admin remains" holds under concurrency.
 const LOCK_ACTIVE_ADMINS: &str =
     "SELECT id FROM users WHERE role = 'admin' AND is_active ORDER BY id FOR NO KEY UPDATE";
-const UPDATE: &str = "UPDATE users SET \
+/// A change of role, a deactivation or a new password revokes the user's tokens (the
+/// `SET` expressions see the row as it was).
+const UPDATE: &str = concat!(
+    "UPDATE users SET \
      role = COALESCE($2, role), \
      is_active = COALESCE($3, is_active), \
      hashed_password = COALESCE($4, hashed_password), \
+     token_version = token_version + CASE \
+        WHEN $2::text IS DISTINCT FROM NULL AND $2 <> role THEN 1 \
+        WHEN $3 IS FALSE OR $4::text IS NOT NULL THEN 1 ELSE 0 END, \
      updated_at = now() \
-     WHERE id = $1 RETURNING id, email, is_active, role, created_at";
-const SET_PASSWORD: &str =
-    "UPDATE users SET hashed_password = $2, updated_at = now() WHERE id = $1";
+     WHERE id = $1 RETURNING ",
+    user_columns!()
+);
+/// One's own new password; revokes one's tokens.
+const SET_PASSWORD: &str = "UPDATE users SET hashed_password = $2, \
+     token_version = token_version + 1, updated_at = now() WHERE id = $1";
+/// `wms admin reset-password`: the user login would find; revokes their tokens.
+const RESET_PASSWORD: &str = "UPDATE users SET hashed_password = $2, \
+     token_version = token_version + 1, updated_at = now() \
+     WHERE id = (SELECT id FROM users WHERE lower(email) = lower($1) \
+                 ORDER BY (email = $1) DESC LIMIT 1) \
+     RETURNING email";
 
 /// The unique index on `lower(email)`.
 const EMAIL_LOWER_KEY: &str = "users_email_lower_key";
@@ -101,6 +132,10 @@ pub struct User {
     pub is_active: bool,
     pub created_at: Ts,
     pub role: Role,
+    /// Tokens carry this; a token with another version is revoked.
+    #[serde(skip)]
+    #[schema(ignore)]
+    pub token_version: i32,
 }
 
 impl User {
@@ -127,6 +162,7 @@ impl User {
             created_at: Ts(row.try_get::<_, OffsetDateTime>("created_at")?),
             role: Role::parse(&role)
                 .ok_or_else(|| ApiError::Internal(format!("unknown role {role:?} in users")))?,
+            token_version: row.try_get("token_version")?,
         })
     }
 }
@@ -166,6 +202,17 @@ pub async fn set_password(pool: &Pool, id: Uuid, hash: &str) -> Result<(), ApiEr
     let conn = db::conn(pool).await?;
     conn.execute(SET_PASSWORD, &[&id, &hash]).await?;
     Ok(())
+}
+
+/// Sets a new password for the user login would find by `email` and revokes their tokens;
+/// the user's stored e-mail, or `None` if there is no such user.
+pub async fn reset_password(
+    client: &tokio_postgres::Client,
+    email: &str,
+    hash: &str,
+) -> Result<Option<String>, DbError> {
+    let row = client.query_opt(RESET_PASSWORD, &[&email, &hash]).await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
 }
 
 /// Every user, by e-mail.

@@ -459,3 +459,224 @@ fn generated_gtins_never_collide() {
         );
     }
 }
+
+// ---- issue 14: hostile workbooks ---------------------------------------------------------
+
+/// The backend still serves after a hostile upload: same process, `/health` 200.
+fn still_alive(b: &mut Backend, pid: u32) {
+    assert_eq!(b.pid(), pid);
+    assert_eq!(
+        request(b.addr, "GET", "/health", &[], b"").status,
+        200,
+        "the backend stopped answering:\n{}",
+        b.output().join("\n")
+    );
+}
+
+/// A refusal: `status` and a `detail` that names the limit.
+fn refused(r: &Resp, status: u16, names: &str) {
+    assert_eq!(r.status, status, "{}", r.text());
+    let detail = r.detail();
+    let detail = detail.as_str().unwrap_or_default();
+    assert!(detail.contains(names), "{detail:?} does not name {names:?}");
+}
+
+/// One cell at XFD1048576 beside a proper header: calamine would allocate a dense grid of
+/// 1.7·10¹⁰ cells for it and abort the process (the report of issue 14).
+fn far_cell_workbook() -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet().set_name("Сводная").expect("sheet name");
+    for (c, h) in HEADER.iter().enumerate() {
+        ws.write_string(0, c as u16, *h).expect("write");
+    }
+    ws.write_string(1, 0, "4600000000017").expect("write");
+    ws.write_string(1_048_575, 16_383, "x").expect("write");
+    wb.save_to_buffer().expect("xlsx bytes")
+}
+
+#[test]
+fn issue_14_a_sheet_with_one_far_cell_is_refused_and_the_backend_lives() {
+    let mut b = Backend::start();
+    let pid = b.pid();
+    let file = far_cell_workbook();
+    assert!(file.len() < 10_000, "a small file: {} bytes", file.len());
+    let r = upload(&b, "far.xlsx", &file);
+    refused(&r, 413, "at most 50000 rows (the sheet uses row 1048576)");
+    still_alive(&mut b, pid);
+    // Nothing was imported.
+    assert_eq!(product_by_barcode(&b, "4600000000017"), Value::Null);
+}
+
+/// A valid workbook whose sheet carries `padding` bytes of spaces (compressed ~1000:1).
+fn padded_workbook(padding: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut sheet = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Баркод</t></is></c></row>"#,
+    );
+    sheet.push_str(&" ".repeat(padding));
+    sheet.push_str(r#"<row r="2"><c r="A2" t="inlineStr"><is><t>BOMB-1</t></is></c></row></sheetData></worksheet>"#);
+    let parts: [(&str, &str); 4] = [
+        (
+            "[Content_Types].xml",
+            r#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#,
+        ),
+        (
+            "_rels/.rels",
+            r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
+        ),
+        (
+            "xl/workbook.xml",
+            r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Сводная" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
+        ),
+        (
+            "xl/_rels/workbook.xml.rels",
+            r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#,
+        ),
+    ];
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, text) in parts {
+        zip.start_file(name, options).expect("zip entry");
+        zip.write_all(text.as_bytes()).expect("zip write");
+    }
+    zip.start_file("xl/worksheets/sheet1.xml", options)
+        .expect("zip entry");
+    zip.write_all(sheet.as_bytes()).expect("zip write");
+    zip.finish().expect("zip").into_inner()
+}
+
+#[test]
+fn zip_bombs_are_refused_by_their_compression_ratio() {
+    let mut b = Backend::start();
+    let pid = b.pid();
+    // The same file without padding imports: the hand-made workbook itself is fine.
+    let res = result(&upload(&b, "ok.xlsx", &padded_workbook(0)));
+    assert_eq!(res["created"], 1, "{res}");
+    let bomb = padded_workbook(20 << 20);
+    assert!(bomb.len() < 200_000, "{} bytes", bomb.len());
+    let r = upload(&b, "bomb.xlsx", &bomb);
+    refused(&r, 413, "a compression ratio of at most 100:1");
+    still_alive(&mut b, pid);
+}
+
+#[test]
+fn sheets_with_too_many_rows_are_refused() {
+    let mut b = Backend::start();
+    let pid = b.pid();
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet().set_name("Сводная").expect("sheet name");
+    ws.write_string(0, 0, "Баркод").expect("write");
+    for r in 1..=50_000u32 {
+        ws.write_number(r, 0, f64::from(r)).expect("write");
+    }
+    let file = wb.save_to_buffer().expect("xlsx bytes");
+    let r = upload(&b, "rows.xlsx", &file);
+    refused(&r, 413, "at most 50000 rows (the sheet uses row 50001)");
+    still_alive(&mut b, pid);
+}
+
+/// `summary.xls` with its last shared-string cell moved to (row 65536, column IV), or its
+/// DIMENSIONS record claiming billions of rows.
+fn patched_xls(dimensions: bool) -> Vec<u8> {
+    let mut bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/backend/fixtures/summary.xls"
+    ))
+    .expect("fixture");
+    let (pattern, patch): (&[u8], &[u8]) = if dimensions {
+        // DIMENSIONS, 14 bytes: first row 0, last row + 1 = 0xFFFFFFF0, columns 0..256.
+        (
+            b"\x00\x02\x0e\x00",
+            b"\x00\x00\x00\x00\xf0\xff\xff\xff\x00\x00\x00\x01",
+        )
+    } else {
+        // LABELSST, 10 bytes: row 0xFFFF, column 0xFF.
+        (b"\xfd\x00\x0a\x00", b"\xff\xff\xff\x00")
+    };
+    let at = bytes
+        .windows(pattern.len())
+        .rposition(|w| w == pattern)
+        .expect("the record in the fixture");
+    bytes[at + 4..at + 4 + patch.len()].copy_from_slice(patch);
+    bytes
+}
+
+#[test]
+fn legacy_xls_bombs_are_refused() {
+    let mut b = Backend::start();
+    let pid = b.pid();
+    let r = upload(&b, "far.xls", &patched_xls(false));
+    refused(&r, 413, "cells spanned by the sheets of a legacy .xls file");
+    let r = upload(&b, "dimensions.xls", &patched_xls(true));
+    refused(&r, 413, "cells spanned by the sheets of a legacy .xls file");
+    still_alive(&mut b, pid);
+    // The unpatched fixture still imports.
+    let fixture = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/backend/fixtures/summary.xls"
+    ))
+    .expect("fixture");
+    assert_eq!(
+        result(&upload(&b, "summary.xls", &fixture))["success"],
+        true
+    );
+}
+
+#[test]
+fn only_an_administrators_import_restores_a_deleted_product() {
+    let b = Backend::start();
+    let gone = b.product("GONE-OP");
+    assert_eq!(b.delete(&format!("/api/products/{gone}")).status, 204);
+    let r = b.post(
+        "/api/users/",
+        &json!({"email": "importer@wms.example.com", "password": "operator-1"}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let login = b.call_as(
+        "",
+        "POST",
+        "/api/auth/login",
+        Some(&json!({"email": "importer@wms.example.com", "password": "operator-1"})),
+    );
+    let op = login.json()["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let file = xlsx(
+        "Сводная",
+        &[
+            vec![C::S("Баркод"), C::S("АКТУАЛЬНЫЙ ОСТАТОК")],
+            vec![C::S("NEW-OP"), C::N(1.0)],
+            vec![C::S("GONE-OP"), C::N(2.0)],
+        ],
+    );
+    let (ct, body) = multipart("file", "op.xlsx", &file);
+    let auth = format!("Bearer {op}");
+    let r = request(
+        b.addr,
+        "POST",
+        "/api/import/excel",
+        &[("Content-Type", &ct), ("Authorization", &auth)],
+        &body,
+    );
+    let res = result(&r);
+    assert_eq!(res["success"], false);
+    assert_eq!(
+        res["errors"],
+        json!([{"row_number": 3, "field": "barcode",
+                "message": "Product with barcode 'GONE-OP' is deleted; only an administrator can restore it"}])
+    );
+    assert_eq!(
+        product_by_barcode(&b, "NEW-OP"),
+        Value::Null,
+        "all or nothing"
+    );
+    // The administrator's import restores it.
+    let res = result(&upload(&b, "admin.xlsx", &file));
+    assert_eq!(
+        (res["created"].clone(), res["updated"].clone()),
+        (json!(1), json!(1))
+    );
+    assert_eq!(product_by_barcode(&b, "GONE-OP")["stock_quantity"], 2);
+}

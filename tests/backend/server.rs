@@ -15,10 +15,20 @@ use super::http::{Resp, request, try_json_request};
 use super::pg;
 use crate::util::{collect_output, wait_for, wms};
 
-/// The secret every test backend uses unless told otherwise.
-pub const SECRET: &str = "test-secret-key";
+/// The secret every test backend uses unless told otherwise (32 bytes at least, as the
+/// backend requires).
+pub const SECRET: &str = "test-secret-key-of-thirty-two-bytes";
 /// The seeded administrator.
 pub const ADMIN: &str = "admin@wms.example.com";
+/// The administrator's password in tests: set explicitly (`WMS_ADMIN_PASSWORD`); the backend
+/// itself has no default password.
+pub const ADMIN_PASSWORD: &str = "admin123";
+
+/// Where test backends keep generated secrets (`WMS_SECRETS_DIR`), never the host's
+/// `/var/lib/wms`.
+pub fn secrets_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("wms-backend-tests-secrets-{}", std::process::id()))
+}
 
 /// A running backend.
 pub struct Backend {
@@ -37,6 +47,9 @@ pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> (Child, Arc<Mutex<Vec<Strin
         .env("WMS_LOG", "info")
         .env_remove("SECRET_KEY")
         .env_remove("DATABASE_URL")
+        .env_remove("WMS_ADMIN_PASSWORD_FILE")
+        .env("WMS_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("WMS_SECRETS_DIR", secrets_dir())
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
