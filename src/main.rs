@@ -73,6 +73,8 @@ enum Command {
     Backend(backend::BackendArgs),
     /// Apply database migrations, then exit.
     Migrate(backend::MigrateArgs),
+    /// Maintenance beside a running stack: `wms admin reset-password EMAIL`.
+    Admin(backend::admin::AdminArgs),
     /// Prepare embedded PostgreSQL (first boot: initdb, password, database, init scripts).
     PgInit,
     /// Run the PostgreSQL server found via PG_BIN or /usr/lib/postgresql/*/bin (newest).
@@ -164,6 +166,7 @@ fn main() -> ExitCode {
         Command::Web(args) => web::run(args),
         Command::Backend(args) => backend::run(args),
         Command::Migrate(args) => backend::migrate(args),
+        Command::Admin(args) => backend::admin::run(args),
         Command::PgInit => postgres::init::run(),
         Command::Postgres { args } => postgres::exec_server(&args),
     }

@@ -1,6 +1,7 @@
 //! `wms admin`: maintenance beside a running stack (`podman exec CONTAINER wms admin ...`),
 //! talking to the database directly (`DATABASE_URL`, and `DATABASE_PASSWORD(_FILE)` when the
-//! URL carries no password).
+//! URL carries no password). Without them it reaches the embedded database the way the
+//! backend does: its socket, the application role, the password pg-init keeps in PGDATA.
 //!
 //! `wms admin reset-password EMAIL` gives the user a new password — random (printed on
 //! standard output, nothing else is) or the first line of standard input with
@@ -63,7 +64,15 @@ pub fn reset_password(
     input: &mut impl BufRead,
     output: &mut impl Write,
 ) -> ExitCode {
-    let config = match args.database.config() {
+    // Beside the embedded database (`podman exec`, as root): its role's password file.
+    let mut database = args.database;
+    if database.database_password.is_none() && database.database_password_file.is_none() {
+        let file = super::config::embedded_password_file();
+        if file.exists() {
+            database.database_password_file = Some(file);
+        }
+    }
+    let config = match database.config() {
         Ok(c) => c,
         Err(e) => {
             tracing::error!("{e}");
@@ -82,7 +91,7 @@ pub fn reset_password(
         (random_password(), true)
     };
     let email = args.email.trim().to_owned();
-    let wait = args.database.db_wait;
+    let wait = database.db_wait;
     let done = match super::block_on(None, async move {
         let client = db::connect_with_wait(&config, wait)
             .await

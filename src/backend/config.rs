@@ -19,7 +19,10 @@ pub struct DatabaseArgs {
     /// PostgreSQL connection: a URL (`postgresql://`, `postgres://`, a `+driver` suffix such as
     /// `postgresql+asyncpg://` is ignored; a host starting with `/` or `%2F` is a unix socket
     /// directory) or libpq `key=value` pairs.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    /// Without it: the embedded database over its unix socket, as the application role
+    /// (what `config.toml` gives the backend), so `podman exec wms wms admin ...` needs no
+    /// setting.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, default_value_t = embedded_database_url())]
     pub database_url: String,
 
     /// The database password, used when `DATABASE_URL` carries none.
@@ -176,6 +179,32 @@ pub fn secret_from(
         },
         (None, None) => Ok(None),
     }
+}
+
+/// The embedded database's connection string, from the environment `config.toml` uses.
+pub fn embedded_database_url() -> String {
+    let var = |k: &str, d: &str| {
+        std::env::var(k)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| d.to_owned())
+    };
+    format!(
+        "host={} port={} user={} dbname={}",
+        var("PG_SOCKET_DIR", "/run/postgresql"),
+        var("PGPORT", "5432"),
+        var("WMS_DB_USER", "wms"),
+        var("POSTGRES_DB", "wms")
+    )
+}
+
+/// Where pg-init keeps the embedded application role's password.
+pub fn embedded_password_file() -> PathBuf {
+    let pgdata = std::env::var("PGDATA")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "/var/lib/postgresql/data".to_owned());
+    PathBuf::from(pgdata).join(crate::postgres::init::APP_PASSWORD_FILE)
 }
 
 impl DatabaseArgs {
