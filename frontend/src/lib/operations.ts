@@ -1,5 +1,5 @@
-// Operation types as the UI shows them: tag colours (contract 13.7; the import's
-// ledger types get their own) and the message key of each label.
+// Operation types as the UI shows them: tag colours (contract 13.7; the ledger-only
+// types of the import and the stocktake get their own) and the message key of each label.
 
 import type { MovementType } from '@/types/api';
 import type { MessageKey } from './i18n/messages';
@@ -21,6 +21,8 @@ const LOOKS: Record<MovementType, Look> = {
   utilization: { color: '#ff4d4f', label: 'op.utilization' },
   import_stock: { color: '#722ed1', label: 'op.import_stock' },
   import_defect: { color: '#722ed1', label: 'op.import_defect' },
+  stocktake_stock: { color: '#13c2c2', label: 'op.stocktake_stock' },
+  stocktake_defect: { color: '#13c2c2', label: 'op.stocktake_defect' },
 };
 
 /** Colour and label of a journal type; null for a type this UI does not know (grey). */

@@ -75,13 +75,7 @@ export interface DistributionCenterInput {
 
 // ---- products (6.6) ----
 
-export interface Product {
-  barcode: string;
-  gtin: string | null;
-  seller_sku: string | null;
-  size: string | null;
-  brand: string | null;
-  color: string | null;
+export interface Product extends ProductInput {
   id: Uuid;
   created_at: Timestamp;
   updated_at: Timestamp;
@@ -120,12 +114,19 @@ export const OPERATION_TYPES = [
 
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
-/** Ledger-only types written by the Excel import (9.5); never posted. */
-export const IMPORT_MOVEMENT_TYPES = ['import_stock', 'import_defect'] as const;
+/**
+ * Ledger-only types with signed quantities, never posted by clients: written by
+ * the Excel import (9.5) and by an approved stocktake (docs/floor-api.md).
+ */
+export const LEDGER_MOVEMENT_TYPES = ['import_stock', 'import_defect', 'stocktake_stock', 'stocktake_defect'] as const;
 
-export type ImportMovementType = (typeof IMPORT_MOVEMENT_TYPES)[number];
+export type LedgerMovementType = (typeof LEDGER_MOVEMENT_TYPES)[number];
 
-export type MovementType = OperationType | ImportMovementType;
+export type MovementType = OperationType | LedgerMovementType;
+
+export function isLedgerType(type: string): type is LedgerMovementType {
+  return (LEDGER_MOVEMENT_TYPES as readonly string[]).includes(type);
+}
 
 export interface MovementCreate {
   operation_type: OperationType;

@@ -31,6 +31,7 @@ export const en = {
   'common.stock': 'Stock',
   'common.defect': 'Defect',
   'common.exportCsv': 'Export CSV',
+  'common.actions': 'Actions',
 
   'error.network': 'Network error: the server cannot be reached',
   'error.server': 'Server error ({status})',
@@ -67,6 +68,8 @@ export const en = {
   'product.notFound': 'Product not found',
   'product.searchHint': 'Barcode, seller SKU or brand',
   'product.searchPlaceholder': 'Type to search by barcode, SKU or brand',
+  'product.restore': 'Restore',
+  'product.restored': 'Product restored',
 
   'operation.title': 'Execute operation',
   'operation.short': 'Operation',
@@ -98,6 +101,8 @@ export const en = {
   'op.utilization': 'Disposal',
   'op.import_stock': 'Import: stock',
   'op.import_defect': 'Import: defect',
+  'op.stocktake_stock': 'Stocktake: stock',
+  'op.stocktake_defect': 'Stocktake: defect',
 
   'journal.date': 'Date',
   'journal.type': 'Operation type',

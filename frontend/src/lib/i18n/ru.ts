@@ -33,6 +33,7 @@ export const ru: Record<MessageKey, string> = {
   'common.stock': 'Остаток',
   'common.defect': 'Брак',
   'common.exportCsv': 'Экспорт CSV',
+  'common.actions': 'Действия',
 
   'error.network': 'Ошибка сети: сервер недоступен',
   'error.server': 'Ошибка сервера ({status})',
@@ -69,6 +70,8 @@ export const ru: Record<MessageKey, string> = {
   'product.notFound': 'Товар не найден',
   'product.searchHint': 'Штрихкод, SKU продавца или бренд',
   'product.searchPlaceholder': 'Поиск по штрихкоду, SKU или бренду',
+  'product.restore': 'Восстановить',
+  'product.restored': 'Товар восстановлен',
 
   'operation.title': 'Провести операцию',
   'operation.short': 'Операция',
@@ -100,6 +103,8 @@ export const ru: Record<MessageKey, string> = {
   'op.utilization': 'Утилизация',
   'op.import_stock': 'Импорт: остаток',
   'op.import_defect': 'Импорт: брак',
+  'op.stocktake_stock': 'Инвентаризация: остаток',
+  'op.stocktake_defect': 'Инвентаризация: брак',
 
   'journal.date': 'Дата',
   'journal.type': 'Тип операции',
