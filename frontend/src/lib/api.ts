@@ -36,6 +36,8 @@ export class ApiError extends Error {
     /** The server's `detail` string, when it sent one. */
     readonly detail: string | null,
     readonly issues: readonly ValidationIssue[] = [],
+    /** The whole error body, for answers that carry more than `detail` (batch refusals). */
+    readonly body: unknown = null,
   ) {
     super(detail ?? (issues.length > 0 ? issues.map(issueText).join('; ') : kind));
   }
@@ -51,6 +53,11 @@ export class ApiError extends Error {
     }
     return fields;
   }
+}
+
+/** True if a failed request may or may not have been applied (no answer, or a 5xx). */
+export function isOutcomeUnknown(error: unknown): boolean {
+  return error instanceof ApiError && (error.kind === 'network' || error.kind === 'server');
 }
 
 function stripValueError(msg: string): string {
@@ -152,13 +159,13 @@ export function errorFromResponse(status: number, body: unknown): ApiError {
   const detail =
     typeof body === 'object' && body !== null && 'detail' in body ? body.detail : undefined;
   const message = typeof detail === 'string' ? detail : null;
-  if (status === 401) return new ApiError('unauthorized', status, message);
-  if (status >= 500) return new ApiError('server', status, message);
+  if (status === 401) return new ApiError('unauthorized', status, message, [], body);
+  if (status >= 500) return new ApiError('server', status, message, [], body);
   if (Array.isArray(detail)) {
     const issues = detail.filter(isIssue).map(({ type, loc, msg }) => ({ type, loc, msg }));
-    return new ApiError('validation', status, null, issues);
+    return new ApiError('validation', status, null, issues, body);
   }
-  return new ApiError('client', status, message ?? `HTTP ${status}`);
+  return new ApiError('client', status, message ?? `HTTP ${status}`, [], body);
 }
 
 export function createApiClient(deps: ApiClientDeps): ApiClient {

@@ -168,10 +168,110 @@ export interface MovementFilters {
   date_to?: string;
 }
 
+// ---- batch posting (docs/floor-api.md) ----
+
+/** Every batch line may hold at most this many items. */
+export const MAX_BATCH_LINES = 500;
+
+export interface BatchLine {
+  product_id: Uuid;
+  quantity: number;
+}
+
+export interface BatchRequest {
+  operation_type: OperationType;
+  source_id: Uuid | null;
+  distribution_center_id: Uuid | null;
+  notes: string | null;
+  lines: BatchLine[];
+}
+
+export interface BatchResponse {
+  movements: Movement[];
+}
+
+/** One refused line of a 409 batch answer (0-based index into the request's lines). */
+export interface LineRefusal {
+  index: number;
+  product_id: Uuid;
+  status: number;
+  detail: string;
+}
+
+export interface Refusals {
+  detail: string;
+  lines: LineRefusal[];
+}
+
 export interface StockSummary {
   total_products: number;
   total_stock: number;
   total_defect: number;
+}
+
+// ---- stocktake (docs/floor-api.md) ----
+
+export type StocktakeStatus = 'open' | 'approved' | 'cancelled';
+
+export interface Stocktake {
+  id: Uuid;
+  status: StocktakeStatus;
+  notes: string | null;
+  created_at: Timestamp;
+  created_by: Uuid;
+  created_by_email: string | null;
+  closed_at: Timestamp | null;
+  closed_by: Uuid | null;
+  reason: string | null;
+  lines_total: number;
+  lines_counted: number;
+  lines_with_difference: number;
+}
+
+export interface StocktakeLine {
+  product_id: Uuid;
+  barcode: string;
+  seller_sku: string | null;
+  brand: string | null;
+  size: string | null;
+  /** Balances frozen when the stocktake started. */
+  expected_quantity: number;
+  expected_defect_quantity: number;
+  /** Null while the line is uncounted. */
+  counted_quantity: number | null;
+  counted_defect_quantity: number | null;
+  counted_at: Timestamp | null;
+  /** Net journal change between the start and the count (or now, while uncounted). */
+  moved_quantity: number;
+  moved_defect_quantity: number;
+  /** counted − (expected + moved); null while uncounted. */
+  difference: number | null;
+  defect_difference: number | null;
+}
+
+export interface StocktakeDetail extends Stocktake {
+  lines: StocktakeLine[];
+}
+
+export interface StocktakeCreate {
+  /** Null: every non-deleted product. */
+  product_ids: Uuid[] | null;
+  notes: string | null;
+}
+
+export interface StocktakeCount {
+  counted_quantity: number;
+  counted_defect_quantity: number;
+}
+
+export interface StocktakeScan {
+  barcode: string;
+  quantity: number;
+  defect: boolean;
+}
+
+export interface StocktakeFilters {
+  status?: StocktakeStatus;
 }
 
 // ---- Excel import (9) ----
