@@ -24,6 +24,7 @@ use super::plan::{
     Condition, Credentials, Dependency, HttpTarget, Plan, ProbeKind, ProbeSpec, RestartPolicy,
     ServiceId, ServiceName, ServiceSpec, Signal, SupervisorSettings,
 };
+use crate::accounts;
 
 /// Defaults, in one place so `wms check` and the README agree.
 pub mod defaults {
@@ -195,56 +196,16 @@ pub struct System;
 
 impl Host for System {
     fn user(&self, name: &str) -> Result<Option<Credentials>, String> {
-        let found = match name.parse::<u32>() {
-            Ok(uid) => nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)),
-            Err(_) => nix::unistd::User::from_name(name),
-        }
-        .map_err(|e| e.to_string())?;
-        match (found, name.parse::<u32>()) {
-            (Some(u), _) => {
-                let groups = supplementary_groups(&u.name, u.gid.as_raw());
-                Ok(Some(Credentials {
-                    name: u.name,
-                    uid: u.uid.as_raw(),
-                    gid: u.gid.as_raw(),
-                    groups,
-                    home: u.dir,
-                }))
-            }
-            // A bare number without a passwd entry is fine, as in `docker run --user 1234`.
-            (None, Ok(uid)) => Ok(Some(Credentials {
-                name: name.to_owned(),
-                uid,
-                gid: uid,
-                groups: Vec::new(),
-                home: PathBuf::from("/"),
-            })),
-            (None, Err(_)) => Ok(None),
-        }
+        accounts::lookup_user(name)
     }
 
     fn group(&self, name: &str) -> Result<Option<u32>, String> {
-        if let Ok(gid) = name.parse::<u32>() {
-            return Ok(Some(gid));
-        }
-        nix::unistd::Group::from_name(name)
-            .map(|g| g.map(|g| g.gid.as_raw()))
-            .map_err(|e| e.to_string())
+        accounts::lookup_group(name)
     }
 
     fn read(&self, path: &Path) -> std::io::Result<String> {
         std::fs::read_to_string(path)
     }
-}
-
-/// The user's supplementary groups, as `initgroups` would set them.
-fn supplementary_groups(user: &str, gid: u32) -> Vec<u32> {
-    let Ok(cname) = std::ffi::CString::new(user) else {
-        return Vec::new();
-    };
-    nix::unistd::getgrouplist(&cname, nix::unistd::Gid::from_raw(gid))
-        .map(|gs| gs.into_iter().map(|g| g.as_raw()).collect())
-        .unwrap_or_default()
 }
 
 /// Parses and validates config text. `path` is used for messages and to resolve relative

@@ -384,7 +384,9 @@ enum Phase {
 pub struct Engine {
     plan: Plan,
     svcs: Vec<Svc>,
-    /// `dependents[i]`: services with a `depends_on` edge to service i.
+    /// `dependents[i]`: every service that depends on service i, directly or through others
+    /// (completed or failed oneshots in between included): shutdown stops service i only
+    /// after all of them are gone.
     dependents: Vec<Vec<ServiceId>>,
     actions: VecDeque<Action>,
     phase: Phase,
@@ -402,12 +404,7 @@ impl Engine {
             .iter()
             .map(|s| Svc::new(!stopped.contains(&s.name)))
             .collect();
-        let mut dependents = vec![Vec::new(); plan.services.len()];
-        for id in plan.ids() {
-            for dep in &plan.service(id).depends_on {
-                dependents[dep.on.0].push(id);
-            }
-        }
+        let dependents = plan.transitive_dependents();
         let mut engine = Engine {
             plan,
             svcs,
@@ -839,7 +836,10 @@ impl Engine {
                 }
             }
             Phase::ShuttingDown { .. } => {
-                // Reverse dependency order: a service stops once all its dependents are gone.
+                // Reverse dependency order over the whole graph: a service stops once every
+                // service that depends on it, directly or through others, is gone. (The backend
+                // reaches postgres only through the completed `migrate`; a direct-edges rule
+                // would stop postgres under a live backend.)
                 for id in self.plan.ids().rev() {
                     let s = &self.svcs[id.0];
                     let dependents_gone = self.dependents[id.0]

@@ -79,6 +79,10 @@ impl Layout {
             ("WMS_WEB_PORT".into(), self.web_port.to_string()),
             ("WMS_WEB_ROOT".into(), d("www")),
             ("POSTGRES_PASSWORD".into(), self.password.clone()),
+            (
+                "WMS_ADMIN_PASSWORD".into(),
+                super::api::ADMIN_PASSWORD.to_owned(),
+            ),
             // Long soaks outlive the default 30 min token.
             ("ACCESS_TOKEN_EXPIRE_MINUTES".into(), "1440".into()),
         ]

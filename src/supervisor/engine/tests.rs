@@ -877,6 +877,173 @@ fn shutdown_stops_in_reverse_dependency_order_and_exits() {
     }
 }
 
+/// How a service of a stop-order row behaves.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// Runs until stopped.
+    Daemon,
+    /// A oneshot that completes (exit 0) after 10 ms.
+    Completes,
+    /// A oneshot that fails (exit 1, not restarted) after 10 ms.
+    Fails,
+}
+
+/// One service of a row: its name, kind and `depends_on` edges by name.
+type Node = (&'static str, Kind, &'static [(&'static str, Condition)]);
+
+/// One row: a graph (service, kind, `depends_on` edges by name), and the services signalled
+/// at shutdown, wave by wave (a wave is everything signalled in the same instant).
+struct StopRow {
+    name: &'static str,
+    graph: &'static [Node],
+    waves: &'static [&'static [&'static str]],
+}
+
+const STOP_ORDER: &[StopRow] = &[
+    StopRow {
+        name: "chain through a completed oneshot (the real stack)",
+        graph: &[
+            ("init", Kind::Completes, &[]),
+            ("db", Kind::Daemon, &[("init", Condition::Completed)]),
+            ("migrate", Kind::Completes, &[("db", Condition::Ready)]),
+            ("api", Kind::Daemon, &[("migrate", Condition::Completed)]),
+            ("web", Kind::Daemon, &[("api", Condition::Ready)]),
+        ],
+        waves: &[&["web"], &["api"], &["db"]],
+    },
+    StopRow {
+        name: "chain through a failed oneshot whose dependent had started",
+        graph: &[
+            ("db", Kind::Daemon, &[]),
+            ("job", Kind::Fails, &[("db", Condition::Ready)]),
+            ("worker", Kind::Daemon, &[("job", Condition::Started)]),
+        ],
+        waves: &[&["worker"], &["db"]],
+    },
+    StopRow {
+        name: "a failed oneshot's dependents never started: nothing holds the database",
+        graph: &[
+            ("db", Kind::Daemon, &[]),
+            ("job", Kind::Fails, &[("db", Condition::Ready)]),
+            ("api", Kind::Daemon, &[("job", Condition::Completed)]),
+        ],
+        waves: &[&["db"]],
+    },
+    StopRow {
+        name: "diamond: the top first, both sides together, the bottom last",
+        graph: &[
+            ("db", Kind::Daemon, &[]),
+            ("left", Kind::Daemon, &[("db", Condition::Started)]),
+            ("right", Kind::Daemon, &[("db", Condition::Started)]),
+            (
+                "top",
+                Kind::Daemon,
+                &[("left", Condition::Started), ("right", Condition::Started)],
+            ),
+        ],
+        waves: &[&["top"], &["left", "right"], &["db"]],
+    },
+    StopRow {
+        name: "a long chain of oneshots between two daemons",
+        graph: &[
+            ("db", Kind::Daemon, &[]),
+            ("a", Kind::Completes, &[("db", Condition::Ready)]),
+            ("b", Kind::Completes, &[("a", Condition::Completed)]),
+            ("c", Kind::Completes, &[("b", Condition::Completed)]),
+            ("api", Kind::Daemon, &[("c", Condition::Completed)]),
+        ],
+        waves: &[&["api"], &["db"]],
+    },
+    StopRow {
+        name: "independent services stop at once, in parallel with the chain's top",
+        graph: &[
+            ("db", Kind::Daemon, &[]),
+            ("migrate", Kind::Completes, &[("db", Condition::Ready)]),
+            ("api", Kind::Daemon, &[("migrate", Condition::Completed)]),
+            ("loner", Kind::Daemon, &[]),
+        ],
+        waves: &[&["api", "loner"], &["db"]],
+    },
+];
+
+#[test]
+fn stop_order_follows_the_transitive_graph() {
+    for row in STOP_ORDER {
+        let names: Vec<&str> = row.graph.iter().map(|(n, ..)| *n).collect();
+        let index = |n: &str| names.iter().position(|x| *x == n).unwrap();
+        let mut services = Vec::new();
+        let mut behaviour = Vec::new();
+        for (name, kind, deps) in row.graph {
+            let mut spec = svc(name);
+            for (on, condition) in *deps {
+                spec = after(spec, index(on), *condition);
+            }
+            match kind {
+                Kind::Daemon => {}
+                Kind::Completes | Kind::Fails => {
+                    spec.is_oneshot = true;
+                    spec.restart = RestartPolicy::No;
+                    let code = if matches!(kind, Kind::Completes) {
+                        0
+                    } else {
+                        1
+                    };
+                    behaviour.push((*name, crash_after(10, code)));
+                }
+            }
+            services.push(spec);
+        }
+        let mut sim = Sim::new(services, &behaviour);
+        sim.run_until(Duration::from_secs(1));
+        let t_shutdown = sim.now - sim.t0;
+        sim.shutdown();
+        sim.run_until_idle();
+        assert!(sim.is_done, "{}: did not exit", row.name);
+        let mut waves: Vec<(Duration, Vec<&str>)> = Vec::new();
+        for (t, e) in &sim.timeline {
+            let Entry::Signal(n, s) = e else { continue };
+            if *t < t_shutdown || *s == Signal::KILL {
+                continue;
+            }
+            match waves.last_mut() {
+                Some((at, wave)) if at == t => wave.push(n),
+                _ => waves.push((*t, vec![n])),
+            }
+        }
+        let got: Vec<Vec<&str>> = waves
+            .into_iter()
+            .map(|(_, mut w)| {
+                w.sort();
+                w
+            })
+            .collect();
+        assert_eq!(got, row.waves, "{}", row.name);
+    }
+}
+
+#[test]
+fn transitive_dependents_of_a_plan() {
+    // db <- migrate <- api <- web, and a diamond on db through left/right.
+    let plan = plan(vec![
+        svc("db"),
+        after(svc("migrate"), 0, Condition::Ready),
+        after(svc("api"), 1, Condition::Completed),
+        after(svc("web"), 2, Condition::Ready),
+        after(
+            after(svc("both"), 1, Condition::Completed),
+            2,
+            Condition::Ready,
+        ),
+    ]);
+    let ids = |v: &[usize]| v.iter().map(|i| ServiceId(*i)).collect::<Vec<_>>();
+    let all = plan.transitive_dependents();
+    assert_eq!(all[0], ids(&[1, 2, 3, 4]));
+    assert_eq!(all[1], ids(&[2, 3, 4]));
+    assert_eq!(all[2], ids(&[3, 4]));
+    assert_eq!(all[3], ids(&[]));
+    assert_eq!(all[4], ids(&[]));
+}
+
 #[test]
 fn service_ignoring_its_stop_signal_is_killed_after_stop_timeout() {
     let mut stubborn = svc("stubborn");
