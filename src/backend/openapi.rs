@@ -14,11 +14,11 @@ macro_rules! map {
     }};
 }
 
-fn schema_ref(name: &str) -> Value {
+pub(crate) fn schema_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
-fn nullable(schema: Value) -> Value {
+pub(crate) fn nullable(schema: Value) -> Value {
     json!({ "anyOf": [schema, { "type": "null" }] })
 }
 
@@ -26,11 +26,11 @@ fn string(max: usize) -> Value {
     json!({ "type": "string", "maxLength": max })
 }
 
-fn uuid() -> Value {
+pub(crate) fn uuid() -> Value {
     json!({ "type": "string", "format": "uuid" })
 }
 
-fn timestamp() -> Value {
+pub(crate) fn timestamp() -> Value {
     json!({ "type": "string", "format": "date-time" })
 }
 
@@ -43,7 +43,7 @@ fn json_content(schema: Value) -> Value {
 }
 
 /// A response with a JSON body.
-fn resp(description: &str, schema: Value) -> Value {
+pub(crate) fn resp(description: &str, schema: Value) -> Value {
     json!({ "description": description, "content": json_content(schema) })
 }
 
@@ -67,7 +67,7 @@ fn errors(extra: &[(&str, &str)]) -> Value {
 }
 
 /// An authenticated operation.
-fn op(
+pub(crate) fn op(
     summary: &str,
     params: Value,
     body: Option<Value>,
@@ -98,11 +98,11 @@ fn path_param(name: &str) -> Value {
     json!([{ "name": name, "in": "path", "required": true, "schema": uuid() }])
 }
 
-fn query(name: &str, schema: Value) -> Value {
+pub(crate) fn query(name: &str, schema: Value) -> Value {
     json!({ "name": name, "in": "query", "required": false, "schema": schema })
 }
 
-fn page_params() -> Vec<Value> {
+pub(crate) fn page_params() -> Vec<Value> {
     vec![
         query(
             "page",
@@ -391,14 +391,19 @@ fn add_operation_ids(paths: &mut Value) {
     }
 }
 
-/// The document.
-pub fn document() -> Value {
-    let none = json!([]);
-    let idempotency = json!([{
+/// The optional `Idempotency-Key` header of the posting operations.
+pub(crate) fn idempotency_header() -> Value {
+    json!([{
         "name": "Idempotency-Key", "in": "header", "required": false,
         "description": "Retries with the same key (per user, kept 24 h) return the first response and move stock once.",
         "schema": {"type": "string", "minLength": 1, "maxLength": 255}
-    }]);
+    }])
+}
+
+/// The document.
+pub fn document() -> Value {
+    let none = json!([]);
+    let idempotency = idempotency_header();
     let paths = map! {
         "/health" => json!({ "get": {
             "summary": "Readiness: 200 when the database answers within a second, else 503",
@@ -526,13 +531,24 @@ pub fn document() -> Value {
         }),
     };
     let mut paths = paths;
+    if let Value::Object(m) = &mut paths {
+        for (path, item) in super::floor::doc::paths() {
+            m.insert(path.to_owned(), item);
+        }
+    }
     add_operation_ids(&mut paths);
+    let mut schemas = schemas();
+    if let Value::Object(m) = &mut schemas {
+        for (name, schema) in super::floor::doc::schemas() {
+            m.insert(name.to_owned(), schema);
+        }
+    }
     json!({
         "openapi": "3.1.0",
         "info": { "title": "WMS Marketplace", "version": "1.0.0" },
         "paths": paths,
         "components": {
-            "schemas": schemas(),
+            "schemas": schemas,
             "securitySchemes": { "HTTPBearer": { "type": "http", "scheme": "bearer" } },
         },
     })

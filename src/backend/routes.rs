@@ -58,18 +58,18 @@ pub struct AppState {
     pub upload_limit: usize,
 }
 
-type App = Arc<AppState>;
+pub(super) type App = Arc<AppState>;
 
 impl AppState {
     /// The authenticated, active user of a request, or 401.
-    async fn user(&self, headers: &HeaderMap) -> Result<User, ApiError> {
+    pub(super) async fn user(&self, headers: &HeaderMap) -> Result<User, ApiError> {
         auth::current_user(&self.pool, &self.keys, headers).await
     }
 
     /// For read-only handlers: the user lookup and `work` (built on the same connection `conn`)
     /// go to PostgreSQL together, pipelined, in one round trip. 401 still wins over anything
     /// `work` found; with validation `problems`, only the user is looked up (401, then 422).
-    async fn read<T>(
+    pub(super) async fn read<T>(
         &self,
         conn: &db::Conn,
         email: &str,
@@ -86,7 +86,7 @@ impl AppState {
     }
 
     /// The authenticated user, who must be an administrator (403 otherwise).
-    async fn admin(&self, headers: &HeaderMap) -> Result<User, ApiError> {
+    pub(super) async fn admin(&self, headers: &HeaderMap) -> Result<User, ApiError> {
         let user = self.user(headers).await?;
         user.require_admin()?;
         Ok(user)
@@ -135,6 +135,9 @@ fn routes() -> Vec<(&'static str, MethodRouter<App>)> {
         ("/api/export/movements.csv", get(export_movements)),
         ("/api/admin/ledger-check", get(ledger_check)),
     ]
+    .into_iter()
+    .chain(super::floor::routes())
+    .collect()
 }
 
 /// Every route path (for the documentation test).
@@ -213,11 +216,11 @@ async fn not_found_or_redirect(uri: Uri) -> Response {
 
 // ---- helpers -----------------------------------------------------------------------------
 
-fn created<T: Serialize>(value: T) -> Response {
+pub(super) fn created<T: Serialize>(value: T) -> Response {
     (StatusCode::CREATED, Json(value)).into_response()
 }
 
-fn ok<T: Serialize>(value: T) -> Response {
+pub(super) fn ok<T: Serialize>(value: T) -> Response {
     Json(value).into_response()
 }
 
@@ -231,7 +234,7 @@ fn path_id(params: &RawPathParams, p: &mut Problems) -> Option<uuid::Uuid> {
     path_uuid(p, name, value)
 }
 
-type Handled = Result<Response, ApiError>;
+pub(super) type Handled = Result<Response, ApiError>;
 
 // ---- health and docs ---------------------------------------------------------------------
 

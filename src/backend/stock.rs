@@ -59,6 +59,22 @@ const LOCK_STOCKS: &str = "SELECT product_id, quantity FROM stocks \
      WHERE product_id = ANY($1) ORDER BY product_id FOR UPDATE";
 const LOCK_DEFECTS: &str = "SELECT product_id, quantity FROM defect_stocks \
      WHERE product_id = ANY($1) ORDER BY product_id FOR UPDATE";
+/// Batches and stocktakes: create the missing zero balance rows of live products, in product
+/// order (so concurrent creators wait for each other in one order), before locking them.
+const CREATE_MISSING_STOCKS: &str = "INSERT INTO stocks (id, product_id, quantity) \
+     SELECT gen_random_uuid(), p.id, 0 FROM products p \
+     WHERE p.id = ANY($1) AND NOT p.is_deleted \
+       AND NOT EXISTS (SELECT 1 FROM stocks s WHERE s.product_id = p.id) \
+     ORDER BY p.id ON CONFLICT (product_id) DO NOTHING";
+const CREATE_MISSING_DEFECTS: &str = "INSERT INTO defect_stocks (id, product_id, quantity) \
+     SELECT gen_random_uuid(), p.id, 0 FROM products p \
+     WHERE p.id = ANY($1) AND NOT p.is_deleted \
+       AND NOT EXISTS (SELECT 1 FROM defect_stocks d WHERE d.product_id = p.id) \
+     ORDER BY p.id ON CONFLICT (product_id) DO NOTHING";
+/// Batches and stocktakes: lock good-stock rows (product order) with the product's liveness.
+const LOCK_LIVE_STOCKS: &str = "SELECT s.product_id, s.quantity, NOT p.is_deleted AS live \
+     FROM stocks s JOIN products p ON p.id = s.product_id \
+     WHERE s.product_id = ANY($1) ORDER BY s.product_id FOR UPDATE OF s";
 /// The import: absolute balances, creating missing rows; unchanged rows are not rewritten.
 const SET_STOCKS: &str = "INSERT INTO stocks AS s (id, product_id, quantity) \
      SELECT gen_random_uuid(), u.product_id, u.quantity \
@@ -83,11 +99,12 @@ const SUMMARY: &str = "SELECT count(*) AS total_products, \
 const LEDGER_MISMATCHES: &str = "WITH ledger AS ( \
        SELECT product_id, \
          sum(CASE WHEN operation_type IN ('receipt', 'return_pickup', 'self_purchase', \
-                                          'restoration', 'import_stock') THEN quantity::bigint \
+                                          'restoration', 'import_stock', 'stocktake_stock') \
+                  THEN quantity::bigint \
                   WHEN operation_type IN ('shipment_rc', 'write_off') THEN -quantity::bigint \
                   ELSE 0 END) AS stock, \
          sum(CASE WHEN operation_type IN ('receipt_defect', 'return_defect', 'write_off', \
-                                          'import_defect') THEN quantity::bigint \
+                                          'import_defect', 'stocktake_defect') THEN quantity::bigint \
                   WHEN operation_type IN ('restoration', 'utilization') THEN -quantity::bigint \
                   ELSE 0 END) AS defect \
        FROM stock_movements GROUP BY product_id) \
@@ -210,6 +227,52 @@ fn invalid_operation_message() -> String {
     )
 }
 
+/// The `operation_type` field: one of the nine public types (the ledger-only types of the
+/// import and the stocktake are refused with the same message).
+pub fn parse_operation(b: &Body<'_>, p: &mut Problems) -> Option<Operation> {
+    let code = b.string(p, "operation_type", Text::FREE)?;
+    let operation = Operation::parse(&code);
+    if operation.is_none() {
+        p.push(ErrorItem::value_error(
+            loc("body", "operation_type"),
+            &invalid_operation_message(),
+            Value::from(code),
+        ));
+    }
+    operation
+}
+
+/// The model-level rules of spec 7.1 (a source or a DC required by some types); true if
+/// they hold, else the problem is pushed.
+pub fn check_required_fields(
+    b: &Body<'_>,
+    p: &mut Problems,
+    operation: Operation,
+    source_id: Option<Uuid>,
+    distribution_center_id: Option<Uuid>,
+) -> bool {
+    if operation.needs_source() && source_id.is_none() {
+        p.push(ErrorItem::value_error(
+            vec![Value::from("body")],
+            &format!(
+                "source_id is required for operation_type: {}",
+                operation.code()
+            ),
+            b.whole(),
+        ));
+        return false;
+    }
+    if operation.needs_dc() && distribution_center_id.is_none() {
+        p.push(ErrorItem::value_error(
+            vec![Value::from("body")],
+            "distribution_center_id is required for operation_type: shipment_rc",
+            b.whole(),
+        ));
+        return false;
+    }
+    true
+}
+
 /// A validated `POST /api/stock/movements` body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MovementRequest {
@@ -226,20 +289,7 @@ impl MovementRequest {
     pub fn parse(raw: &RawBody, p: &mut Problems) -> Option<MovementRequest> {
         let b = Body::of(raw, p)?;
         let product_id = b.uuid(p, "product_id");
-        let operation = match b.string(p, "operation_type", Text::FREE) {
-            Some(code) => match Operation::parse(&code) {
-                Some(op) => Some(op),
-                None => {
-                    p.push(ErrorItem::value_error(
-                        loc("body", "operation_type"),
-                        &invalid_operation_message(),
-                        Value::from(code),
-                    ));
-                    None
-                }
-            },
-            None => None,
-        };
+        let operation = parse_operation(&b, p);
         let quantity = match b.int(p, "quantity") {
             Some(n) if n < 1 => {
                 p.push(ErrorItem::value_error(
@@ -276,23 +326,7 @@ impl MovementRequest {
         };
         let source_id = source_id.into_option();
         let distribution_center_id = dc_id.into_option();
-        if operation.needs_source() && source_id.is_none() {
-            p.push(ErrorItem::value_error(
-                vec![Value::from("body")],
-                &format!(
-                    "source_id is required for operation_type: {}",
-                    operation.code()
-                ),
-                b.whole(),
-            ));
-            return None;
-        }
-        if operation.needs_dc() && distribution_center_id.is_none() {
-            p.push(ErrorItem::value_error(
-                vec![Value::from("body")],
-                "distribution_center_id is required for operation_type: shipment_rc",
-                b.whole(),
-            ));
+        if !check_required_fields(&b, p, operation, source_id, distribution_center_id) {
             return None;
         }
         Some(MovementRequest {
@@ -464,6 +498,82 @@ pub async fn lock_balances(
     }
     for row in client.query(LOCK_DEFECTS, &[&product_ids]).await? {
         out.entry(row.try_get(0)?).or_default().1 = row.try_get(1)?;
+    }
+    Ok(out)
+}
+
+/// The balances `(good, defect)` after `operation` of `quantity`, or the refusal the single
+/// endpoint would give (400 insufficient / overflow). Pure: batches check every line against
+/// the balances they locked, with the earlier accepted lines applied.
+pub fn balances_after(
+    operation: Operation,
+    quantity: i32,
+    (good, defect): (i32, i32),
+) -> Result<(i32, i32), ApiError> {
+    let (mut good, mut defect) = (i64::from(good), i64::from(defect));
+    let n = i64::from(quantity);
+    for step in operation.steps() {
+        let (balance, sign) = match step {
+            Step::StockUp => (&mut good, 1),
+            Step::StockDown => (&mut good, -1),
+            Step::DefectUp => (&mut defect, 1),
+            Step::DefectDown => (&mut defect, -1),
+        };
+        let next = *balance + sign * n;
+        if next < 0 {
+            return Err(ApiError::bad_request(operation.insufficient()));
+        }
+        if next > QUANTITY_MAX {
+            return Err(ApiError::bad_request(msg::QUANTITY_MAXIMUM));
+        }
+        *balance = next;
+    }
+    let narrow =
+        |v: i64| i32::try_from(v).map_err(|_| ApiError::bad_request(msg::QUANTITY_MAXIMUM));
+    Ok((narrow(good)?, narrow(defect)?))
+}
+
+/// A locked balance pair and whether its product is live (not soft-deleted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockedBalance {
+    pub good: i32,
+    pub defect: i32,
+    pub live: bool,
+}
+
+/// For writers of many products at once (batches, stocktake approval): creates the missing
+/// zero rows of the live products among `product_ids`, then locks every balance row in the
+/// module's order (all good-stock rows, then all defect rows, each in product order). A
+/// product absent from the answer does not exist.
+pub async fn lock_for_many(
+    client: &impl GenericClient,
+    product_ids: &[Uuid],
+) -> Result<HashMap<Uuid, LockedBalance>, DbError> {
+    let mut out: HashMap<Uuid, LockedBalance> = HashMap::new();
+    if product_ids.is_empty() {
+        return Ok(out);
+    }
+    client
+        .execute(CREATE_MISSING_STOCKS, &[&product_ids])
+        .await?;
+    client
+        .execute(CREATE_MISSING_DEFECTS, &[&product_ids])
+        .await?;
+    for row in client.query(LOCK_LIVE_STOCKS, &[&product_ids]).await? {
+        out.insert(
+            row.try_get(0)?,
+            LockedBalance {
+                good: row.try_get(1)?,
+                defect: 0,
+                live: row.try_get(2)?,
+            },
+        );
+    }
+    for row in client.query(LOCK_DEFECTS, &[&product_ids]).await? {
+        let id: Uuid = row.try_get(0)?;
+        if let Some(balance) = out.get_mut(&id) {
+            balance.defect = row.try_get(1)?;
+        }
     }
     Ok(out)
 }

@@ -453,7 +453,7 @@ fn not_an_object(input: Value) -> ErrorItem {
 }
 
 /// The lenient integer reading of [`Body::int`]: `Ok(n)` or `Err((type, msg))`.
-fn lenient_int(v: &Value) -> Result<i64, (&'static str, &'static str)> {
+pub fn lenient_int(v: &Value) -> Result<i64, (&'static str, &'static str)> {
     const NOT_INT: (&str, &str) = ("int_type", "Input should be a valid integer");
     match v {
         Value::Number(n) => {
