@@ -33,3 +33,5 @@ mod routing;
 mod shutdown;
 #[path = "backend/smoke.rs"]
 mod smoke;
+#[path = "backend/stocktake.rs"]
+mod stocktake;
