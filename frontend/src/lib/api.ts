@@ -5,6 +5,7 @@
 // only if it is still the session that sent the request); the login request is
 // exempt so its error stays on screen (F-02).
 
+import type { Refusals } from '@/types/api';
 import { authStore } from './auth-store';
 
 /** One item of a 422 body (contract 3.3). */
@@ -58,6 +59,14 @@ export class ApiError extends Error {
 /** True if a failed request may or may not have been applied (no answer, or a 5xx). */
 export function isOutcomeUnknown(error: unknown): boolean {
   return error instanceof ApiError && (error.kind === 'network' || error.kind === 'server');
+}
+
+/** The refused lines of a 409 answer of batch posting or stocktake approval, or null. */
+export function refusalsOf(error: unknown): Refusals | null {
+  if (!(error instanceof ApiError) || error.status !== 409) return null;
+  const body = error.body;
+  if (typeof body !== 'object' || body === null || !('lines' in body) || !Array.isArray(body.lines)) return null;
+  return body as Refusals;
 }
 
 function stripValueError(msg: string): string {

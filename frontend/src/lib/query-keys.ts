@@ -10,5 +10,6 @@ export const queryRoots = {
   sources: ['sources'],
   distributionCenters: ['distribution-centers'],
   users: ['users'],
+  stocktakes: ['stocktakes'],
   health: ['health'],
 } as const;

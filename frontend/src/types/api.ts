@@ -100,6 +100,9 @@ export interface ProductInput {
 
 // ---- stock operations (7) ----
 
+/** Largest quantity the server accepts (32-bit column). */
+export const MAX_QUANTITY = 2_147_483_647;
+
 export const OPERATION_TYPES = [
   'receipt',
   'receipt_defect',

@@ -12,7 +12,7 @@ import { DeleteOutlined, PlusOutlined, SendOutlined, UndoOutlined } from '@ant-d
 import { Alert, App, Button, Card, Flex, Form, Input, InputNumber, Popconfirm, Select, Space, Table, Typography } from 'antd';
 import { useEffect, useReducer, useRef, useState, type ReactElement, type ReactNode } from 'react';
 import { CameraScanButton } from '@/components/CameraScanButton';
-import { isOutcomeUnknown } from '@/lib/api';
+import { isOutcomeUnknown, refusalsOf } from '@/lib/api';
 import { beep } from '@/lib/beep';
 import { errorText, useI18n } from '@/lib/i18n/i18n';
 import type { MessageKey } from '@/lib/i18n/messages';
@@ -21,7 +21,7 @@ import { randomUuid } from '@/lib/random-id';
 import { isEditableTarget } from '@/lib/scanner';
 import { useScanHandler } from '@/lib/use-scanner';
 import { OPERATION_TYPES, type BatchRequest, type OperationType } from '@/types/api';
-import { refusalsOf, usePostBatch } from '../api/post-batch';
+import { usePostBatch } from '../api/post-batch';
 import { MAX_QUANTITY, requiresField } from '../operation-rules';
 import {
   initialSession,
