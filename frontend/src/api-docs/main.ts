@@ -5,6 +5,7 @@
 // so a signed-in user can call the API from here without pasting a token.
 
 import 'swagger-ui-dist/swagger-ui.css';
+import './contrast.css';
 import SwaggerUIBundle from 'swagger-ui-dist/swagger-ui-bundle.js';
 
 /** The SPA's storage key for the session token (src/lib/auth-store.ts). */
@@ -25,7 +26,8 @@ function withToken(request: SwaggerRequest): SwaggerRequest {
 SwaggerUIBundle({
   url: '/api/openapi.json',
   dom_id: '#swagger-ui',
-  deepLinking: true,
+  // Deep links put an anchor inside each operation's toggle button (nested controls).
+  deepLinking: false,
   docExpansion: 'list',
   defaultModelsExpandDepth: 0,
   displayRequestDuration: true,

@@ -112,7 +112,7 @@ function Frame({ children }: { children?: ReactNode }) {
         onCollapse={setCollapsed}
         width={220}
       >
-        <Typography.Title level={4} style={{ color: '#fff', margin: 16, whiteSpace: 'nowrap', overflow: 'hidden' }}>
+        <Typography.Title level={1} style={{ color: '#fff', margin: 16, fontSize: 20, whiteSpace: 'nowrap', overflow: 'hidden' }}>
           {collapsed ? t('app.name').charAt(0) : t('app.name')}
         </Typography.Title>
         <Menu theme="dark" mode="inline" selectedKeys={[selectedPath(location.pathname)]} items={items} data-testid="nav" />

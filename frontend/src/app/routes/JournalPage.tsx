@@ -85,6 +85,7 @@ export default function JournalPage() {
           <Select
             allowClear
             placeholder={t('journal.type')}
+            aria-label={t('journal.type')}
             style={{ width: 200 }}
             options={[...OPERATION_TYPES, ...LEDGER_MOVEMENT_TYPES].map((type) => ({
               value: type,
@@ -103,7 +104,13 @@ export default function JournalPage() {
           />
         </Form.Item>
         <Form.Item name="barcode">
-          <Input allowClear placeholder={t('journal.barcode')} style={{ width: 200 }} data-testid="filter-barcode" />
+          <Input
+            allowClear
+            placeholder={t('journal.barcode')}
+            aria-label={t('journal.barcode')}
+            style={{ width: 200 }}
+            data-testid="filter-barcode"
+          />
         </Form.Item>
         <Form.Item>
           <Space>

@@ -94,7 +94,7 @@ export const en = {
   'operation.done': 'Operation executed',
 
   'scan.title': 'Scan session',
-  'scan.totals': '{lines} lines, {units} units',
+  'scan.totals': 'Lines: {lines}, units: {units}',
   'scan.input': 'Barcode',
   'scan.inputHint': 'Scan, or type and press Enter',
   'scan.undo': 'Undo last scan (Backspace)',
@@ -108,7 +108,7 @@ export const en = {
   'scan.clear': 'Clear',
   'scan.clearConfirm': 'Remove every line of this session?',
   'scan.post': 'Post {n} units',
-  'scan.posted': 'Posted: {n} movements',
+  'scan.posted': 'Posted: movements {n}',
   'scan.retrySafe': 'It is not known whether the session was posted. Press "Post" again: it will be posted at most once.',
   'scan.tooManyLines': 'At most 500 lines per post: post part of them first',
   'scan.camera': 'Camera',

@@ -1,10 +1,11 @@
 // A stocktake's status as a coloured tag.
 
 import { Tag } from 'antd';
+import { TAG } from '@/lib/colors';
 import { useI18n } from '@/lib/i18n/i18n';
 import type { StocktakeStatus } from '@/types/api';
 
-const COLORS: Record<StocktakeStatus, string> = { open: 'blue', approved: 'green', cancelled: 'default' };
+const COLORS: Record<StocktakeStatus, string> = { open: TAG.blue, approved: TAG.green, cancelled: TAG.grey };
 
 export function StocktakeStatusTag({ status }: { status: StocktakeStatus }) {
   const { t } = useI18n();

@@ -7,27 +7,28 @@ import { Alert, Badge, Card, Descriptions, Space, Table, Tag, Typography } from 
 import { QueryError } from '@/components/QueryError';
 import { errorText, useI18n, type Translate } from '@/lib/i18n/i18n';
 import { formatDuration } from '@/lib/i18n/format';
+import { TAG } from '@/lib/colors';
 import type { ServiceExit, ServiceHealth, ServiceState, StackStatus } from '@/types/api';
 import { HEALTH_REFRESH_MS, useHealth } from '../api/get-health';
 
 const STACK_COLORS: Record<StackStatus, string> = {
-  starting: 'processing',
-  healthy: 'success',
-  degraded: 'error',
-  stopping: 'warning',
+  starting: TAG.blue,
+  healthy: TAG.green,
+  degraded: TAG.red,
+  stopping: TAG.orange,
 };
 
 const STATE_COLORS: Record<ServiceState, string> = {
-  waiting: 'default',
-  starting: 'processing',
-  ready: 'success',
-  unhealthy: 'error',
-  stopping: 'warning',
-  backoff: 'warning',
-  stopped: 'default',
-  exited: 'error',
-  completed: 'cyan',
-  failed: 'error',
+  waiting: TAG.grey,
+  starting: TAG.blue,
+  ready: TAG.green,
+  unhealthy: TAG.red,
+  stopping: TAG.orange,
+  backoff: TAG.orange,
+  stopped: TAG.grey,
+  exited: TAG.red,
+  completed: TAG.cyan,
+  failed: TAG.red,
 };
 
 interface Row extends ServiceHealth {
@@ -68,7 +69,7 @@ export function SystemStatus() {
       {data !== undefined && (
         <Descriptions size="small" column={{ xs: 1, sm: 2 }} style={{ marginBottom: 16 }}>
           <Descriptions.Item label={t('status.overall')}>
-            <Tag color={STACK_COLORS[data.status] ?? 'default'} data-testid="stack-status" data-status={data.status}>
+            <Tag color={STACK_COLORS[data.status] ?? TAG.grey} data-testid="stack-status" data-status={data.status}>
               {t(`status.stack.${data.status}`)}
             </Tag>
           </Descriptions.Item>
@@ -99,7 +100,7 @@ export function SystemStatus() {
             dataIndex: 'state',
             render: (state: ServiceState, row) => (
               <Space direction="vertical" size={0}>
-                <Tag color={STATE_COLORS[state] ?? 'default'} data-testid={`state-${row.name}`} data-state={state}>
+                <Tag color={STATE_COLORS[state] ?? TAG.grey} data-testid={`state-${row.name}`} data-state={state}>
                   {t(`status.state.${state}`)}
                 </Tag>
                 {row.next_restart_in_ms !== null && (

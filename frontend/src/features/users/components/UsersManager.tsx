@@ -4,6 +4,7 @@
 
 import { Form, Input, Select, Switch, Tag } from 'antd';
 import { EntityManager } from '@/components/EntityManager';
+import { TAG } from '@/lib/colors';
 import { emailRules } from '@/lib/form-rules';
 import { useI18n } from '@/lib/i18n/i18n';
 import { formatDateTime } from '@/lib/i18n/format';
@@ -46,7 +47,7 @@ export function UsersManager() {
           title: t('user.status'),
           dataIndex: 'is_active',
           render: (active: boolean) =>
-            active ? <Tag color="green">{t('user.active')}</Tag> : <Tag>{t('user.inactive')}</Tag>,
+            active ? <Tag color={TAG.green}>{t('user.active')}</Tag> : <Tag color={TAG.grey}>{t('user.inactive')}</Tag>,
         },
         { title: t('user.created'), dataIndex: 'created_at', render: (iso: string) => formatDateTime(iso, lang) },
       ]}
