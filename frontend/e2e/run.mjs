@@ -140,6 +140,9 @@ async function shot(name, on = page) {
 async function scanKeys(code, on = page) {
   await on.evaluate((text) => {
     const target = document.activeElement ?? document.body;
+    // A modifier first, as a scanner sends Shift for capitals: it also wakes up whatever the
+    // page does lazily on its first key, outside the timed burst.
+    target.dispatchEvent(new KeyboardEvent('keydown', { key: 'Shift', bubbles: true }));
     for (const key of [...text, 'Enter']) {
       target.dispatchEvent(new KeyboardEvent('keydown', { key, bubbles: true, cancelable: true }));
       target.dispatchEvent(new KeyboardEvent('keyup', { key, bubbles: true, cancelable: true }));
@@ -748,10 +751,14 @@ await step('keyboard: every focused control shows where the focus is', async () 
     const focus = await page.evaluate(() => {
       const el = document.activeElement;
       if (!(el instanceof HTMLElement) || el === document.body) return null;
-      const style = getComputedStyle(el);
-      const ring = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0;
-      const shadow = style.boxShadow !== 'none';
-      return { what: `${el.tagName.toLowerCase()} ${el.textContent?.trim().slice(0, 30) ?? ''}`, visible: ring || shadow };
+      // A ring on the control or on the box drawn around it (a field's wrapper).
+      let visible = false;
+      for (let node = /** @type {HTMLElement | null} */ (el), depth = 0; node !== null && depth < 3; node = node.parentElement, depth += 1) {
+        const style = getComputedStyle(node);
+        if ((style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== 'none') visible = true;
+      }
+      const name = el.getAttribute('aria-label') ?? el.getAttribute('placeholder') ?? el.textContent?.trim().slice(0, 30) ?? '';
+      return { what: `${el.tagName.toLowerCase()} "${name}"`, visible };
     });
     if (focus !== null && !focus.visible) invisible.push(focus.what);
   }

@@ -26,7 +26,7 @@ describe('scanner detector', () => {
   });
 
   it('does not take human typing for a scan', () => {
-    // 120 ms between keys, Enter 150 ms later: a person in a hurry.
+    // 120 ms between keys: a person in a hurry.
     expect(feed(new ScanDetector(), [...chars('46000017'), 'Enter'], 120).at(-1)).toEqual({ kind: 'ignore' });
   });
 
@@ -39,6 +39,7 @@ describe('scanner detector', () => {
 
   it('a fast Enter after a slow last key is not a scan', () => {
     const gaps = [5, 5, 5, 5, 5, 200, 5];
+    // (the slow key starts a new burst of one, too short to be a scan)
     expect(feed(new ScanDetector(), [...chars('123456'), 'Enter'], gaps).at(-1)?.kind).toBe('ignore');
   });
 

@@ -24,10 +24,12 @@ export interface ScannerOptions {
 }
 
 /**
- * Scanners type a key every 1–20 ms; the fastest typists need 60 ms or more
- * between most keys, and never four in a row under 35 ms.
+ * Scanners type a key every 1–20 ms; people need 100 ms or more between most
+ * keys and do not type four keys and Enter each within 50 ms of the last. The
+ * margin above the scanner's pace absorbs a busy browser stalling between two
+ * key events of one scan.
  */
-export const DEFAULT_SCANNER_OPTIONS: ScannerOptions = { maxGapMs: 35, minLength: 4, maxLength: 100 };
+export const DEFAULT_SCANNER_OPTIONS: ScannerOptions = { maxGapMs: 50, minLength: 4, maxLength: 100 };
 
 export interface KeyInput {
   key: string;
