@@ -23,6 +23,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
+import { writeEan13Video, ean13CheckDigit } from './barcode-video.mjs';
 import { parseCsv } from './csv.mjs';
 import { makeXlsx } from './xlsx.mjs';
 
@@ -45,6 +46,9 @@ const DC_CODE = `E2E-${RUN_ID}`;
 const USER = `e2e-${RUN_ID.toLowerCase()}@wms.example.com`;
 const UNKNOWN = `E2E-NEW-${RUN_ID}`;
 const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
+/** An EAN-13 of this run, shown to the fake camera. */
+const EAN_BASE = `2${String(Date.now()).slice(-11)}`;
+const EAN = `${EAN_BASE}${ean13CheckDigit(EAN_BASE)}`;
 const AXE_SOURCE = readFileSync(new URL('../node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
 
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -60,10 +64,18 @@ const CHROMIUM_ARGS = [
   '--no-first-run',
   '--disable-quic',
 ];
+// The fake camera plays a picture of the run's EAN-13 (camera permission granted).
+const cameraVideo = join(ARTIFACTS, 'camera.y4m');
+writeEan13Video(EAN, cameraVideo);
 const context = await chromium.launchPersistentContext(profile, {
   executablePath: CHROMIUM,
   headless: process.env.E2E_HEADED !== '1',
-  args: CHROMIUM_ARGS,
+  args: [
+    ...CHROMIUM_ARGS,
+    '--use-fake-device-for-media-stream',
+    '--use-fake-ui-for-media-stream',
+    `--use-file-for-fake-video-capture=${cameraVideo}`,
+  ],
   acceptDownloads: true,
   viewport: { width: 1366, height: 860 },
   locale: 'en-US',
@@ -164,6 +176,22 @@ async function apiGet(/** @type {string} */ path) {
     const r = await fetch(p, { headers: { Authorization: `Bearer ${token}` } });
     return { status: r.status, body: await r.json() };
   }, path);
+}
+
+/** POST with the admin's token, for set-up from the test itself. @param {string} path @param {unknown} body */
+async function apiPost(path, body) {
+  return page.evaluate(
+    async ([p, b]) => {
+      const token = localStorage.getItem('wms.token');
+      const r = await fetch(/** @type {string} */ (p), {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(b),
+      });
+      return { status: r.status, body: await r.json() };
+    },
+    [path, body],
+  );
 }
 
 /** Confirms the open Popconfirm with its button `label`. @param {string} label */
@@ -648,6 +676,23 @@ await step('scan session: a shipment beyond the stock is refused on its line', a
   await shot('scan-refused');
   const after = await balances();
   check(after.stock === stock, `stock changed by a refused batch: ${stock} → ${after.stock}`);
+});
+
+await step('camera: a barcode held in front of the camera is scanned once', async () => {
+  const created = await apiPost('/api/products/', { barcode: EAN, brand: 'E2E Camera' });
+  check(created.status === 201, `create ${EAN}: ${JSON.stringify(created.body)}`);
+  await go('/scan');
+  await page.getByTestId('scan-lines').waitFor();
+  await page.getByTestId('camera-open').click();
+  const video = page.locator('[data-testid=camera-video][data-decoder]');
+  await video.waitFor({ timeout: 30_000 });
+  console.log(`  # camera decoder: ${await video.getAttribute('data-decoder')}`);
+  await page.getByTestId('scan-last').getByText(`Added ${EAN}`).waitFor({ timeout: 30_000 });
+  await shot('camera');
+  await dialog().locator('.ant-modal-footer').getByRole('button', { name: 'Close' }).click();
+  await dialog().waitFor({ state: 'detached' });
+  // The code stayed in view the whole time: one unit, not one per frame.
+  check((await lineQuantity(EAN)) === 1, `camera counted ${await lineQuantity(EAN)}`);
 });
 
 let stocktakePath = '';
