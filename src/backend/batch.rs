@@ -18,6 +18,7 @@ use deadpool_postgres::Pool;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::db;
@@ -27,31 +28,42 @@ use super::movements::{self, Movement, NewMovement};
 use super::stock::{self, BalanceSet, LockedBalance, Operation, QUANTITY_MAX};
 use super::users::User;
 use super::validation::{
-    Body, ErrorItem, Patch, Problems, RawBody, Text, check_le, check_uuid, lenient_int, loc,
+    Body, ErrorItem, ParseBody, Patch, Problems, RawBody, Text, check_le, check_uuid, lenient_int,
+    loc,
 };
 
 /// Most lines in one batch.
 pub const LINES_MAX: usize = 500;
 
 /// One line: a product and a quantity (1 … 2147483647).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
 pub struct BatchLine {
     pub product_id: Uuid,
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub quantity: i32,
 }
 
 /// A validated batch body.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[schema(as = BatchCreate)]
 pub struct BatchRequest {
+    #[schema(rename = "operation_type")]
     pub operation: Operation,
     pub source_id: Option<Uuid>,
     pub distribution_center_id: Option<Uuid>,
     pub notes: Option<String>,
+    #[schema(min_items = 1, max_items = 500)]
     pub lines: Vec<BatchLine>,
 }
 
+/// `201` of a batch: one movement per line, in request order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchPostedBody {
+    pub movements: Vec<Movement>,
+}
+
 /// One refused line: its 0-based index, product, and the single endpoint's answer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct LineRefusal {
     pub index: usize,
     pub product_id: Uuid,
@@ -59,16 +71,25 @@ pub struct LineRefusal {
     pub detail: String,
 }
 
-/// The 409 body of a refused batch (also used by stocktake approval).
-pub fn refusal_body(refusals: &[LineRefusal], lines: usize) -> Value {
-    json!({
-        "detail": format!(
-            "{} of {} lines were refused; nothing was posted",
-            refusals.len(),
-            lines
-        ),
-        "lines": refusals,
-    })
+/// The 409 body of a refused batch (also of a refused stocktake approval).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LineRefusals {
+    /// `"k of n lines were refused; nothing was posted"`.
+    pub detail: String,
+    pub lines: Vec<LineRefusal>,
+}
+
+impl LineRefusals {
+    pub fn new(refusals: Vec<LineRefusal>, lines: usize) -> LineRefusals {
+        LineRefusals {
+            detail: format!(
+                "{} of {} lines were refused; nothing was posted",
+                refusals.len(),
+                lines
+            ),
+            lines: refusals,
+        }
+    }
 }
 
 /// The outcome of a batch.
@@ -82,10 +103,10 @@ pub enum BatchPosted {
     Refused(Vec<LineRefusal>),
 }
 
-impl BatchRequest {
+impl ParseBody for BatchRequest {
     /// Fields in order (`operation_type`, `source_id`, `distribution_center_id`, `notes`,
     /// `lines`), then the single operation's model rules once every field is valid.
-    pub fn parse(raw: &RawBody, p: &mut Problems) -> Option<BatchRequest> {
+    fn parse(raw: &RawBody, p: &mut Problems) -> Option<BatchRequest> {
         let b = Body::of(raw, p)?;
         let operation = stock::parse_operation(&b, p);
         let source_id = b.patch_uuid(p, "source_id", true);
@@ -114,7 +135,9 @@ impl BatchRequest {
             lines,
         })
     }
+}
 
+impl BatchRequest {
     /// A fingerprint, to recognise a reused idempotency key with a different request.
     pub fn fingerprint(&self) -> String {
         let mut text = format!(

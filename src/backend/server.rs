@@ -33,13 +33,12 @@ use super::config::{BackendArgs, Settings};
 use super::db;
 use super::idempotency;
 use super::migrate::{self, SchemaState};
-use super::routes::{self, AppState};
+use super::routes;
 use super::seed;
+use super::state::AppState;
 use super::{EXIT_CONFIG, EXIT_SCHEMA};
-use crate::lingering::Lingering;
+use crate::http::lingering::Lingering;
 
-/// Checks a time zone name with PostgreSQL's own time zone database.
-const CHECK_TZ: &str = "SELECT now() AT TIME ZONE $1::text";
 /// How often expired idempotency keys are forgotten.
 const PURGE_EVERY: Duration = Duration::from_secs(600);
 
@@ -52,18 +51,8 @@ pub fn run(args: BackendArgs) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(settings.workers)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!("cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(serve(settings))
+    let workers = settings.workers;
+    super::block_on(Some(workers), serve(settings))
 }
 
 /// Aborts the purge task when dropped (at shutdown, or if start-up fails after spawning).
@@ -242,7 +231,7 @@ async fn prepare(settings: &Settings) -> Result<Arc<AppState>, ExitCode> {
             tracing::error!("cannot connect to the database: {e}");
             ExitCode::FAILURE
         })?;
-    if let Err(e) = client.query_one(CHECK_TZ, &[&settings.business_tz]).await {
+    if let Err(e) = db::check_time_zone(&client, &settings.business_tz).await {
         tracing::error!(
             "WMS_BUSINESS_TZ: {:?} is not a time zone PostgreSQL knows: {e}",
             settings.business_tz

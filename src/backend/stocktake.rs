@@ -21,21 +21,23 @@ use std::collections::{BTreeSet, HashMap};
 use deadpool_postgres::{GenericClient, Pool};
 use serde::Serialize;
 use serde_json::{Value, json};
-use time::OffsetDateTime;
 use tokio_postgres::Row;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::batch::LineRefusal;
-use super::db::{self, Filters};
+use super::db::{self, Filters, from_columns};
 use super::errors::{ApiError, msg};
 use super::movements::{self, ImportLedgerRow};
+use super::paging::{self, Page, PageRequest, PagedSql};
 use super::products;
 use super::stock::{self, BalanceSet, QUANTITY_MAX};
 use super::users::User;
 use super::validation::{
-    Body, ErrorItem, Patch, Problems, Query, RawBody, Text, check_le, check_uuid, loc,
+    Body, ErrorItem, ParseBody, ParseQuery, Patch, Problems, Query, RawBody, Text, check_le,
+    check_uuid, loc,
 };
-use super::wire::{Page, PageRequest, Ts};
+use super::wire::Ts;
 
 /// Most products named in one `POST /api/stocktakes` (null counts every product).
 pub const PRODUCT_IDS_MAX: usize = 10_000;
@@ -77,10 +79,12 @@ macro_rules! stocktake_select {
 }
 
 const GET: &str = concat!(stocktake_select!(), " WHERE t.id = $1");
-const LIST: &str = concat!(stocktake_select!(), " WHERE true");
-const COUNT: &str = "SELECT count(*) FROM stocktakes t WHERE true";
+const LIST: PagedSql<'static> = PagedSql {
+    count: "SELECT count(*) FROM stocktakes t WHERE true",
+    list: concat!(stocktake_select!(), " WHERE true"),
+    order: " ORDER BY t.created_at DESC, t.id DESC",
+};
 const BY_STATUS: &str = " AND t.status = $?";
-const NEWEST_FIRST: &str = " ORDER BY t.created_at DESC, t.id DESC";
 
 /// Lines with the product's names; `moved` is the balance at the count (or now) − expected.
 macro_rules! line_select {
@@ -133,9 +137,11 @@ const CLOSE: &str = "UPDATE stocktakes SET status = $2, closed_at = now(), close
 
 // ---- wire objects ------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Serialize)]
+/// A stocktake and how far its count has come.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Stocktake {
     pub id: Uuid,
+    /// `open`, `approved` or `cancelled`.
     pub status: String,
     pub notes: Option<String>,
     pub created_at: Ts,
@@ -149,7 +155,8 @@ pub struct Stocktake {
     pub lines_with_difference: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// One product of a stocktake: frozen, moved, counted, difference (good / defect).
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StocktakeLine {
     pub product_id: Uuid,
     pub barcode: String,
@@ -168,7 +175,7 @@ pub struct StocktakeLine {
 }
 
 /// `GET /api/stocktakes/{id}`: the object and its lines.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StocktakeDetail {
     #[serde(flatten)]
     pub stocktake: Stocktake,
@@ -176,57 +183,34 @@ pub struct StocktakeDetail {
 }
 
 fn stocktake_from_row(row: &Row) -> Result<Stocktake, tokio_postgres::Error> {
-    Ok(Stocktake {
-        id: row.try_get("id")?,
-        status: row.try_get("status")?,
-        notes: row.try_get("notes")?,
-        created_at: Ts(row.try_get::<_, OffsetDateTime>("created_at")?),
-        created_by: row.try_get("created_by")?,
-        created_by_email: row.try_get("created_by_email")?,
-        closed_at: row
-            .try_get::<_, Option<OffsetDateTime>>("closed_at")?
-            .map(Ts),
-        closed_by: row.try_get("closed_by")?,
-        reason: row.try_get("reason")?,
-        lines_total: row.try_get("lines_total")?,
-        lines_counted: row.try_get("lines_counted")?,
-        lines_with_difference: row.try_get("lines_with_difference")?,
-    })
+    Ok(from_columns! { row, Stocktake {
+        id, status, notes, created_at, created_by, created_by_email, closed_at, closed_by,
+        reason, lines_total, lines_counted, lines_with_difference,
+    }})
 }
 
 fn line_from_row(row: &Row) -> Result<StocktakeLine, tokio_postgres::Error> {
-    Ok(StocktakeLine {
-        product_id: row.try_get("product_id")?,
-        barcode: row.try_get("barcode")?,
-        seller_sku: row.try_get("seller_sku")?,
-        brand: row.try_get("brand")?,
-        size: row.try_get("size")?,
-        expected_quantity: row.try_get("expected_quantity")?,
-        expected_defect_quantity: row.try_get("expected_defect_quantity")?,
-        counted_quantity: row.try_get("counted_quantity")?,
-        counted_defect_quantity: row.try_get("counted_defect_quantity")?,
-        counted_at: row
-            .try_get::<_, Option<OffsetDateTime>>("counted_at")?
-            .map(Ts),
-        moved_quantity: row.try_get("moved_quantity")?,
-        moved_defect_quantity: row.try_get("moved_defect_quantity")?,
-        difference: row.try_get("difference")?,
-        defect_difference: row.try_get("defect_difference")?,
-    })
+    Ok(from_columns! { row, StocktakeLine {
+        product_id, barcode, seller_sku, brand, size, expected_quantity,
+        expected_defect_quantity, counted_quantity, counted_defect_quantity, counted_at,
+        moved_quantity, moved_defect_quantity, difference, defect_difference,
+    }})
 }
 
 // ---- input -------------------------------------------------------------------------------
 
 /// `POST /api/stocktakes`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[schema(as = StocktakeCreate)]
 pub struct NewStocktake {
-    /// None: every non-deleted product.
+    /// The products to count; null or absent: every non-deleted product.
+    #[schema(min_items = 1, max_items = 10000)]
     pub product_ids: Option<Vec<Uuid>>,
     pub notes: Option<String>,
 }
 
-impl NewStocktake {
-    pub fn parse(raw: &RawBody, p: &mut Problems) -> Option<NewStocktake> {
+impl ParseBody for NewStocktake {
+    fn parse(raw: &RawBody, p: &mut Problems) -> Option<NewStocktake> {
         let b = Body::of(raw, p)?;
         let product_ids = match b.raw("product_ids") {
             Value::Null => Some(None),
@@ -328,14 +312,17 @@ fn count_field(b: &Body<'_>, p: &mut Problems, name: &str, min: i64) -> Option<i
 }
 
 /// `PUT /api/stocktakes/{id}/lines/{product_id}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
+#[schema(as = StocktakeCount)]
 pub struct Count {
+    #[schema(minimum = 0, maximum = 2147483647)]
     pub counted_quantity: i32,
+    #[schema(minimum = 0, maximum = 2147483647)]
     pub counted_defect_quantity: i32,
 }
 
-impl Count {
-    pub fn parse(raw: &RawBody, p: &mut Problems) -> Option<Count> {
+impl ParseBody for Count {
+    fn parse(raw: &RawBody, p: &mut Problems) -> Option<Count> {
         let b = Body::of(raw, p)?;
         let good = count_field(&b, p, "counted_quantity", 0);
         let defect = count_field(&b, p, "counted_defect_quantity", 0);
@@ -347,15 +334,21 @@ impl Count {
 }
 
 /// `POST /api/stocktakes/{id}/scan`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[schema(as = StocktakeScan)]
 pub struct Scan {
+    #[schema(min_length = 1, max_length = 100)]
     pub barcode: String,
+    /// Units the scan adds.
+    #[schema(required = false, default = 1, minimum = 1, maximum = 2147483647)]
     pub quantity: i32,
+    /// True: the units are defect stock.
+    #[schema(required = false, default = false)]
     pub defect: bool,
 }
 
-impl Scan {
-    pub fn parse(raw: &RawBody, p: &mut Problems) -> Option<Scan> {
+impl ParseBody for Scan {
+    fn parse(raw: &RawBody, p: &mut Problems) -> Option<Scan> {
         let b = Body::of(raw, p)?;
         let barcode = b.string(p, "barcode", Text::name(products::CODE_MAX));
         let quantity = if b.has("quantity") {
@@ -376,20 +369,34 @@ impl Scan {
     }
 }
 
-/// `POST /api/stocktakes/{id}/approve`: the reason, 1–255 characters (trimmed).
-pub fn parse_reason(raw: &RawBody, p: &mut Problems) -> Option<String> {
-    let b = Body::of(raw, p)?;
-    b.string(p, "reason", Text::name(REASON_MAX))
+/// `POST /api/stocktakes/{id}/approve`.
+#[derive(Debug, Clone, PartialEq, Eq, ToSchema)]
+#[schema(as = StocktakeApprove)]
+pub struct Approval {
+    /// Why (it goes into the journal's notes); trimmed.
+    #[schema(min_length = 1, max_length = 255)]
+    pub reason: String,
+}
+
+impl ParseBody for Approval {
+    fn parse(raw: &RawBody, p: &mut Problems) -> Option<Approval> {
+        let b = Body::of(raw, p)?;
+        let reason = b.string(p, "reason", Text::name(REASON_MAX))?;
+        Some(Approval { reason })
+    }
 }
 
 /// The list's filter.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StocktakeFilter {
+    /// `open`, `approved` or `cancelled`.
+    #[param(pattern = "^(open|approved|cancelled)$")]
     pub status: Option<String>,
 }
 
-impl StocktakeFilter {
-    pub fn parse(q: &Query, p: &mut Problems) -> StocktakeFilter {
+impl ParseQuery for StocktakeFilter {
+    fn parse(q: &Query, p: &mut Problems) -> StocktakeFilter {
         let status = q.text(p, "status");
         if let Some(s) = &status {
             if !["open", "approved", "cancelled"].contains(&s.as_str()) {
@@ -406,7 +413,9 @@ impl StocktakeFilter {
         }
         StocktakeFilter { status }
     }
+}
 
+impl StocktakeFilter {
     fn filters(&self) -> Filters {
         let mut f = Filters::new();
         if let Some(status) = &self.status {
@@ -462,30 +471,7 @@ pub async fn list(
     filter: &StocktakeFilter,
     page: PageRequest,
 ) -> Result<Page<Stocktake>, ApiError> {
-    let mut f = filter.filters();
-    let count_sql = format!("{COUNT}{}", f.sql());
-    let limit = f.param(page.page_size);
-    let offset = f.param(page.offset());
-    let list_sql = format!(
-        "{LIST}{}{NEWEST_FIRST} LIMIT {limit} OFFSET {offset}",
-        f.sql()
-    );
-    let (count_stmt, list_stmt) = tokio::try_join!(
-        conn.prepare_cached(&count_sql),
-        conn.prepare_cached(&list_sql)
-    )?;
-    let params = f.params();
-    let count_params = &params[..params.len() - 2];
-    let (count_row, rows) = tokio::try_join!(
-        conn.query_one(&count_stmt, count_params),
-        conn.query(&list_stmt, &params)
-    )?;
-    let total: i64 = count_row.try_get(0)?;
-    let items = rows
-        .iter()
-        .map(stocktake_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(page.page(items, total))
+    paging::fetch(conn, LIST, filter.filters(), page, stocktake_from_row).await
 }
 
 /// The stocktake with its lines (ordered by barcode).

@@ -19,10 +19,11 @@ use hyper::{Method, Request, Response, StatusCode, header};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
 use super::engine::{ServiceSnapshot, Snapshot, State, Termination};
 use super::logs::Tails;
+use crate::http::{self, Limits, Listener};
 
 /// Most connections served at once; more wait in the accept queue.
 const MAX_CONNECTIONS: usize = 1024;
@@ -62,6 +63,9 @@ pub struct ServiceJson {
     pub last_output: Option<String>,
     /// Time until a scheduled restart.
     pub next_restart_in_ms: Option<u64>,
+    /// Scheduled oneshots, between runs: seconds until the next run.
+    #[serde(default)]
+    pub next_run_in_s: Option<u64>,
     /// Unmet dependencies, while waiting.
     pub waiting_for: Vec<WaitingJson>,
 }
@@ -156,6 +160,9 @@ fn service_json(s: &ServiceSnapshot, now: Instant, wall_now: SystemTime) -> Serv
             next_restart_in_ms: s
                 .next_restart_in(now)
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            next_run_in_s: s
+                .next_run_at
+                .map(|t| t.saturating_duration_since(now).as_secs()),
             waiting_for: s
                 .waiting_for
                 .iter()
@@ -172,6 +179,54 @@ fn service_json(s: &ServiceSnapshot, now: Instant, wall_now: SystemTime) -> Serv
 pub fn render_json(snap: &Snapshot, tails: &Tails, now: Instant, wall_now: SystemTime) -> String {
     // Serialising plain structs, strings and numbers cannot fail.
     serde_json::to_string(&health_json(snap, tails, now, wall_now)).unwrap_or_default()
+}
+
+/// The public view (`/health/public`, what `wms web` shows anyone on the published port):
+/// the aggregate and, per service, its state, restarts and uptime. No pids, probe errors,
+/// exit details or output lines: those may carry anything a service printed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublicHealthJson {
+    /// Aggregate status.
+    pub status: String,
+    /// Supervisor uptime, whole seconds.
+    pub uptime_s: u64,
+    /// Per service, in start order.
+    pub services: IndexMap<String, PublicServiceJson>,
+}
+
+/// One service in the public view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublicServiceJson {
+    /// `waiting`, `starting`, `ready`, ...
+    pub state: String,
+    /// True for a oneshot.
+    pub oneshot: bool,
+    /// Automatic restarts.
+    pub restarts: u32,
+    /// Seconds since the running process started.
+    pub uptime_s: Option<u64>,
+}
+
+/// The public view as JSON text.
+pub fn render_public_json(snap: &Snapshot, now: Instant) -> String {
+    let doc = PublicHealthJson {
+        status: snap.status.as_str().to_owned(),
+        uptime_s: now.saturating_duration_since(snap.started_at).as_secs(),
+        services: snap
+            .services
+            .iter()
+            .map(|s| {
+                let json = PublicServiceJson {
+                    state: s.state.as_str().to_owned(),
+                    oneshot: s.is_oneshot,
+                    restarts: s.restarts,
+                    uptime_s: s.uptime(now).map(|d| d.as_secs()),
+                };
+                (s.name.to_string(), json)
+            })
+            .collect(),
+    };
+    serde_json::to_string(&doc).unwrap_or_default()
 }
 
 /// What `/health` and `wms ctl status` are rendered from: the latest engine snapshot
@@ -345,6 +400,12 @@ pub fn answer(method: &Method, path: &str, snap: &Snapshot, tails: &Tails) -> Re
             render_json(snap, tails, now, SystemTime::now()),
             is_head,
         ),
+        "/health/public" => respond(
+            status_code(snap),
+            "application/json",
+            render_public_json(snap, now),
+            is_head,
+        ),
         "/health/live" => respond(
             StatusCode::OK,
             "text/plain; charset=utf-8",
@@ -406,46 +467,27 @@ pub fn spawn_server(
         })
 }
 
-/// The accept loop. Ends when the snapshot channel closes (the supervisor is exiting).
+/// Serves until the snapshot channel closes (the supervisor is exiting), on the shared
+/// serving path ([`crate::http::serve`]).
 pub async fn serve(listener: TcpListener, status: Status) {
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let limits = Limits {
+        max_connections: MAX_CONNECTIONS,
+        header_timeout: HEADER_TIMEOUT,
+        // Nobody waits for the health listener at exit.
+        drain_timeout: Duration::ZERO,
+        ..Limits::default()
+    };
     let mut closed = status.snapshots.clone();
-    loop {
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
-            changed = closed.changed() => match changed {
-                Ok(()) => continue,
-                Err(_) => return,
-            },
-        };
-        let (stream, _) = match accepted {
-            Ok(s) => s,
-            Err(e) => {
-                // EMFILE and friends: back off briefly instead of spinning.
-                tracing::warn!("health server: accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
-            return;
-        };
-        let _ = stream.set_nodelay(true);
+    let shutdown = async move { while closed.changed().await.is_ok() {} };
+    let make_service = move |_peer| {
         let status = status.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let snap = Arc::clone(&status.snapshots.borrow());
-                let response = answer(req.method(), req.uri().path(), &snap, &status.tails);
-                async move { Ok::<_, Infallible>(response) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-            drop(permit);
-        });
-    }
+        hyper::service::service_fn(move |req: Request<Incoming>| {
+            let snap = Arc::clone(&status.snapshots.borrow());
+            let response = answer(req.method(), req.uri().path(), &snap, &status.tails);
+            async move { Ok::<_, Infallible>(response) }
+        })
+    };
+    http::serve(Listener::Tcp(listener), limits, make_service, shutdown).await;
 }
 
 #[cfg(test)]
@@ -460,12 +502,14 @@ mod tests {
             name: ServiceName::parse(name).unwrap(),
             state,
             is_oneshot: false,
+            is_scheduled: false,
             pid: None,
             restarts: 0,
             running_since: None,
             last_exit: None,
             last_probe_error: None,
             next_restart_at: None,
+            next_run_at: None,
             waiting_for: Vec::new(),
         };
         let mut db = svc("postgres", State::Backoff);
@@ -529,6 +573,23 @@ mod tests {
             json["services"]["web"]["last_exit"],
             serde_json::Value::Null
         );
+    }
+
+    #[test]
+    fn public_view_has_states_restarts_and_uptime_only() {
+        let now = Instant::now();
+        let tails = Tails::default();
+        tails.record("postgres", "password=hunter2");
+        let text = render_public_json(&snap(now), now);
+        assert!(!text.contains("hunter2") && !text.contains("connection refused"));
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let web = json["services"]["web"].as_object().unwrap();
+        let keys: Vec<&String> = web.keys().collect();
+        assert_eq!(keys, ["oneshot", "restarts", "state", "uptime_s"]);
+        assert_eq!(json["services"]["postgres"]["restarts"], 2);
+        assert_eq!(json["services"]["web"]["uptime_s"], 65);
+        let r = answer(&Method::GET, "/health/public", &snap(now), &tails);
+        assert_eq!(r.status(), 503);
     }
 
     #[test]

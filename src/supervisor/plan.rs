@@ -221,6 +221,16 @@ pub struct ServiceSpec {
     pub command: Vec<String>,
     /// Extra environment: `env_file` entries first, then `env` (later wins).
     pub env: Vec<(String, String)>,
+    /// Variables passed through from the supervisor's environment (names, or prefixes
+    /// ending in `*`) besides the base set (see `environ.rs`).
+    pub inherit_env: Vec<String>,
+    /// Variables whose values are read from files at each start (secrets generated at
+    /// first boot, readable only by root).
+    pub secret_env: Vec<SecretEnv>,
+    /// Capabilities kept in the bounding set (numbers; empty: none).
+    pub capabilities: Vec<u32>,
+    /// Directories created before each start, owned by the service's account, mode 0700.
+    pub directories: Vec<PathBuf>,
     /// Identity to run as; `None` keeps the supervisor's.
     pub user: Option<Credentials>,
     /// Working directory; `None` keeps the supervisor's.
@@ -241,6 +251,8 @@ pub struct ServiceSpec {
     pub stop_timeout: Duration,
     /// A task that runs to completion; dependents may wait for `completed`.
     pub is_oneshot: bool,
+    /// For a oneshot: run it again on this schedule.
+    pub schedule: Option<Schedule>,
 }
 
 /// An edge of the dependency graph.
@@ -308,7 +320,19 @@ impl RestartPolicy {
     }
 }
 
+pub use super::schedule::Schedule;
 pub use crate::accounts::Credentials;
+
+/// One `secret_env` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretEnv {
+    /// The variable.
+    pub name: String,
+    /// The file whose first line is its value.
+    pub path: PathBuf,
+    /// Written with a leading `-`: a missing file leaves the variable unset.
+    pub is_optional: bool,
+}
 
 /// A readiness probe with Docker-style timing.
 #[derive(Clone, Debug)]
@@ -419,6 +443,9 @@ impl fmt::Display for Plan {
             let kind = if svc.is_oneshot { "oneshot" } else { "service" };
             writeln!(f, "  {}. {} ({kind})", i + 1, svc.name)?;
             writeln!(f, "       command: {}", svc.command.join(" "))?;
+            if let Some(schedule) = svc.schedule {
+                writeln!(f, "       runs:    {schedule} (missed runs: once at start)")?;
+            }
             if !svc.depends_on.is_empty() {
                 let deps: Vec<String> = svc
                     .depends_on

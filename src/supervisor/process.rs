@@ -1,11 +1,16 @@
 //! Starting a service's process: own process group, privilege drop, environment, working
 //! directory, stdout/stderr pipes.
 //!
+//! Least privilege, in the forked child before exec: `no_new_privs` (no setuid binary or
+//! file capability can raise it again), the capability bounding set reduced to what the
+//! service's config keeps (nothing by default), ambient capabilities cleared, then the
+//! switch to the service's account. The environment is exactly the one given (see
+//! `environ.rs`): nothing of the supervisor's leaks through.
+//!
 //! [`spawn`] returns the pid and the read ends of the output pipes, and never waits: every
 //! exit status goes through the one reaper (`reaper.rs`). We use `std::process::Command`
 //! with `pre_exec`, not `tokio::process`, whose own child reaping would race `waitpid(-1)`.
 
-use std::ffi::OsString;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
@@ -14,9 +19,6 @@ use std::process::{Command, Stdio};
 
 use super::engine::Pid;
 use super::plan::{Credentials, Signal};
-
-/// Environment meant for the supervisor only, never passed to services.
-pub const MANAGER_ONLY_ENV: [&str; 3] = ["NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"];
 
 /// A started process.
 #[derive(Debug)]
@@ -34,8 +36,10 @@ pub struct Child {
 pub struct Launch<'a> {
     /// Program and arguments (the program `wms` means this very binary).
     pub argv: &'a [String],
-    /// Extra environment on top of ours.
+    /// The whole environment (nothing else is passed).
     pub env: &'a [(String, String)],
+    /// Capabilities kept in the bounding set, as a bit mask (bit n: capability n).
+    pub keep_caps: u64,
     /// Identity to switch to.
     pub user: Option<&'a Credentials>,
     /// Working directory.
@@ -73,21 +77,7 @@ pub fn spawn(launch: &Launch<'_>) -> io::Result<Child> {
         .args(args)
         .stdin(Stdio::null())
         .process_group(0);
-    // The service manager's channel is the supervisor's alone: a service that speaks
-    // sd_notify itself (PostgreSQL does) would otherwise report READY=1 for the whole stack.
-    for name in MANAGER_ONLY_ENV {
-        cmd.env_remove(name);
-    }
-    if let Some(user) = launch.user {
-        for (key, value) in [
-            ("HOME", OsString::from(&user.home)),
-            ("USER", OsString::from(&user.name)),
-            ("LOGNAME", OsString::from(&user.name)),
-        ] {
-            cmd.env(key, value);
-        }
-    }
-    cmd.envs(launch.env.iter().map(|(k, v)| (k, v)));
+    cmd.env_clear().envs(launch.env.iter().map(|(k, v)| (k, v)));
     if let Some(dir) = launch.workdir {
         cmd.current_dir(dir);
     }
@@ -104,11 +94,39 @@ pub fn spawn(launch: &Launch<'_>) -> io::Result<Child> {
 
     let identity = launch.user.map(|u| (u.uid, u.gid, u.groups.clone()));
     let parent = std::process::id() as libc::pid_t;
+    let keep_caps = launch.keep_caps;
     // SAFETY: the closure runs in the forked child before exec and calls only
-    // async-signal-safe functions (setgroups, setgid, setuid, prctl, getppid, getpid, kill);
-    // it does not allocate: the group list was built before the fork.
+    // async-signal-safe functions (prctl, setgroups, setgid, setuid, getppid, getpid, kill);
+    // it does not allocate: the group list and the capability mask were built before the
+    // fork.
     unsafe {
         cmd.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            // The bounding set: what no exec can give this process or its children again.
+            // Without CAP_SETPCAP (a supervisor that is not root) nothing can be dropped,
+            // and nothing needs to be: such a process has no capabilities to pass on, and
+            // no_new_privs keeps it from gaining any.
+            for cap in 0..=super::caps::LAST {
+                if keep_caps & (1u64 << cap) != 0 {
+                    continue;
+                }
+                if libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) != 0 {
+                    match *libc::__errno_location() {
+                        // Past the kernel's last capability, or no right to drop: done.
+                        libc::EINVAL | libc::EPERM => break,
+                        _ => return Err(io::Error::last_os_error()),
+                    }
+                }
+            }
+            let _ = libc::prctl(
+                libc::PR_CAP_AMBIENT,
+                libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+                0,
+                0,
+                0,
+            );
             if let Some((uid, gid, groups)) = &identity {
                 if libc::setgroups(groups.len(), groups.as_ptr()) != 0 {
                     return Err(io::Error::last_os_error());

@@ -12,7 +12,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::StreamExt;
 use signal_hook::consts::signal::{
@@ -28,11 +28,11 @@ use super::engine::{
 };
 use super::logs::{self, Stream};
 use super::notify::{self, Notifier};
-use super::plan::{Plan, ProbeKind, ServiceId, Signal};
+use super::plan::{Plan, ProbeKind, ServiceId, ServiceName, ServiceSpec, Signal};
 use super::probe;
 use super::process::{self, Launch};
 use super::reaper::Reaper;
-use super::{health, stops};
+use super::{health, memory, prepare};
 
 /// Signals that stop the supervisor; a second one escalates to SIGKILL.
 const SHUTDOWN_SIGNALS: [i32; 3] = [SIGTERM, SIGINT, SIGQUIT];
@@ -93,6 +93,8 @@ struct Shell {
     name_width: usize,
     /// Last output lines, shared with the drain tasks and /health.
     tails: Arc<logs::Tails>,
+    /// The scheduled runs last written to `state_dir` (written again when they change).
+    saved_runs: Vec<(ServiceName, SystemTime)>,
 }
 
 impl Shell {
@@ -118,15 +120,15 @@ impl Shell {
             pid = std::process::id(),
             "supervisor starting"
         );
-        let stopped = stops::load(&settings.state_dir);
-        if !stopped.is_empty() {
-            let names: Vec<&str> = stopped.iter().map(|n| n.as_str()).collect();
+        let memory = memory::load(&settings.state_dir);
+        if !memory.stopped.is_empty() {
+            let names: Vec<&str> = memory.stopped.iter().map(|n| n.as_str()).collect();
             info!(
                 "kept stopped (wms ctl stop, remembered): {}",
                 names.join(", ")
             );
         }
-        let engine = Engine::new(plan, Instant::now(), &stopped);
+        let engine = Engine::new(plan, Instant::now(), SystemTime::now(), &memory);
         let (snapshots, snapshot_rx) = watch::channel(Arc::new(engine.snapshot()));
         let tails = Arc::new(logs::Tails::default());
         let status = health::Status {
@@ -168,6 +170,7 @@ impl Shell {
             control_socket: settings.control_socket,
             name_width,
             tails,
+            saved_runs: memory.last_runs,
         })
     }
 
@@ -203,6 +206,18 @@ impl Shell {
     /// the service manager about the changes it shows (so READY=1 never precedes a healthy
     /// /health).
     fn publish(&mut self) {
+        // Remembered before it shows: whoever sees a run completed finds it in state_dir.
+        let runs = self.engine.last_runs();
+        if runs != self.saved_runs {
+            let state_dir = &self.engine.plan().supervisor.state_dir;
+            if let Err(e) = memory::save_runs(state_dir, &runs) {
+                warn!(
+                    "cannot remember scheduled runs in {}: {e}",
+                    state_dir.display()
+                );
+            }
+            self.saved_runs = runs;
+        }
         let snap = self.engine.snapshot();
         self.snapshots.send_if_modified(|current| {
             if **current == snap {
@@ -245,7 +260,7 @@ impl Shell {
         {
             Ok(()) => {
                 let state_dir = &self.engine.plan().supervisor.state_dir;
-                if let Err(e) = stops::save(state_dir, &self.engine.remembered_stops()) {
+                if let Err(e) = memory::save_stopped(state_dir, &self.engine.remembered_stops()) {
                     warn!(
                         "cannot remember manual stops in {}: {e}",
                         state_dir.display()
@@ -315,14 +330,20 @@ impl Shell {
 
     fn spawn(&mut self, id: ServiceId) {
         let spec = self.engine.plan().service(id);
-        let launch = Launch {
-            argv: &spec.command,
-            env: &spec.env,
-            user: spec.user.as_ref(),
-            workdir: spec.workdir.as_deref(),
-            merge_stderr: false,
-        };
-        let event = match process::spawn(&launch) {
+        let prepared = prepare::directories(spec)
+            .and_then(|()| prepare::environment(spec))
+            .and_then(|env| {
+                let launch = Launch {
+                    argv: &spec.command,
+                    env: &env,
+                    keep_caps: keep_caps(spec),
+                    user: spec.user.as_ref(),
+                    workdir: spec.workdir.as_deref(),
+                    merge_stderr: false,
+                };
+                process::spawn(&launch).map_err(|e| format!("{}: {e}", spec.command[0]))
+            });
+        let event = match prepared {
             Ok(child) => {
                 let name = spec.name.to_string();
                 info!(service = %name, pid = child.pid.0, "started: {}", spec.command.join(" "));
@@ -348,8 +369,7 @@ impl Shell {
                     pid: child.pid,
                 }
             }
-            Err(e) => {
-                let reason = format!("{}: {e}", spec.command[0]);
+            Err(reason) => {
                 error!(service = %spec.name, "cannot start: {reason}");
                 Event::SpawnFailed {
                     service: id,
@@ -384,14 +404,20 @@ impl Shell {
                 tokio::spawn(async move { finish(probe::postgres(&conninfo, spec.timeout).await) });
             }
             ProbeKind::Exec(argv) => {
-                let launch = Launch {
-                    argv: &argv,
-                    env: &[],
-                    user: None,
-                    workdir: None,
-                    merge_stderr: true,
-                };
-                match process::spawn(&launch) {
+                // A probe is part of its service: same account, environment and rights.
+                let svc = self.engine.plan().service(service);
+                let spawned = prepare::environment(svc).and_then(|env| {
+                    let launch = Launch {
+                        argv: &argv,
+                        env: &env,
+                        keep_caps: keep_caps(svc),
+                        user: svc.user.as_ref(),
+                        workdir: svc.workdir.as_deref(),
+                        merge_stderr: true,
+                    };
+                    process::spawn(&launch).map_err(|e| e.to_string())
+                });
+                match spawned {
                     Ok(child) => {
                         // Registered before the loop can reap it: we are on the loop's thread.
                         let exited = self.reaper.watch(child.pid);
@@ -475,8 +501,20 @@ impl Shell {
                 warn!("shutdown_timeout passed: killing all services now")
             }
             Report::Overall(o) => info!("status: {}", o.as_str()),
+            Report::RefusedMove { service, from, to } => error!(
+                service = %name(*service),
+                "bug: refused state move {} -> {}", from.as_str(), to.as_str()
+            ),
         }
     }
+}
+
+/// The capabilities a service keeps, as the bit mask `process::spawn` wants.
+fn keep_caps(spec: &ServiceSpec) -> u64 {
+    spec.capabilities
+        .iter()
+        .filter(|c| **c < 64)
+        .fold(0, |mask, c| mask | (1u64 << c))
 }
 
 /// The next watchdog tick, or never without a watchdog.

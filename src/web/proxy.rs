@@ -1,5 +1,11 @@
 //! The `/api` reverse proxy and the `/health` forwarder.
 //!
+//! `/health` on the published port is the supervisor's public view (status, and per service
+//! its state, restarts and uptime); the full document (pids, probe errors, last output
+//! lines) only for a request whose bearer token the backend accepts as an administrator's
+//! (`GET /api/auth/me` answers `"role": "admin"`). This server holds no secret and checks no
+//! token itself; with the backend down everyone gets the public view.
+//!
 //! Requests stream through in both directions (uploads and CSV exports are never buffered
 //! whole). Hop-by-hop headers are dropped both ways; `Host` is kept; `X-Real-IP`,
 //! `X-Forwarded-For` (appended), `X-Forwarded-Proto` and `X-Forwarded-Host` are set. A
@@ -10,7 +16,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Full};
+use http_body_util::{BodyExt, Empty, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode, Uri};
@@ -164,12 +170,26 @@ impl Upstreams {
         }
     }
 
-    /// `/health`: the supervisor's aggregate (status and JSON) when configured, else `ok`.
-    pub async fn health(&self, is_head: bool) -> Response<Body> {
-        let Some(url) = &self.health_url else {
+    /// `/health`: the supervisor's aggregate (status and JSON) when configured, else `ok`;
+    /// the full document for an administrator, the public view for everyone else.
+    pub async fn health(
+        &self,
+        authorization: Option<&HeaderValue>,
+        is_head: bool,
+    ) -> Response<Body> {
+        let Some(full_url) = &self.health_url else {
             return text(StatusCode::OK, "ok\n", is_head);
         };
-        let request = Request::get(url.clone()).body(Empty::<Bytes>::new());
+        let is_admin = match authorization {
+            Some(auth) => self.is_admin(auth).await,
+            None => false,
+        };
+        let url = if is_admin {
+            full_url.clone()
+        } else {
+            public_view(full_url)
+        };
+        let request = Request::get(url).body(Empty::<Bytes>::new());
         let Ok(request) = request else {
             return json_error(StatusCode::SERVICE_UNAVAILABLE, "bad health upstream");
         };
@@ -206,6 +226,47 @@ impl Upstreams {
             Err(_) => unavailable("the supervisor's health did not answer in time"),
         }
     }
+}
+
+impl Upstreams {
+    /// True if and only if the backend says this bearer token is an active administrator's.
+    async fn is_admin(&self, authorization: &HeaderValue) -> bool {
+        let uri = format!(
+            "{}/api/auth/me",
+            self.api_base.to_string().trim_end_matches('/')
+        );
+        let Ok(request) = Request::get(uri)
+            .header(header::AUTHORIZATION, authorization.clone())
+            .body(Empty::<Bytes>::new())
+        else {
+            return false;
+        };
+        let check = async {
+            let resp = self.health.request(request).await.ok()?;
+            if resp.status() != StatusCode::OK {
+                return None;
+            }
+            let body = Limited::new(resp.into_body(), 64 * 1024)
+                .collect()
+                .await
+                .ok()?;
+            let me: serde_json::Value = serde_json::from_slice(&body.to_bytes()).ok()?;
+            Some(me["role"] == "admin" && me["is_active"] != false)
+        };
+        matches!(
+            tokio::time::timeout(HEALTH_TIMEOUT, check).await,
+            Ok(Some(true))
+        )
+    }
+}
+
+/// The supervisor's public view: the same listener, path `/health/public`.
+fn public_view(full: &Uri) -> Uri {
+    let mut parts = full.clone().into_parts();
+    parts.path_and_query = Some(hyper::http::uri::PathAndQuery::from_static(
+        "/health/public",
+    ));
+    Uri::from_parts(parts).unwrap_or_else(|_| full.clone())
 }
 
 fn unavailable(detail: &str) -> Response<Body> {
