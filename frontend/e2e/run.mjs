@@ -228,16 +228,19 @@ async function choose(id, text) {
   const select = page.locator(`.ant-select:has(#${id})`);
   // Under load a click can land while the dropdown is still animating and pick nothing:
   // check that the select shows the choice, and try again (at most three times).
+  // A click on an option still sliding in can land on what is under it (then the dropdown
+  // closes): close it and try again.
   for (let attempt = 1; ; attempt += 1) {
-    await select.click();
-    // The dropdown that belongs to this select (another may still be fading out).
-    const option = page.locator(`.ant-select-dropdown:has(#${id}_list) .ant-select-item-option`, { hasText: text }).first();
-    await option.click();
     try {
-      await select.filter({ hasText: text }).waitFor({ timeout: 3000 });
+      await select.click();
+      // The dropdown that belongs to this select (another may still be fading out).
+      const option = page.locator(`.ant-select-dropdown:has(#${id}_list) .ant-select-item-option`, { hasText: text }).first();
+      await option.click({ timeout: 5_000 });
+      await select.filter({ hasText: text }).waitFor({ timeout: 3_000 });
       return;
     } catch (error) {
       if (attempt >= 3) throw error;
+      await page.keyboard.press('Escape');
     }
   }
 }

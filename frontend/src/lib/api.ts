@@ -91,8 +91,11 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Extra request headers (e.g. Idempotency-Key). */
   headers?: Record<string, string>;
-  /** Send the bearer token and treat 401 as the end of the session (default true). */
-  auth?: boolean;
+  /**
+   * Send the bearer token and treat 401 as the end of the session (default true);
+   * `'optional'`: send it if signed in (the answer may depend on who asks), never sign out.
+   */
+  auth?: boolean | 'optional';
   /** Path prefix; "/api" unless the resource lives at the root (e.g. /health). */
   prefix?: string;
   /** Non-2xx statuses whose JSON body is still the answer (e.g. 503 from /health). */
@@ -182,7 +185,10 @@ export function createApiClient(deps: ApiClientDeps): ApiClient {
     const { method = 'GET', query, json, form, signal, auth = true, prefix = '/api' } = options;
     const headers = new Headers({ Accept: 'application/json', ...options.headers });
     let token: string | null = null;
-    if (auth) {
+    if (auth === 'optional') {
+      const optional = deps.getToken();
+      if (optional !== null) headers.set('Authorization', `Bearer ${optional}`);
+    } else if (auth) {
       token = deps.getToken();
       if (token === null) throw new ApiError('unauthorized', 401, 'Not authenticated');
       headers.set('Authorization', `Bearer ${token}`);

@@ -342,18 +342,22 @@ export interface ServiceExit {
   ago_s: number;
 }
 
+/**
+ * One service. The published port shows anyone the public view (state, restarts, uptime);
+ * the other fields come only to an administrator's token (and on the loopback listener).
+ */
 export interface ServiceHealth {
   state: ServiceState;
   oneshot: boolean;
-  pid: number | null;
   restarts: number;
   uptime_s: number | null;
-  last_exit: ServiceExit | null;
-  last_probe_error: string | null;
+  pid?: number | null;
+  last_exit?: ServiceExit | null;
+  last_probe_error?: string | null;
   /** The last line the service printed (usually why it keeps exiting). */
   last_output?: string | null;
-  next_restart_in_ms: number | null;
-  waiting_for: { service: string; condition: string }[];
+  next_restart_in_ms?: number | null;
+  waiting_for?: { service: string; condition: string }[];
 }
 
 export interface StackHealth {

@@ -103,7 +103,7 @@ export function SystemStatus() {
                 <Tag color={STATE_COLORS[state] ?? TAG.grey} data-testid={`state-${row.name}`} data-state={state}>
                   {t(`status.state.${state}`)}
                 </Tag>
-                {row.next_restart_in_ms !== null && (
+                {row.next_restart_in_ms != null && (
                   <Typography.Text type="secondary" style={{ fontSize: 12 }}>
                     {t('status.restartIn', { ms: row.next_restart_in_ms })}
                   </Typography.Text>
@@ -111,7 +111,7 @@ export function SystemStatus() {
               </Space>
             ),
           },
-          { title: 'PID', dataIndex: 'pid', render: (pid: number | null) => pid ?? '-' },
+          { title: 'PID', dataIndex: 'pid', render: (pid: number | null | undefined) => pid ?? '-' },
           {
             title: t('status.uptime'),
             dataIndex: 'uptime_s',
@@ -121,13 +121,13 @@ export function SystemStatus() {
           {
             title: t('status.lastExit'),
             dataIndex: 'last_exit',
-            render: (exit: ServiceExit | null, row) =>
-              exit === null ? (
+            render: (exit: ServiceExit | null | undefined, row) =>
+              exit == null ? (
                 '-'
               ) : (
                 <Space direction="vertical" size={0}>
                   {describeExit(exit, t)}
-                  {exit.code !== null && exit.code !== 0 && row.pid === null && row.last_output && (
+                  {exit.code !== null && exit.code !== 0 && row.pid == null && row.last_output && (
                     <Typography.Text type="secondary" style={{ fontSize: 12 }} data-testid={`last-output-${row.name}`}>
                       {row.last_output}
                     </Typography.Text>
@@ -138,14 +138,16 @@ export function SystemStatus() {
           {
             title: t('status.probeError'),
             dataIndex: 'last_probe_error',
-            render: (message: string | null) =>
-              message === null ? '-' : <Badge status="error" text={message} />,
+            render: (message: string | null | undefined) =>
+              message == null ? '-' : <Badge status="error" text={message} />,
           },
           {
             title: t('status.waitingFor'),
             dataIndex: 'waiting_for',
             render: (waits: Row['waiting_for']) =>
-              waits.length === 0 ? '-' : waits.map((w) => `${w.service} (${w.condition})`).join(', '),
+              waits === undefined || waits.length === 0
+                ? '-'
+                : waits.map((w) => `${w.service} (${w.condition})`).join(', '),
           },
         ]}
       />
