@@ -28,8 +28,8 @@ use super::movements::{self, Movement, NewMovement};
 use super::stock::{self, BalanceSet, LockedBalance, Operation, QUANTITY_MAX};
 use super::users::User;
 use super::validation::{
-    Body, ErrorItem, ParseBody, Patch, Problems, RawBody, Text, check_le, check_uuid, lenient_int,
-    loc,
+    Body, ErrorItem, ParseBody, Patch, Problems, RawBody, Text, check_le, check_list_len,
+    check_uuid, lenient_int, loc,
 };
 
 /// Most lines in one batch.
@@ -177,33 +177,7 @@ fn parse_lines(b: &Body<'_>, p: &mut Problems) -> Option<Vec<BatchLine>> {
             return None;
         }
     };
-    if items.is_empty() {
-        p.push(
-            ErrorItem::new(
-                "too_short",
-                loc("body", "lines"),
-                "List should have at least 1 item after validation, not 0",
-                raw.clone(),
-            )
-            .with_ctx(json!({"field_type": "List", "min_length": 1, "actual_length": 0})),
-        );
-        return None;
-    }
-    if items.len() > LINES_MAX {
-        p.push(
-            ErrorItem::new(
-                "too_long",
-                loc("body", "lines"),
-                format!(
-                    "List should have at most {LINES_MAX} items after validation, not {}",
-                    items.len()
-                ),
-                Value::Null,
-            )
-            .with_ctx(json!({
-                "field_type": "List", "max_length": LINES_MAX, "actual_length": items.len()
-            })),
-        );
+    if !check_list_len(p, loc("body", "lines"), items, LINES_MAX) {
         return None;
     }
     let mut lines = Vec::with_capacity(items.len());

@@ -408,6 +408,37 @@ pub enum Posted {
     Replayed { status: u16, body: Value },
 }
 
+/// Claims an `Idempotency-Key` (if any) inside the posting transaction: `None` to go ahead,
+/// or the stored answer `(status, body)` of the earlier request to replay; 422 if the key was
+/// used for a different request. Shared by the single operation and batch posting.
+pub async fn claim_key(
+    client: &impl GenericClient,
+    user: &User,
+    key: Option<&str>,
+    fingerprint: &str,
+) -> Result<Option<(u16, Value)>, ApiError> {
+    let Some(key) = key else { return Ok(None) };
+    match idempotency::claim(client, user.id, key, fingerprint).await? {
+        Claim::Fresh => Ok(None),
+        Claim::Replay { status, body } => Ok(Some((status, body))),
+        Claim::Mismatch => Err(ApiError::detail(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "Idempotency-Key was already used for a different request",
+        )),
+    }
+}
+
+/// A failed journal insert: an unknown source or DC (their foreign keys) is the request's 404.
+pub fn insert_error(e: DbError) -> ApiError {
+    if e.is_fk_violation(movements::SOURCE_FK) {
+        ApiError::not_found(msg::SOURCE_NOT_FOUND)
+    } else if e.is_fk_violation(movements::DC_FK) {
+        ApiError::not_found(msg::DC_NOT_FOUND)
+    } else {
+        e.into()
+    }
+}
+
 /// Executes one operation in one transaction (with `key`: at most once per key and user).
 pub async fn post_movement(
     pool: &Pool,
@@ -417,17 +448,8 @@ pub async fn post_movement(
 ) -> Result<Posted, ApiError> {
     let mut conn = db::conn(pool).await?;
     let tx = conn.transaction().await?;
-    if let Some(key) = key {
-        match idempotency::claim(&tx, user.id, key, &req.fingerprint()).await? {
-            Claim::Fresh => {}
-            Claim::Replay { status, body } => return Ok(Posted::Replayed { status, body }),
-            Claim::Mismatch => {
-                return Err(ApiError::detail(
-                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                    "Idempotency-Key was already used for a different request",
-                ));
-            }
-        }
+    if let Some((status, body)) = claim_key(&tx, user, key, &req.fingerprint()).await? {
+        return Ok(Posted::Replayed { status, body });
     }
     for step in req.operation.steps() {
         apply_step(&tx, req, *step).await?;
@@ -445,15 +467,7 @@ pub async fn post_movement(
         },
     )
     .await
-    .map_err(|e| {
-        if e.is_fk_violation(movements::SOURCE_FK) {
-            ApiError::not_found(msg::SOURCE_NOT_FOUND)
-        } else if e.is_fk_violation(movements::DC_FK) {
-            ApiError::not_found(msg::DC_NOT_FOUND)
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(insert_error)?;
     if let Some(key) = key {
         let body = serde_json::to_value(&movement)
             .map_err(|e| ApiError::Internal(format!("cannot encode a movement: {e}")))?;

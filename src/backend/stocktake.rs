@@ -35,7 +35,7 @@ use super::stock::{self, BalanceSet, QUANTITY_MAX};
 use super::users::User;
 use super::validation::{
     Body, ErrorItem, ParseBody, ParseQuery, Patch, Problems, Query, RawBody, Text, check_le,
-    check_uuid, loc,
+    check_list_len, check_uuid, loc,
 };
 use super::wire::Ts;
 
@@ -237,34 +237,7 @@ impl ParseBody for NewStocktake {
 }
 
 fn parse_ids(items: &[Value], p: &mut Problems) -> Option<Vec<Uuid>> {
-    let whole = || Value::Array(items.to_vec());
-    if items.is_empty() {
-        p.push(
-            ErrorItem::new(
-                "too_short",
-                loc("body", "product_ids"),
-                "List should have at least 1 item after validation, not 0",
-                whole(),
-            )
-            .with_ctx(json!({"field_type": "List", "min_length": 1, "actual_length": 0})),
-        );
-        return None;
-    }
-    if items.len() > PRODUCT_IDS_MAX {
-        p.push(
-            ErrorItem::new(
-                "too_long",
-                loc("body", "product_ids"),
-                format!(
-                    "List should have at most {PRODUCT_IDS_MAX} items after validation, not {}",
-                    items.len()
-                ),
-                Value::Null,
-            )
-            .with_ctx(json!({
-                "field_type": "List", "max_length": PRODUCT_IDS_MAX, "actual_length": items.len()
-            })),
-        );
+    if !check_list_len(p, loc("body", "product_ids"), items, PRODUCT_IDS_MAX) {
         return None;
     }
     let mut ids = Vec::with_capacity(items.len());

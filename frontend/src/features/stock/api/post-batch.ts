@@ -5,7 +5,7 @@
 
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { api } from '@/lib/api';
-import { queryRoots } from '@/lib/query-keys';
+import { BALANCE_ROOTS, invalidateRoots } from '@/lib/query-keys';
 import type { BatchRequest, BatchResponse } from '@/types/api';
 
 export function postBatch(body: BatchRequest, idempotencyKey: string): Promise<BatchResponse> {
@@ -20,11 +20,6 @@ export function usePostBatch() {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: ({ body, idempotencyKey }: { body: BatchRequest; idempotencyKey: string }) => postBatch(body, idempotencyKey),
-    onSuccess: () =>
-      Promise.all(
-        [queryRoots.products, queryRoots.summary, queryRoots.movements].map((queryKey) =>
-          queryClient.invalidateQueries({ queryKey }),
-        ),
-      ),
+    onSuccess: () => invalidateRoots(queryClient, BALANCE_ROOTS),
   });
 }

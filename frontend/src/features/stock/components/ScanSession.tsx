@@ -12,6 +12,7 @@ import { DeleteOutlined, PlusOutlined, SendOutlined, UndoOutlined } from '@ant-d
 import { Alert, App, Button, Card, Flex, Form, Input, InputNumber, Popconfirm, Select, Space, Table, Typography } from 'antd';
 import { useEffect, useReducer, useRef, useState, type ReactElement, type ReactNode } from 'react';
 import { CameraScanButton } from '@/components/CameraScanButton';
+import { ScanInput } from '@/components/ScanInput';
 import { isOutcomeUnknown, refusalsOf } from '@/lib/api';
 import { beep } from '@/lib/beep';
 import { errorText, useI18n } from '@/lib/i18n/i18n';
@@ -61,7 +62,6 @@ export function ScanSession({ lookup, sourcePicker, dcPicker, createDialog }: Sc
   const [creating, setCreating] = useState<string | null>(null);
   const [flash, setFlash] = useState(false);
   const [last, setLast] = useState<{ code: string; known: boolean } | null>(null);
-  const [manual, setManual] = useState('');
   const queue = useRef<Promise<void>>(Promise.resolve());
   const posting = useRef(false);
 
@@ -181,29 +181,7 @@ export function ScanSession({ lookup, sourcePicker, dcPicker, createDialog }: Sc
       </Form>
 
       <Flex gap={8} wrap align="center" style={{ marginBottom: 16 }}>
-        <label htmlFor="scan-input" style={{ fontWeight: 500 }}>
-          {t('scan.input')}
-        </label>
-        <Input
-          id="scan-input"
-          value={manual}
-          onChange={(event) => setManual(event.target.value)}
-          onKeyDown={(event) => {
-            if (event.key === 'Enter') {
-              event.preventDefault();
-              handleCode(manual);
-              setManual('');
-            } else if (event.key === 'Backspace' && manual === '') {
-              event.preventDefault();
-              dispatch({ type: 'undo' });
-            }
-          }}
-          placeholder={t('scan.inputHint')}
-          autoComplete="off"
-          disabled={busy}
-          style={{ width: 260 }}
-          data-testid="scan-input"
-        />
+        <ScanInput id="scan-input" onCode={handleCode} onUndo={() => dispatch({ type: 'undo' })} disabled={busy} />
         <Button
           icon={<UndoOutlined />}
           onClick={() => dispatch({ type: 'undo' })}

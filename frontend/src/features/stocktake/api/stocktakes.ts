@@ -6,7 +6,7 @@
 
 import { keepPreviousData, queryOptions, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from '@/lib/api';
-import { queryRoots } from '@/lib/query-keys';
+import { BALANCE_ROOTS, invalidateRoots, queryRoots } from '@/lib/query-keys';
 import type {
   Page,
   PageQuery,
@@ -90,12 +90,7 @@ function useClose(id: Uuid, action: 'approve' | 'cancel') {
   return useMutation({
     mutationFn: (body: { reason: string } | undefined) =>
       api.request<Stocktake>(path(id, `/${action}`), { method: 'POST', json: body }),
-    onSettled: () =>
-      Promise.all(
-        [queryRoots.stocktakes, queryRoots.products, queryRoots.summary, queryRoots.movements].map((queryKey) =>
-          queryClient.invalidateQueries({ queryKey }),
-        ),
-      ),
+    onSettled: () => invalidateRoots(queryClient, [queryRoots.stocktakes, ...BALANCE_ROOTS]),
   });
 }
 

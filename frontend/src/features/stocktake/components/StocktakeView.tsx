@@ -30,6 +30,7 @@ import { useState } from 'react';
 import { Link } from 'react-router';
 import { CameraScanButton } from '@/components/CameraScanButton';
 import { FormModal } from '@/components/FormModal';
+import { ScanInput } from '@/components/ScanInput';
 import { QueryError } from '@/components/QueryError';
 import { ApiError, refusalsOf } from '@/lib/api';
 import { beep } from '@/lib/beep';
@@ -149,7 +150,6 @@ function Counter({ id }: { id: Uuid }) {
   const { t } = useI18n();
   const scan = useScanLine(id);
   const [mode, setMode] = useState<CountMode>('good');
-  const [manual, setManual] = useState('');
   const [last, setLast] = useState<{ ok: boolean; text: string } | null>(null);
 
   function count(raw: string) {
@@ -192,22 +192,7 @@ function Counter({ id }: { id: Uuid }) {
           aria-label={t('stocktake.mode')}
           data-testid="stocktake-mode"
         />
-        <label htmlFor="stocktake-scan-input" style={{ fontWeight: 500 }}>
-          {t('scan.input')}
-        </label>
-        <Input
-          id="stocktake-scan-input"
-          value={manual}
-          onChange={(event) => setManual(event.target.value)}
-          onPressEnter={() => {
-            count(manual);
-            setManual('');
-          }}
-          placeholder={t('scan.inputHint')}
-          autoComplete="off"
-          style={{ width: 260 }}
-          data-testid="stocktake-scan-input"
-        />
+        <ScanInput id="stocktake-scan-input" onCode={count} />
         <CameraScanButton onCode={count} />
       </Flex>
       <div role="status" aria-live="polite" style={{ marginTop: 12, minHeight: 22 }} data-testid="stocktake-last">
