@@ -2,7 +2,7 @@
 //! (with its source or DC) applied to up to [`LINES_MAX`] lines of product and quantity, all
 //! or nothing, in one transaction. The scan session of the UI posts through it.
 //!
-//! Owns no table: it claims the idempotency key ([`super::idempotency`]), locks every
+//! Owns no table: it claims the idempotency key ([`stock::claim_key`]), locks every
 //! balance row of the batch's products in the stock module's order
 //! ([`stock::lock_for_many`]: good-stock rows, then defect rows, each in product order, so a
 //! batch never deadlocks with single operations, the import or another batch), checks each
@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use super::db;
 use super::errors::{ApiError, msg};
-use super::idempotency::{self, Claim};
+use super::idempotency;
 use super::movements::{self, Movement, NewMovement};
 use super::stock::{self, BalanceSet, LockedBalance, Operation, QUANTITY_MAX};
 use super::users::User;
@@ -331,17 +331,8 @@ pub async fn post(
 ) -> Result<BatchPosted, ApiError> {
     let mut conn = db::conn(pool).await?;
     let tx = conn.transaction().await?;
-    if let Some(key) = key {
-        match idempotency::claim(&tx, user.id, key, &req.fingerprint()).await? {
-            Claim::Fresh => {}
-            Claim::Replay { status, body } => return Ok(BatchPosted::Replayed { status, body }),
-            Claim::Mismatch => {
-                return Err(ApiError::detail(
-                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                    "Idempotency-Key was already used for a different request",
-                ));
-            }
-        }
+    if let Some((status, body)) = stock::claim_key(&tx, user, key, &req.fingerprint()).await? {
+        return Ok(BatchPosted::Replayed { status, body });
     }
     let ids: Vec<Uuid> = req
         .lines
@@ -374,15 +365,7 @@ pub async fn post(
     let movements =
         futures_util::future::try_join_all(news.iter().map(|new| movements::insert(&tx, new)))
             .await
-            .map_err(|e| {
-                if e.is_fk_violation(movements::SOURCE_FK) {
-                    ApiError::not_found(msg::SOURCE_NOT_FOUND)
-                } else if e.is_fk_violation(movements::DC_FK) {
-                    ApiError::not_found(msg::DC_NOT_FOUND)
-                } else {
-                    e.into()
-                }
-            })?;
+            .map_err(stock::insert_error)?;
     if let Some(key) = key {
         let body = json!({ "movements": movements });
         idempotency::store(&tx, user.id, key, 201, &body).await?;
