@@ -8,6 +8,7 @@
 //! * [`engine`]: the sans-I/O state machine: events in, actions out, time passed in.
 //! * [`runtime`]: the only event loop; carries out the engine's actions with the modules
 //!   below and feeds what happens back as events. It makes no decisions itself.
+//! * [`sockets`]: listening sockets held for services across their restarts.
 //! * [`process`]: spawning a service (process group, privilege drop, no_new_privs, bounding
 //!   set, env, cwd, pipes).
 //! * [`environ`]: the environment a service receives (pure; secure by default).
@@ -22,7 +23,9 @@
 //! * [`memory`]: what is remembered in `state_dir`: manual stops (`unless-stopped`) and
 //!   the last successful run of each scheduled oneshot.
 //! * [`schedule`]: `schedule = "every 24h" | "daily 03:00"` and the next run time (pure).
-//! * [`notify`]: sd_notify (`READY`, `STATUS`, `STOPPING`, `WATCHDOG`).
+//! * [`notify`]: sd_notify to our own service manager (`READY`, `STATUS`, `STOPPING`,
+//!   `WATCHDOG`).
+//! * [`notify_socket`]: the socket services with `ready = { notify = true }` tell `READY=1`.
 
 pub mod caps;
 pub mod config;
@@ -35,6 +38,7 @@ pub mod interpolate;
 pub mod logs;
 pub mod memory;
 pub mod notify;
+pub mod notify_socket;
 pub mod plan;
 pub mod prepare;
 pub mod probe;
@@ -42,3 +46,4 @@ pub mod process;
 pub mod reaper;
 pub mod runtime;
 pub mod schedule;
+pub mod sockets;

@@ -28,8 +28,12 @@ pub fn directories(spec: &ServiceSpec) -> Result<(), String> {
     Ok(())
 }
 
-/// The service's whole environment, with its secrets read now.
-pub fn environment(spec: &ServiceSpec) -> Result<Vec<(String, String)>, String> {
+/// The service's whole environment, with its secrets read now; `NOTIFY_SOCKET` when it is
+/// ready by notification.
+pub fn environment(
+    spec: &ServiceSpec,
+    notify_socket: Option<&Path>,
+) -> Result<Vec<(String, String)>, String> {
     let mut explicit = spec.env.clone();
     for secret in &spec.secret_env {
         if secret.is_optional && !secret.path.exists() {
@@ -48,12 +52,12 @@ pub fn environment(spec: &ServiceSpec) -> Result<Vec<(String, String)>, String> 
         ],
         None => Vec::new(),
     };
-    Ok(environ::build(
-        std::env::vars(),
-        &spec.inherit_env,
-        &account,
-        &explicit,
-    ))
+    let mut env = environ::build(std::env::vars(), &spec.inherit_env, &account, &explicit);
+    let is_notify = spec.ready.as_ref().is_some_and(|r| r.is_notify);
+    if let (true, Some(path)) = (is_notify, notify_socket) {
+        env.push(("NOTIFY_SOCKET".into(), path.display().to_string()));
+    }
+    Ok(env)
 }
 
 /// A secret file's first line (a trailing newline is not part of the secret).

@@ -13,8 +13,8 @@ use super::env_file::{is_env_name, parse_env_file};
 use super::schema::{BoolOrString, RawProbe, RawService};
 use super::validate::{Partial, Validator};
 use crate::supervisor::plan::{
-    Condition, Credentials, HttpTarget, ProbeKind, ProbeSpec, RestartPolicy, Schedule, SecretEnv,
-    ServiceName, ServiceSpec, Signal,
+    Condition, Credentials, HttpTarget, ListenAddr, ListenSpec, ProbeKind, ProbeSpec,
+    RestartPolicy, Schedule, SecretEnv, ServiceName, ServiceSpec, Signal,
 };
 use crate::supervisor::{caps, environ};
 
@@ -43,6 +43,7 @@ impl Validator<'_> {
         let inherit_env = self.inherit_env(raw, key);
         let secret_env = self.secret_env(raw, key);
         let capabilities = self.capabilities(raw, key);
+        let listen = self.listen(raw, key);
         let directories: Vec<PathBuf> = raw
             .directories
             .iter()
@@ -90,6 +91,7 @@ impl Validator<'_> {
                 secret_env,
                 capabilities,
                 directories,
+                listen,
                 user,
                 workdir,
                 depends_on: Vec::new(),
@@ -345,6 +347,38 @@ impl Validator<'_> {
         out
     }
 
+    /// `listen`: socket name -> `tcp:HOST:PORT` | `unix:/path`.
+    fn listen(&mut self, raw: &RawService, key: &str) -> Vec<ListenSpec> {
+        let mut out = Vec::new();
+        for (name, addr) in &raw.listen {
+            let k = format!("{key}.listen.{}", name.get_ref());
+            let n = name.get_ref();
+            let is_name = !n.is_empty()
+                && n.len() <= 255
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+            if !is_name {
+                self.problem(
+                    Some(name.span()),
+                    &k,
+                    "a socket name is letters, digits, '_', '-' or '.' (it goes in LISTEN_FDNAMES)",
+                );
+                continue;
+            }
+            let Some(text) = self.string(addr, &k) else {
+                continue;
+            };
+            match ListenAddr::parse(&text) {
+                Ok(a) => out.push(ListenSpec {
+                    name: n.clone(),
+                    addr: a,
+                }),
+                Err(e) => self.problem(Some(addr.span()), &k, e),
+            }
+        }
+        out
+    }
+
     /// `capabilities`: names such as "CHOWN" or "CAP_CHOWN".
     fn capabilities(&mut self, raw: &RawService, key: &str) -> Vec<u32> {
         let k = format!("{key}.capabilities");
@@ -425,11 +459,11 @@ impl Validator<'_> {
         .iter()
         .filter(|g| **g)
         .count();
-        if given != 1 {
+        if given > 1 || (given == 0 && !p.notify) {
             self.problem(
                 Some(raw.span()),
                 key,
-                "give exactly one probe kind: http = \"URL\", tcp = \"HOST:PORT\", exec = [..] or postgres = \"CONNINFO\"",
+                "give exactly one probe kind: http = \"URL\", tcp = \"HOST:PORT\", exec = [..] or postgres = \"CONNINFO\" (with notify = true, at most one)",
             );
             return None;
         }
@@ -437,7 +471,7 @@ impl Validator<'_> {
             let k = format!("{key}.http");
             let url = self.string(u, &k)?;
             match HttpTarget::parse(&url) {
-                Ok(t) => ProbeKind::Http(t),
+                Ok(t) => Some(ProbeKind::Http(t)),
                 Err(e) => {
                     self.problem(Some(u.span()), k, e);
                     return None;
@@ -453,13 +487,15 @@ impl Validator<'_> {
                 self.problem(Some(t.span()), k, format!("{addr:?} is not HOST:PORT"));
                 return None;
             }
-            ProbeKind::Tcp(addr)
+            Some(ProbeKind::Tcp(addr))
         } else if let Some(e) = &p.exec {
-            ProbeKind::Exec(self.argv(e, &format!("{key}.exec"))?)
+            Some(ProbeKind::Exec(self.argv(e, &format!("{key}.exec"))?))
         } else if let Some(c) = &p.postgres {
-            ProbeKind::Postgres(self.string(c, &format!("{key}.postgres"))?)
+            Some(ProbeKind::Postgres(
+                self.string(c, &format!("{key}.postgres"))?,
+            ))
         } else {
-            return None;
+            None
         };
         let mut positive = |v: Option<&Spanned<String>>, name: &str, default: Duration| {
             let k = format!("{key}.{name}");
@@ -491,6 +527,7 @@ impl Validator<'_> {
         }
         Some(ProbeSpec {
             kind,
+            is_notify: p.notify,
             interval,
             timeout,
             retries,
