@@ -35,3 +35,5 @@ mod security;
 mod shutdown;
 #[path = "backend/smoke.rs"]
 mod smoke;
+#[path = "backend/stocktake.rs"]
+mod stocktake;

@@ -12,6 +12,9 @@ import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 /** Budget for the JavaScript a browser must load to show /login (gzip bytes). */
 const LOGIN_BUDGET_GZIP = 250 * 1000;
+/** The SPA's HTML entry and the API documentation page, as named in Vite's manifest. */
+const SPA_ENTRY = 'index.html';
+const API_DOCS_ENTRY = 'api-docs/index.html';
 /** The page module of the login route, as named in Vite's manifest. */
 const LOGIN_ROUTE = 'src/app/routes/LoginPage.tsx';
 const COMPRESSIBLE = new Set(['.html', '.js', '.mjs', '.css', '.svg', '.json', '.txt', '.xml', '.map', '.ico', '.webmanifest']);
@@ -59,9 +62,11 @@ const gzipSize = (file) => gzipSync(readFileSync(join(dist, file)), { level: 9 }
 
 function checkBudget() {
   const manifest = readManifest();
-  const entries = Object.keys(manifest).filter((key) => manifest[key]?.isEntry === true);
+  // The SPA's entry only: other pages (the API documentation) are not part of /login.
+  if (!(SPA_ENTRY in manifest)) throw new Error(`manifest has no ${SPA_ENTRY}`);
   if (!(LOGIN_ROUTE in manifest)) throw new Error(`manifest has no ${LOGIN_ROUTE}`);
-  const files = [...closure(manifest, [...entries, LOGIN_ROUTE])].filter((f) => f.endsWith('.js')).sort();
+  if (!(API_DOCS_ENTRY in manifest)) throw new Error(`manifest has no ${API_DOCS_ENTRY}`);
+  const files = [...closure(manifest, [SPA_ENTRY, LOGIN_ROUTE])].filter((f) => f.endsWith('.js')).sort();
   let total = 0;
   for (const file of files) {
     const size = gzipSize(file);

@@ -3,6 +3,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import 'antd/dist/reset.css';
+import './focus.css';
 import { App } from './app/App';
 
 const root = document.getElementById('root');

@@ -33,7 +33,9 @@ use super::errors::{ApiError, ErrorItem, msg};
 use super::idempotency;
 use super::state::App;
 use super::users::User;
-use super::validation::{ParseBody, ParseQuery, Problems, Query, RawBody, parse_body, path_uuid};
+use super::validation::{
+    ParseBody, ParseQuery, Problems, Query, RawBody, Text, check_text, parse_body, path_uuid,
+};
 
 /// Largest JSON body accepted (the import has its own, configurable limit).
 pub const JSON_LIMIT: usize = 1 << 20;
@@ -251,6 +253,31 @@ pub struct PathId(pub Uuid);
 impl Input for PathId {
     fn parse(input: &mut RequestInput<'_>, p: &mut Problems) -> Option<Self> {
         PathIds::<1>::parse(input, p).map(|PathIds([id])| PathId(id))
+    }
+}
+
+/// The route's one path parameter as text: trimmed, 1 to `MAX` characters (422 otherwise),
+/// e.g. a scanned code.
+#[derive(Debug, Clone)]
+pub struct PathText<const MAX: usize>(pub String);
+
+impl<const MAX: usize> Input for PathText<MAX> {
+    fn parse(input: &mut RequestInput<'_>, p: &mut Problems) -> Option<Self> {
+        let (name, value) = match &input.path {
+            Ok(params) => params.first()?,
+            Err(item) => {
+                p.push(item.clone());
+                return None;
+            }
+        };
+        let at = vec![Value::from("path"), Value::from(name.as_str())];
+        match check_text(at, value, Text::name(MAX)) {
+            Ok(text) => Some(PathText(text)),
+            Err(item) => {
+                p.push(item);
+                None
+            }
+        }
     }
 }
 

@@ -14,7 +14,10 @@
 //!   distribution centres), [`products`] (products), [`stock`] (balances, the nine operations,
 //!   summary, ledger check), [`movements`] (the journal and its CSV export), [`idempotency`]
 //!   (stored `Idempotency-Key` responses), [`import`] (the Excel import), [`seed`] (first-start
-//!   data, once).
+//!   data, once), [`stocktake`] (cycle counts and their approval).
+//! * The warehouse floor (docs/floor-api.md): [`floor`] holds its handlers and routes (scan
+//!   lookup, batch posting, stocktakes); [`batch`] posts a scan session's lines in one
+//!   transaction.
 //! * [`db`]: the pool, the connection string, PostgreSQL error classification; [`migrate`]:
 //!   refinery migrations under an advisory lock, adopting reference databases.
 //! * [`wire`]: wire formats shared by every module (timestamps).
@@ -31,12 +34,14 @@
 
 pub mod admin;
 pub mod auth;
+pub mod batch;
 pub mod client;
 pub mod config;
 pub mod db;
 pub mod errors;
 pub mod export;
 pub mod extract;
+pub mod floor;
 pub mod idempotency;
 pub mod import;
 pub mod migrate;
@@ -50,6 +55,7 @@ pub mod seed;
 pub mod server;
 pub mod state;
 pub mod stock;
+pub mod stocktake;
 pub mod throttle;
 pub mod users;
 pub mod validation;

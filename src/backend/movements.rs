@@ -330,6 +330,8 @@ pub fn label_ru(operation_type: &str) -> &'static str {
         "utilization" => "Утилизация",
         "import_stock" => "Импорт: остаток",
         "import_defect" => "Импорт: брак",
+        "stocktake_stock" => "Инвентаризация: остаток",
+        "stocktake_defect" => "Инвентаризация: брак",
         _ => "",
     }
 }

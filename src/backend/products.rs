@@ -69,6 +69,16 @@ const RESTORE: &str = "UPDATE products AS p SET is_deleted = false, updated_at =
      WHERE p.id = $1 AND p.is_deleted \
      RETURNING p.barcode, p.gtin, p.seller_sku, p.size, p.brand, p.color, p.id, \
      p.created_at, p.updated_at";
+/// The product a scanned code names: its barcode, else its GTIN as sent or padded to 14 digits
+/// (docs/floor-api.md). A barcode match wins over another product's GTIN.
+const BY_CODE: &str = "SELECT p.barcode, p.gtin, p.seller_sku, p.size, p.brand, p.color, p.id, \
+     p.created_at, p.updated_at, \
+     COALESCE(s.quantity, 0) AS stock_quantity, COALESCE(d.quantity, 0) AS defect_quantity \
+     FROM products p \
+     LEFT JOIN stocks s ON s.product_id = p.id \
+     LEFT JOIN defect_stocks d ON d.product_id = p.id \
+     WHERE NOT p.is_deleted AND (p.barcode = $1 OR p.gtin = $1 OR p.gtin = $2) \
+     ORDER BY (p.barcode = $1) DESC LIMIT 1";
 const GET_ANY: &str = "SELECT p.barcode, p.gtin, p.seller_sku, p.size, p.brand, p.color, p.id, \
      p.created_at, p.updated_at FROM products p WHERE p.id = $1";
 
@@ -319,6 +329,31 @@ pub async fn get(conn: &impl GenericClient, id: Uuid) -> Result<ProductWithStock
     match conn.query_opt(&stmt, &[&id]).await? {
         Some(row) => Ok(with_stock_from_row(&row)?),
         None => Err(ApiError::not_found(msg::PRODUCT_NOT_FOUND)),
+    }
+}
+
+/// Longest scanned code accepted by the lookup (the barcode column's limit).
+pub const CODE_MAX: usize = BARCODE_MAX;
+
+/// `code` left-padded with zeros to a 14-digit GTIN when it is 1–14 digits, else as it is.
+pub fn gtin14(code: &str) -> String {
+    if !code.is_empty() && code.len() <= GTIN_MAX && code.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{code:0>14}")
+    } else {
+        code.to_owned()
+    }
+}
+
+/// The non-deleted product a scanned code names (barcode, or GTIN as is or padded), if any.
+pub async fn find_by_code(
+    conn: &impl GenericClient,
+    code: &str,
+) -> Result<Option<ProductWithStock>, ApiError> {
+    let stmt = conn.prepare_cached(BY_CODE).await?;
+    let padded = gtin14(code);
+    match conn.query_opt(&stmt, &[&code, &padded]).await? {
+        Some(row) => Ok(Some(with_stock_from_row(&row)?)),
+        None => Ok(None),
     }
 }
 

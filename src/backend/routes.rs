@@ -158,7 +158,8 @@ pub fn api() -> OpenApiRouter<App> {
         not_found = "Distribution center not found",
         taken = "Code taken"
     );
-    api.routes(routes!(list_products, create_product))
+    let api = api
+        .routes(routes!(list_products, create_product))
         .routes(routes!(get_product, update_product, delete_product))
         .routes(routes!(restore_product))
         .routes(routes!(post_movement, list_movements))
@@ -166,7 +167,9 @@ pub fn api() -> OpenApiRouter<App> {
         .routes(routes!(import_excel))
         .routes(routes!(export_products))
         .routes(routes!(export_movements))
-        .routes(routes!(ledger_check))
+        .routes(routes!(ledger_check));
+    // The warehouse floor (scan lookup, batch posting, stocktakes).
+    super::floor::routes(api)
 }
 
 /// The OpenAPI document, as served (built once).
@@ -848,14 +851,17 @@ mod tests {
         let router = offline_router();
         let doc: serde_json::Value = serde_json::from_slice(document()).expect("JSON");
         let paths = doc["paths"].as_object().expect("paths");
-        assert_eq!(paths.len(), 22, "{:?}", paths.keys().collect::<Vec<_>>());
+        // 22 of the reference and our extensions, 8 of the warehouse floor.
+        assert_eq!(paths.len(), 30, "{:?}", paths.keys().collect::<Vec<_>>());
         let all = ["get", "put", "post", "delete", "patch"];
         for (path, item) in paths {
             let concrete = path
                 .replace("{user_id}", "00000000-0000-0000-0000-000000000001")
                 .replace("{source_id}", "x")
                 .replace("{dc_id}", "x")
-                .replace("{product_id}", "x");
+                .replace("{product_id}", "x")
+                .replace("{stocktake_id}", "x")
+                .replace("{code}", "4600000000015");
             let documented: Vec<&str> = all
                 .iter()
                 .copied()

@@ -96,6 +96,23 @@ const DEFECTS: BalanceSql = balance_sql!("defect_stocks");
 /// Both, in the lock order (good stock first).
 const BALANCES: [&BalanceSql; 2] = [&STOCKS, &DEFECTS];
 
+/// Batches and stocktakes: create the missing zero balance rows of live products, in product
+/// order (so concurrent creators wait for each other in one order), before locking them.
+const CREATE_MISSING: [&str; 2] = [
+    "INSERT INTO stocks (id, product_id, quantity) \
+     SELECT gen_random_uuid(), p.id, 0 FROM products p \
+     WHERE p.id = ANY($1) AND NOT p.is_deleted \
+       AND NOT EXISTS (SELECT 1 FROM stocks s WHERE s.product_id = p.id) \
+     ORDER BY p.id ON CONFLICT (product_id) DO NOTHING",
+    "INSERT INTO defect_stocks (id, product_id, quantity) \
+     SELECT gen_random_uuid(), p.id, 0 FROM products p \
+     WHERE p.id = ANY($1) AND NOT p.is_deleted \
+       AND NOT EXISTS (SELECT 1 FROM defect_stocks d WHERE d.product_id = p.id) \
+     ORDER BY p.id ON CONFLICT (product_id) DO NOTHING",
+];
+/// Batches and stocktakes: which of these products are live (not soft-deleted).
+const LIVE: &str = "SELECT id FROM products WHERE id = ANY($1) AND NOT is_deleted";
+
 /// Why a guarded update matched nothing: is the product live, are its balance rows there?
 const DIAGNOSE: &str = "SELECT NOT p.is_deleted AS live, \
      EXISTS (SELECT 1 FROM stocks s WHERE s.product_id = p.id) AS has_stock, \
@@ -114,11 +131,12 @@ const SUMMARY: &str = "SELECT count(*) AS total_products, \
 const LEDGER_MISMATCHES: &str = "WITH ledger AS ( \
        SELECT product_id, \
          sum(CASE WHEN operation_type IN ('receipt', 'return_pickup', 'self_purchase', \
-                                          'restoration', 'import_stock') THEN quantity::bigint \
+                                          'restoration', 'import_stock', 'stocktake_stock') \
+                  THEN quantity::bigint \
                   WHEN operation_type IN ('shipment_rc', 'write_off') THEN -quantity::bigint \
                   ELSE 0 END) AS stock, \
          sum(CASE WHEN operation_type IN ('receipt_defect', 'return_defect', 'write_off', \
-                                          'import_defect') THEN quantity::bigint \
+                                          'import_defect', 'stocktake_defect') THEN quantity::bigint \
                   WHEN operation_type IN ('restoration', 'utilization') THEN -quantity::bigint \
                   ELSE 0 END) AS defect \
        FROM stock_movements GROUP BY product_id) \
@@ -242,6 +260,52 @@ fn invalid_operation_message() -> String {
     )
 }
 
+/// The `operation_type` field: one of the nine public types (the ledger-only types of the
+/// import and the stocktake are refused with the same message).
+pub fn parse_operation(b: &Body<'_>, p: &mut Problems) -> Option<Operation> {
+    let code = b.string(p, "operation_type", Text::FREE)?;
+    let operation = Operation::parse(&code);
+    if operation.is_none() {
+        p.push(ErrorItem::value_error(
+            loc("body", "operation_type"),
+            &invalid_operation_message(),
+            Value::from(code),
+        ));
+    }
+    operation
+}
+
+/// The model-level rules of spec 7.1 (a source or a DC required by some types); true if
+/// they hold, else the problem is pushed.
+pub fn check_required_fields(
+    b: &Body<'_>,
+    p: &mut Problems,
+    operation: Operation,
+    source_id: Option<Uuid>,
+    distribution_center_id: Option<Uuid>,
+) -> bool {
+    if operation.needs_source() && source_id.is_none() {
+        p.push(ErrorItem::value_error(
+            vec![Value::from("body")],
+            &format!(
+                "source_id is required for operation_type: {}",
+                operation.code()
+            ),
+            b.whole(),
+        ));
+        return false;
+    }
+    if operation.needs_dc() && distribution_center_id.is_none() {
+        p.push(ErrorItem::value_error(
+            vec![Value::from("body")],
+            "distribution_center_id is required for operation_type: shipment_rc",
+            b.whole(),
+        ));
+        return false;
+    }
+    true
+}
+
 /// A validated `POST /api/stock/movements` body.
 #[derive(Debug, Clone, PartialEq, ToSchema)]
 #[schema(as = MovementCreate)]
@@ -261,20 +325,7 @@ impl ParseBody for MovementRequest {
     fn parse(raw: &RawBody, p: &mut Problems) -> Option<MovementRequest> {
         let b = Body::of(raw, p)?;
         let product_id = b.uuid(p, "product_id");
-        let operation = match b.string(p, "operation_type", Text::FREE) {
-            Some(code) => match Operation::parse(&code) {
-                Some(op) => Some(op),
-                None => {
-                    p.push(ErrorItem::value_error(
-                        loc("body", "operation_type"),
-                        &invalid_operation_message(),
-                        Value::from(code),
-                    ));
-                    None
-                }
-            },
-            None => None,
-        };
+        let operation = parse_operation(&b, p);
         let quantity = match b.int(p, "quantity") {
             Some(n) if n < 1 => {
                 p.push(ErrorItem::value_error(
@@ -311,23 +362,7 @@ impl ParseBody for MovementRequest {
         };
         let source_id = source_id.into_option();
         let distribution_center_id = dc_id.into_option();
-        if operation.needs_source() && source_id.is_none() {
-            p.push(ErrorItem::value_error(
-                vec![Value::from("body")],
-                &format!(
-                    "source_id is required for operation_type: {}",
-                    operation.code()
-                ),
-                b.whole(),
-            ));
-            return None;
-        }
-        if operation.needs_dc() && distribution_center_id.is_none() {
-            p.push(ErrorItem::value_error(
-                vec![Value::from("body")],
-                "distribution_center_id is required for operation_type: shipment_rc",
-                b.whole(),
-            ));
+        if !check_required_fields(&b, p, operation, source_id, distribution_center_id) {
             return None;
         }
         Some(MovementRequest {
@@ -373,6 +408,37 @@ pub enum Posted {
     Replayed { status: u16, body: Value },
 }
 
+/// Claims an `Idempotency-Key` (if any) inside the posting transaction: `None` to go ahead,
+/// or the stored answer `(status, body)` of the earlier request to replay; 422 if the key was
+/// used for a different request. Shared by the single operation and batch posting.
+pub async fn claim_key(
+    client: &impl GenericClient,
+    user: &User,
+    key: Option<&str>,
+    fingerprint: &str,
+) -> Result<Option<(u16, Value)>, ApiError> {
+    let Some(key) = key else { return Ok(None) };
+    match idempotency::claim(client, user.id, key, fingerprint).await? {
+        Claim::Fresh => Ok(None),
+        Claim::Replay { status, body } => Ok(Some((status, body))),
+        Claim::Mismatch => Err(ApiError::detail(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "Idempotency-Key was already used for a different request",
+        )),
+    }
+}
+
+/// A failed journal insert: an unknown source or DC (their foreign keys) is the request's 404.
+pub fn insert_error(e: DbError) -> ApiError {
+    if e.is_fk_violation(movements::SOURCE_FK) {
+        ApiError::not_found(msg::SOURCE_NOT_FOUND)
+    } else if e.is_fk_violation(movements::DC_FK) {
+        ApiError::not_found(msg::DC_NOT_FOUND)
+    } else {
+        e.into()
+    }
+}
+
 /// Executes one operation in one transaction (with `key`: at most once per key and user).
 pub async fn post_movement(
     pool: &Pool,
@@ -382,17 +448,8 @@ pub async fn post_movement(
 ) -> Result<Posted, ApiError> {
     let mut conn = db::conn(pool).await?;
     let tx = conn.transaction().await?;
-    if let Some(key) = key {
-        match idempotency::claim(&tx, user.id, key, &req.fingerprint()).await? {
-            Claim::Fresh => {}
-            Claim::Replay { status, body } => return Ok(Posted::Replayed { status, body }),
-            Claim::Mismatch => {
-                return Err(ApiError::detail(
-                    axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                    "Idempotency-Key was already used for a different request",
-                ));
-            }
-        }
+    if let Some((status, body)) = claim_key(&tx, user, key, &req.fingerprint()).await? {
+        return Ok(Posted::Replayed { status, body });
     }
     for step in req.operation.steps() {
         apply_step(&tx, req, *step).await?;
@@ -410,15 +467,7 @@ pub async fn post_movement(
         },
     )
     .await
-    .map_err(|e| {
-        if e.is_fk_violation(movements::SOURCE_FK) {
-            ApiError::not_found(msg::SOURCE_NOT_FOUND)
-        } else if e.is_fk_violation(movements::DC_FK) {
-            ApiError::not_found(msg::DC_NOT_FOUND)
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(insert_error)?;
     if let Some(key) = key {
         let body = serde_json::to_value(&movement)
             .map_err(|e| ApiError::Internal(format!("cannot encode a movement: {e}")))?;
@@ -507,6 +556,76 @@ pub async fn lock_balances(
         }
     }
     Ok(out)
+}
+
+/// The balances `(good, defect)` after `operation` of `quantity`, or the refusal the single
+/// endpoint would give (400 insufficient / overflow). Pure: batches check every line against
+/// the balances they locked, with the earlier accepted lines applied.
+pub fn balances_after(
+    operation: Operation,
+    quantity: i32,
+    (good, defect): (i32, i32),
+) -> Result<(i32, i32), ApiError> {
+    let (mut good, mut defect) = (i64::from(good), i64::from(defect));
+    let n = i64::from(quantity);
+    for step in operation.steps() {
+        let (balance, sign) = match step {
+            Step::StockUp => (&mut good, 1),
+            Step::StockDown => (&mut good, -1),
+            Step::DefectUp => (&mut defect, 1),
+            Step::DefectDown => (&mut defect, -1),
+        };
+        let next = *balance + sign * n;
+        if next < 0 {
+            return Err(ApiError::bad_request(operation.insufficient()));
+        }
+        if next > QUANTITY_MAX {
+            return Err(ApiError::bad_request(msg::QUANTITY_MAXIMUM));
+        }
+        *balance = next;
+    }
+    let narrow =
+        |v: i64| i32::try_from(v).map_err(|_| ApiError::bad_request(msg::QUANTITY_MAXIMUM));
+    Ok((narrow(good)?, narrow(defect)?))
+}
+
+/// A locked balance pair and whether its product is live (not soft-deleted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockedBalance {
+    pub good: i32,
+    pub defect: i32,
+    pub live: bool,
+}
+
+/// For writers of many products at once (batches, stocktake approval): creates the missing
+/// zero rows of the live products among `product_ids`, then locks every balance row in the
+/// module's order ([`lock_balances`]). A product absent from the answer does not exist.
+pub async fn lock_for_many(
+    client: &impl GenericClient,
+    product_ids: &[Uuid],
+) -> Result<HashMap<Uuid, LockedBalance>, DbError> {
+    if product_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    for sql in CREATE_MISSING {
+        client.execute(sql, &[&product_ids]).await?;
+    }
+    let locked = lock_balances(client, product_ids).await?;
+    let mut live = std::collections::HashSet::new();
+    for row in client.query(LIVE, &[&product_ids]).await? {
+        live.insert(row.try_get::<_, Uuid>(0)?);
+    }
+    Ok(locked
+        .into_iter()
+        .map(|(id, (good, defect))| {
+            let balance = LockedBalance {
+                good,
+                defect,
+                live: live.contains(&id),
+            };
+            (id, balance)
+        })
+        .collect())
 }
 
 /// Absolute balances of one product, set by the import.

@@ -423,7 +423,7 @@ fn not_an_object(input: Value) -> ErrorItem {
 }
 
 /// The lenient integer reading of [`Body::int`]: `Ok(n)` or `Err((type, msg))`.
-fn lenient_int(v: &Value) -> Result<i64, (&'static str, &'static str)> {
+pub fn lenient_int(v: &Value) -> Result<i64, (&'static str, &'static str)> {
     const NOT_INT: (&str, &str) = ("int_type", "Input should be a valid integer");
     match v {
         Value::Number(n) => {
@@ -470,6 +470,41 @@ pub fn parse_int_text(s: &str) -> Option<i64> {
         })
         .unwrap_or(i64::MAX);
     Some(if negative { -magnitude } else { magnitude })
+}
+
+/// Checks a JSON list's length: at least 1 item (`too_short`), at most `max` (`too_long`),
+/// as pydantic reports them; true if it fits.
+pub fn check_list_len(p: &mut Problems, loc: Vec<Value>, items: &[Value], max: usize) -> bool {
+    if items.is_empty() {
+        p.push(
+            ErrorItem::new(
+                "too_short",
+                loc,
+                "List should have at least 1 item after validation, not 0",
+                Value::Array(Vec::new()),
+            )
+            .with_ctx(json!({"field_type": "List", "min_length": 1, "actual_length": 0})),
+        );
+        return false;
+    }
+    if items.len() > max {
+        p.push(
+            ErrorItem::new(
+                "too_long",
+                loc,
+                format!(
+                    "List should have at most {max} items after validation, not {}",
+                    items.len()
+                ),
+                Value::Null,
+            )
+            .with_ctx(
+                json!({"field_type": "List", "max_length": max, "actual_length": items.len()}),
+            ),
+        );
+        return false;
+    }
+    true
 }
 
 /// Reports `value > le` as `less_than_equal`.

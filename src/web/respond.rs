@@ -8,7 +8,8 @@ use hyper::{Method, StatusCode};
 
 use super::site::{Entry, Variant};
 
-/// Headers every response from the static side carries.
+/// Headers every response from the static side carries. The camera is allowed for our own
+/// origin only (camera scanning in the SPA); microphone and location for nobody.
 pub const SECURITY_HEADERS: [(&str, &str); 5] = [
     ("x-content-type-options", "nosniff"),
     ("referrer-policy", "strict-origin-when-cross-origin"),
@@ -16,7 +17,7 @@ pub const SECURITY_HEADERS: [(&str, &str); 5] = [
     ("cross-origin-opener-policy", "same-origin"),
     (
         "permissions-policy",
-        "camera=(), microphone=(), geolocation=()",
+        "camera=(self), microphone=(), geolocation=()",
     ),
 ];
 

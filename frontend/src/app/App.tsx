@@ -9,6 +9,7 @@ import ruRU from 'antd/es/locale/ru_RU';
 import { useEffect, useState } from 'react';
 import { BrowserRouter } from 'react-router';
 import { authStore } from '@/lib/auth-store';
+import { THEME_TOKENS } from '@/lib/colors';
 import { I18nProvider, useI18n } from '@/lib/i18n/i18n';
 import { ErrorBoundary } from './ErrorBoundary';
 import { createQueryClient } from './query-client';
@@ -17,7 +18,7 @@ import { AppRoutes } from './routes';
 function Themed() {
   const { lang } = useI18n();
   return (
-    <ConfigProvider locale={lang === 'ru' ? ruRU : enUS} theme={{ token: { colorPrimary: '#1677ff' } }}>
+    <ConfigProvider locale={lang === 'ru' ? ruRU : enUS} theme={{ token: THEME_TOKENS }}>
       <ErrorBoundary>
         <BrowserRouter>
           <AppRoutes />

@@ -17,6 +17,9 @@ const SourcesPage = lazy(() => import('./routes/SourcesPage'));
 const DistributionCentersPage = lazy(() => import('./routes/DistributionCentersPage'));
 const ImportPage = lazy(() => import('./routes/ImportPage'));
 const UsersPage = lazy(() => import('./routes/UsersPage'));
+const ScanPage = lazy(() => import('./routes/ScanPage'));
+const StocktakesPage = lazy(() => import('./routes/StocktakesPage'));
+const StocktakePage = lazy(() => import('./routes/StocktakePage'));
 const StatusPage = lazy(() => import('./routes/StatusPage'));
 const NotFoundPage = lazy(() => import('./routes/NotFoundPage'));
 
@@ -42,6 +45,9 @@ export function AppRoutes() {
           }
         >
           <Route index element={<DashboardPage />} />
+          <Route path="scan" element={<ScanPage />} />
+          <Route path="stocktakes" element={<StocktakesPage />} />
+          <Route path="stocktakes/:id" element={<StocktakePage />} />
           <Route path="movements" element={<JournalPage />} />
           <Route path="products" element={<ProductsPage />} />
           <Route path="products/:id" element={<ProductPage />} />

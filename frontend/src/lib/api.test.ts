@@ -209,3 +209,18 @@ describe('the application client and the auth store', () => {
     expect(authStore.getToken()).toBe(second);
   });
 });
+
+describe('optional authentication', () => {
+  it('sends the token when signed in, nothing when not, and never ends the session', async () => {
+    const signedIn = setup('abc');
+    signedIn.fetchMock.mockResolvedValue(json(401, { detail: 'Not authenticated' }));
+    await expect(signedIn.client.request('/health', { prefix: '', auth: 'optional' })).rejects.toBeInstanceOf(ApiError);
+    expect(signedIn.sent().headers.get('Authorization')).toBe('Bearer abc');
+    expect(signedIn.onUnauthorized).not.toHaveBeenCalled();
+
+    const anonymous = setup(null);
+    anonymous.fetchMock.mockResolvedValue(json(200, { status: 'healthy' }));
+    await expect(anonymous.client.request('/health', { prefix: '', auth: 'optional' })).resolves.toEqual({ status: 'healthy' });
+    expect(anonymous.sent().headers.has('Authorization')).toBe(false);
+  });
+});

@@ -5,6 +5,7 @@
 // only if it is still the session that sent the request); the login request is
 // exempt so its error stays on screen (F-02).
 
+import type { Refusals } from '@/types/api';
 import { authStore } from './auth-store';
 
 /** One item of a 422 body (contract 3.3). */
@@ -36,6 +37,8 @@ export class ApiError extends Error {
     /** The server's `detail` string, when it sent one. */
     readonly detail: string | null,
     readonly issues: readonly ValidationIssue[] = [],
+    /** The whole error body, for answers that carry more than `detail` (batch refusals). */
+    readonly body: unknown = null,
   ) {
     super(detail ?? (issues.length > 0 ? issues.map(issueText).join('; ') : kind));
   }
@@ -51,6 +54,19 @@ export class ApiError extends Error {
     }
     return fields;
   }
+}
+
+/** True if a failed request may or may not have been applied (no answer, or a 5xx). */
+export function isOutcomeUnknown(error: unknown): boolean {
+  return error instanceof ApiError && (error.kind === 'network' || error.kind === 'server');
+}
+
+/** The refused lines of a 409 answer of batch posting or stocktake approval, or null. */
+export function refusalsOf(error: unknown): Refusals | null {
+  if (!(error instanceof ApiError) || error.status !== 409) return null;
+  const body = error.body;
+  if (typeof body !== 'object' || body === null || !('lines' in body) || !Array.isArray(body.lines)) return null;
+  return body as Refusals;
 }
 
 function stripValueError(msg: string): string {
@@ -75,8 +91,11 @@ export interface RequestOptions {
   signal?: AbortSignal;
   /** Extra request headers (e.g. Idempotency-Key). */
   headers?: Record<string, string>;
-  /** Send the bearer token and treat 401 as the end of the session (default true). */
-  auth?: boolean;
+  /**
+   * Send the bearer token and treat 401 as the end of the session (default true);
+   * `'optional'`: send it if signed in (the answer may depend on who asks), never sign out.
+   */
+  auth?: boolean | 'optional';
   /** Path prefix; "/api" unless the resource lives at the root (e.g. /health). */
   prefix?: string;
   /** Non-2xx statuses whose JSON body is still the answer (e.g. 503 from /health). */
@@ -152,13 +171,13 @@ export function errorFromResponse(status: number, body: unknown): ApiError {
   const detail =
     typeof body === 'object' && body !== null && 'detail' in body ? body.detail : undefined;
   const message = typeof detail === 'string' ? detail : null;
-  if (status === 401) return new ApiError('unauthorized', status, message);
-  if (status >= 500) return new ApiError('server', status, message);
+  if (status === 401) return new ApiError('unauthorized', status, message, [], body);
+  if (status >= 500) return new ApiError('server', status, message, [], body);
   if (Array.isArray(detail)) {
     const issues = detail.filter(isIssue).map(({ type, loc, msg }) => ({ type, loc, msg }));
-    return new ApiError('validation', status, null, issues);
+    return new ApiError('validation', status, null, issues, body);
   }
-  return new ApiError('client', status, message ?? `HTTP ${status}`);
+  return new ApiError('client', status, message ?? `HTTP ${status}`, [], body);
 }
 
 export function createApiClient(deps: ApiClientDeps): ApiClient {
@@ -166,7 +185,10 @@ export function createApiClient(deps: ApiClientDeps): ApiClient {
     const { method = 'GET', query, json, form, signal, auth = true, prefix = '/api' } = options;
     const headers = new Headers({ Accept: 'application/json', ...options.headers });
     let token: string | null = null;
-    if (auth) {
+    if (auth === 'optional') {
+      const optional = deps.getToken();
+      if (optional !== null) headers.set('Authorization', `Bearer ${optional}`);
+    } else if (auth) {
       token = deps.getToken();
       if (token === null) throw new ApiError('unauthorized', 401, 'Not authenticated');
       headers.set('Authorization', `Bearer ${token}`);

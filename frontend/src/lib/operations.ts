@@ -1,7 +1,8 @@
-// Operation types as the UI shows them: tag colours (contract 13.7; the import's
-// ledger types get their own) and the message key of each label.
+// Operation types as the UI shows them: tag colours (contract 13.7; the ledger-only
+// types of the import and the stocktake get their own) and the message key of each label.
 
 import type { MovementType } from '@/types/api';
+import { TAG } from './colors';
 import type { MessageKey } from './i18n/messages';
 
 interface Look {
@@ -10,17 +11,19 @@ interface Look {
 }
 
 const LOOKS: Record<MovementType, Look> = {
-  receipt: { color: '#52c41a', label: 'op.receipt' },
-  receipt_defect: { color: '#fa8c16', label: 'op.receipt_defect' },
-  shipment_rc: { color: '#1890ff', label: 'op.shipment_rc' },
-  return_pickup: { color: '#52c41a', label: 'op.return_pickup' },
-  return_defect: { color: '#fa8c16', label: 'op.return_defect' },
-  self_purchase: { color: '#52c41a', label: 'op.self_purchase' },
-  write_off: { color: '#ff4d4f', label: 'op.write_off' },
-  restoration: { color: '#52c41a', label: 'op.restoration' },
-  utilization: { color: '#ff4d4f', label: 'op.utilization' },
-  import_stock: { color: '#722ed1', label: 'op.import_stock' },
-  import_defect: { color: '#722ed1', label: 'op.import_defect' },
+  receipt: { color: TAG.green, label: 'op.receipt' },
+  receipt_defect: { color: TAG.orange, label: 'op.receipt_defect' },
+  shipment_rc: { color: TAG.blue, label: 'op.shipment_rc' },
+  return_pickup: { color: TAG.green, label: 'op.return_pickup' },
+  return_defect: { color: TAG.orange, label: 'op.return_defect' },
+  self_purchase: { color: TAG.green, label: 'op.self_purchase' },
+  write_off: { color: TAG.red, label: 'op.write_off' },
+  restoration: { color: TAG.green, label: 'op.restoration' },
+  utilization: { color: TAG.red, label: 'op.utilization' },
+  import_stock: { color: TAG.purple, label: 'op.import_stock' },
+  import_defect: { color: TAG.purple, label: 'op.import_defect' },
+  stocktake_stock: { color: TAG.cyan, label: 'op.stocktake_stock' },
+  stocktake_defect: { color: TAG.cyan, label: 'op.stocktake_defect' },
 };
 
 /** Colour and label of a journal type; null for a type this UI does not know (grey). */
@@ -28,7 +31,7 @@ export function operationLook(type: string): Look | null {
   return Object.hasOwn(LOOKS, type) ? LOOKS[type as MovementType] : null;
 }
 
-export const UNKNOWN_OPERATION_COLOR = '#8c8c8c';
+export const UNKNOWN_OPERATION_COLOR = TAG.grey;
 
 export function movementTypeLabel(type: MovementType): MessageKey {
   return LOOKS[type].label;

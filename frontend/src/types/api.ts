@@ -75,13 +75,7 @@ export interface DistributionCenterInput {
 
 // ---- products (6.6) ----
 
-export interface Product {
-  barcode: string;
-  gtin: string | null;
-  seller_sku: string | null;
-  size: string | null;
-  brand: string | null;
-  color: string | null;
+export interface Product extends ProductInput {
   id: Uuid;
   created_at: Timestamp;
   updated_at: Timestamp;
@@ -106,6 +100,9 @@ export interface ProductInput {
 
 // ---- stock operations (7) ----
 
+/** Largest quantity the server accepts (32-bit column). */
+export const MAX_QUANTITY = 2_147_483_647;
+
 export const OPERATION_TYPES = [
   'receipt',
   'receipt_defect',
@@ -120,12 +117,19 @@ export const OPERATION_TYPES = [
 
 export type OperationType = (typeof OPERATION_TYPES)[number];
 
-/** Ledger-only types written by the Excel import (9.5); never posted. */
-export const IMPORT_MOVEMENT_TYPES = ['import_stock', 'import_defect'] as const;
+/**
+ * Ledger-only types with signed quantities, never posted by clients: written by
+ * the Excel import (9.5) and by an approved stocktake (docs/floor-api.md).
+ */
+export const LEDGER_MOVEMENT_TYPES = ['import_stock', 'import_defect', 'stocktake_stock', 'stocktake_defect'] as const;
 
-export type ImportMovementType = (typeof IMPORT_MOVEMENT_TYPES)[number];
+export type LedgerMovementType = (typeof LEDGER_MOVEMENT_TYPES)[number];
 
-export type MovementType = OperationType | ImportMovementType;
+export type MovementType = OperationType | LedgerMovementType;
+
+export function isLedgerType(type: string): type is LedgerMovementType {
+  return (LEDGER_MOVEMENT_TYPES as readonly string[]).includes(type);
+}
 
 export interface MovementCreate {
   operation_type: OperationType;
@@ -167,10 +171,110 @@ export interface MovementFilters {
   date_to?: string;
 }
 
+// ---- batch posting (docs/floor-api.md) ----
+
+/** Every batch line may hold at most this many items. */
+export const MAX_BATCH_LINES = 500;
+
+export interface BatchLine {
+  product_id: Uuid;
+  quantity: number;
+}
+
+export interface BatchRequest {
+  operation_type: OperationType;
+  source_id: Uuid | null;
+  distribution_center_id: Uuid | null;
+  notes: string | null;
+  lines: BatchLine[];
+}
+
+export interface BatchResponse {
+  movements: Movement[];
+}
+
+/** One refused line of a 409 batch answer (0-based index into the request's lines). */
+export interface LineRefusal {
+  index: number;
+  product_id: Uuid;
+  status: number;
+  detail: string;
+}
+
+export interface Refusals {
+  detail: string;
+  lines: LineRefusal[];
+}
+
 export interface StockSummary {
   total_products: number;
   total_stock: number;
   total_defect: number;
+}
+
+// ---- stocktake (docs/floor-api.md) ----
+
+export type StocktakeStatus = 'open' | 'approved' | 'cancelled';
+
+export interface Stocktake {
+  id: Uuid;
+  status: StocktakeStatus;
+  notes: string | null;
+  created_at: Timestamp;
+  created_by: Uuid;
+  created_by_email: string | null;
+  closed_at: Timestamp | null;
+  closed_by: Uuid | null;
+  reason: string | null;
+  lines_total: number;
+  lines_counted: number;
+  lines_with_difference: number;
+}
+
+export interface StocktakeLine {
+  product_id: Uuid;
+  barcode: string;
+  seller_sku: string | null;
+  brand: string | null;
+  size: string | null;
+  /** Balances frozen when the stocktake started. */
+  expected_quantity: number;
+  expected_defect_quantity: number;
+  /** Null while the line is uncounted. */
+  counted_quantity: number | null;
+  counted_defect_quantity: number | null;
+  counted_at: Timestamp | null;
+  /** Net journal change between the start and the count (or now, while uncounted). */
+  moved_quantity: number;
+  moved_defect_quantity: number;
+  /** counted − (expected + moved); null while uncounted. */
+  difference: number | null;
+  defect_difference: number | null;
+}
+
+export interface StocktakeDetail extends Stocktake {
+  lines: StocktakeLine[];
+}
+
+export interface StocktakeCreate {
+  /** Null: every non-deleted product. */
+  product_ids: Uuid[] | null;
+  notes: string | null;
+}
+
+export interface StocktakeCount {
+  counted_quantity: number;
+  counted_defect_quantity: number;
+}
+
+export interface StocktakeScan {
+  barcode: string;
+  quantity: number;
+  defect: boolean;
+}
+
+export interface StocktakeFilters {
+  status?: StocktakeStatus;
 }
 
 // ---- Excel import (9) ----
@@ -238,18 +342,22 @@ export interface ServiceExit {
   ago_s: number;
 }
 
+/**
+ * One service. The published port shows anyone the public view (state, restarts, uptime);
+ * the other fields come only to an administrator's token (and on the loopback listener).
+ */
 export interface ServiceHealth {
   state: ServiceState;
   oneshot: boolean;
-  pid: number | null;
   restarts: number;
   uptime_s: number | null;
-  last_exit: ServiceExit | null;
-  last_probe_error: string | null;
+  pid?: number | null;
+  last_exit?: ServiceExit | null;
+  last_probe_error?: string | null;
   /** The last line the service printed (usually why it keeps exiting). */
   last_output?: string | null;
-  next_restart_in_ms: number | null;
-  waiting_for: { service: string; condition: string }[];
+  next_restart_in_ms?: number | null;
+  waiting_for?: { service: string; condition: string }[];
 }
 
 export interface StackHealth {

@@ -6,7 +6,9 @@
 import {
   ApiOutlined,
   AppstoreOutlined,
+  AuditOutlined,
   BankOutlined,
+  BarcodeOutlined,
   DashboardOutlined,
   HistoryOutlined,
   KeyOutlined,
@@ -26,6 +28,7 @@ import { ChangePasswordModal } from '@/features/auth/components/ChangePasswordMo
 import { useSession } from '@/features/auth/use-session';
 import { useI18n } from '@/lib/i18n/i18n';
 import type { MessageKey } from '@/lib/i18n/messages';
+import { GlobalScanner } from '../GlobalScanner';
 
 const EXPIRY_WARNING_MS = 60_000;
 
@@ -38,6 +41,8 @@ interface NavItem {
 
 const NAV: NavItem[] = [
   { path: '/', label: 'nav.dashboard', icon: <DashboardOutlined /> },
+  { path: '/scan', label: 'nav.scan', icon: <BarcodeOutlined /> },
+  { path: '/stocktakes', label: 'nav.stocktakes', icon: <AuditOutlined /> },
   { path: '/movements', label: 'nav.journal', icon: <HistoryOutlined /> },
   { path: '/products', label: 'nav.products', icon: <AppstoreOutlined /> },
   { path: '/sources', label: 'nav.sources', icon: <ShopOutlined /> },
@@ -107,7 +112,7 @@ function Frame({ children }: { children?: ReactNode }) {
         onCollapse={setCollapsed}
         width={220}
       >
-        <Typography.Title level={4} style={{ color: '#fff', margin: 16, whiteSpace: 'nowrap', overflow: 'hidden' }}>
+        <Typography.Title level={1} style={{ color: '#fff', margin: 16, fontSize: 20, whiteSpace: 'nowrap', overflow: 'hidden' }}>
           {collapsed ? t('app.name').charAt(0) : t('app.name')}
         </Typography.Title>
         <Menu theme="dark" mode="inline" selectedKeys={[selectedPath(location.pathname)]} items={items} data-testid="nav" />
@@ -131,6 +136,7 @@ function Frame({ children }: { children?: ReactNode }) {
         </Layout.Header>
         <Layout.Content style={{ margin: 24, minWidth: 0 }}>{children ?? <Outlet />}</Layout.Content>
         <ChangePasswordModal open={changingPassword} onClose={() => setChangingPassword(false)} />
+        <GlobalScanner />
       </Layout>
     </Layout>
   );

@@ -5,7 +5,6 @@
 import { Button, Card, DatePicker, Form, Input, Select, Space } from 'antd';
 import dayjs, { type Dayjs } from 'dayjs';
 import { ExportButton } from '@/components/ExportButton';
-import { QueryError } from '@/components/QueryError';
 import { exportMovements } from '@/features/movements/api/export-movements';
 import { useMovements } from '@/features/movements/api/get-movements';
 import { MovementsTable } from '@/features/movements/components/MovementsTable';
@@ -13,7 +12,7 @@ import { useI18n } from '@/lib/i18n/i18n';
 import { dateFormat } from '@/lib/i18n/format';
 import { movementTypeLabel } from '@/lib/operations';
 import { useUrlState } from '@/lib/search-params';
-import { IMPORT_MOVEMENT_TYPES, OPERATION_TYPES, type MovementFilters } from '@/types/api';
+import { LEDGER_MOVEMENT_TYPES, OPERATION_TYPES, type MovementFilters } from '@/types/api';
 
 const WIRE_DATE = 'YYYY-MM-DD';
 
@@ -86,8 +85,9 @@ export default function JournalPage() {
           <Select
             allowClear
             placeholder={t('journal.type')}
+            aria-label={t('journal.type')}
             style={{ width: 200 }}
-            options={[...OPERATION_TYPES, ...IMPORT_MOVEMENT_TYPES].map((type) => ({
+            options={[...OPERATION_TYPES, ...LEDGER_MOVEMENT_TYPES].map((type) => ({
               value: type,
               label: t(movementTypeLabel(type)),
             }))}
@@ -104,7 +104,13 @@ export default function JournalPage() {
           />
         </Form.Item>
         <Form.Item name="barcode">
-          <Input allowClear placeholder={t('journal.barcode')} style={{ width: 200 }} data-testid="filter-barcode" />
+          <Input
+            allowClear
+            placeholder={t('journal.barcode')}
+            aria-label={t('journal.barcode')}
+            style={{ width: 200 }}
+            data-testid="filter-barcode"
+          />
         </Form.Item>
         <Form.Item>
           <Space>
@@ -117,12 +123,7 @@ export default function JournalPage() {
           </Space>
         </Form.Item>
       </Form>
-      {movements.error !== null && <QueryError error={movements.error} onRetry={() => void movements.refetch()} />}
-      <MovementsTable
-        data={movements.data}
-        loading={movements.isPending || movements.isPlaceholderData}
-        onPageChange={(page, size) => url.update({ page, size })}
-      />
+      <MovementsTable query={movements} onPageChange={(page, size) => url.update({ page, size })} />
     </Card>
   );
 }

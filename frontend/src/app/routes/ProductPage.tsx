@@ -13,6 +13,7 @@ import { MovementsTable } from '@/features/movements/components/MovementsTable';
 import { useProduct } from '@/features/products/api/get-product';
 import { useDeleteProduct } from '@/features/products/api/save-product';
 import { ProductFormModal } from '@/features/products/components/ProductFormModal';
+import { RestoreButton } from '@/features/products/components/RestoreButton';
 import { ApiError } from '@/lib/api';
 import { useI18n } from '@/lib/i18n/i18n';
 import { formatDateTime } from '@/lib/i18n/format';
@@ -61,6 +62,8 @@ export default function ProductPage() {
                   await remove.mutateAsync(p.id);
                   void navigate('/products');
                 }}
+                testId="product-delete"
+                afterDelete={(close) => <RestoreButton id={p.id} onRestored={close} />}
               />
             )}
           </Space>
@@ -83,13 +86,7 @@ export default function ProductPage() {
         </Descriptions>
       </Card>
       <Card title={t('nav.journal')}>
-        {movements.error !== null && <QueryError error={movements.error} onRetry={() => void movements.refetch()} />}
-        <MovementsTable
-          data={movements.data}
-          loading={movements.isPending || movements.isPlaceholderData}
-          onPageChange={(page, page_size) => setPaging({ page, page_size })}
-          hideProduct
-        />
+        <MovementsTable query={movements} onPageChange={(page, page_size) => setPaging({ page, page_size })} hideProduct />
       </Card>
       <ProductFormModal open={editing} product={p} onClose={() => setEditing(false)} />
       <OperationLauncher open={operating} onClose={() => setOperating(false)} product={p} />

@@ -1,26 +1,22 @@
-// /products: search, create, edit, soft delete (admins), CSV export.
+// /products: search, create, edit, soft delete with an undo (admins), CSV export.
 
 import { EditOutlined, PlusOutlined } from '@ant-design/icons';
-import { Button, Card, Input, Space } from 'antd';
+import { Button, Card, Space } from 'antd';
 import { useState } from 'react';
 import { DeleteButton } from '@/components/DeleteButton';
 import { ExportButton } from '@/components/ExportButton';
-import { QueryError } from '@/components/QueryError';
 import { useIsAdmin } from '@/features/auth/api/me';
 import { exportProducts } from '@/features/products/api/export-products';
-import { useProducts } from '@/features/products/api/get-products';
 import { useDeleteProduct } from '@/features/products/api/save-product';
 import { ProductFormModal } from '@/features/products/components/ProductFormModal';
-import { ProductsTable } from '@/features/products/components/ProductsTable';
+import { RestoreButton } from '@/features/products/components/RestoreButton';
+import { ProductsTable, useProductSearch } from '@/features/products/components/ProductsTable';
 import { useI18n } from '@/lib/i18n/i18n';
-import { useUrlState } from '@/lib/search-params';
 import type { Product } from '@/types/api';
 
 export default function ProductsPage() {
   const { t } = useI18n();
-  const url = useUrlState();
-  const search = url.get('q') ?? '';
-  const products = useProducts({ page: url.page, page_size: url.pageSize, search });
+  const search = useProductSearch();
   const remove = useDeleteProduct();
   const isAdmin = useIsAdmin();
   const [editing, setEditing] = useState<Product | null | undefined>(undefined);
@@ -37,27 +33,26 @@ export default function ProductsPage() {
         </Space>
       }
     >
-      <Input.Search
-        key={search}
-        defaultValue={search}
-        placeholder={t('product.searchHint')}
-        enterButton={t('common.search')}
-        allowClear
-        onSearch={(value) => url.update({ q: value.trim(), page: 1 })}
-        style={{ maxWidth: 480, marginBottom: 16 }}
-        data-testid="product-search"
-      />
-      {products.error !== null && <QueryError error={products.error} onRetry={() => void products.refetch()} />}
       <ProductsTable
-        data={products.data}
-        loading={products.isPending || products.isPlaceholderData}
-        onPageChange={(page, size) => url.update({ page, size })}
         actions={(product) => (
           <Space>
-            <Button size="small" icon={<EditOutlined />} onClick={() => setEditing(product)}>
+            <Button
+              size="small"
+              icon={<EditOutlined />}
+              onClick={() => setEditing(product)}
+              aria-label={`${t('common.edit')}: ${product.barcode}`}
+              data-testid={`product-edit-${product.barcode}`}
+            >
               {t('common.edit')}
             </Button>
-            {isAdmin && <DeleteButton onConfirm={() => remove.mutateAsync(product.id)} />}
+            {isAdmin && (
+              <DeleteButton
+                onConfirm={() => remove.mutateAsync(product.id)}
+                label={`${t('common.delete')}: ${product.barcode}`}
+                testId={`product-delete-${product.barcode}`}
+                afterDelete={(close) => <RestoreButton id={product.id} onRestored={close} />}
+              />
+            )}
           </Space>
         )}
       />

@@ -2,7 +2,7 @@
 // nine types requires, how quantities are bounded, and the request body built
 // from the form. Pure, so the rules are unit-tested apart from the UI.
 
-import { OPERATION_TYPES, type MovementCreate, type OperationType, type Uuid } from '@/types/api';
+import { MAX_QUANTITY, OPERATION_TYPES, type MovementCreate, type OperationType, type Uuid } from '@/types/api';
 
 /** A form field that only some operation types show and require. */
 export type ConditionalField = 'source_id' | 'distribution_center_id';
@@ -30,8 +30,7 @@ export const OPERATION_RULES: Record<OperationType, OperationRule> = {
   utilization: { requires: null, effect: { stock: 0, defect: -1 } },
 };
 
-/** Largest quantity the server accepts (32-bit column). */
-export const MAX_QUANTITY = 2_147_483_647;
+export { MAX_QUANTITY };
 
 export function isOperationType(value: unknown): value is OperationType {
   return typeof value === 'string' && (OPERATION_TYPES as readonly string[]).includes(value);

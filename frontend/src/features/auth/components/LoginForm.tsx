@@ -3,6 +3,7 @@
 
 import { LockOutlined, MailOutlined } from '@ant-design/icons';
 import { Alert, Button, Form, Input } from 'antd';
+import { emailRules } from '@/lib/form-rules';
 import { errorText, useI18n } from '@/lib/i18n/i18n';
 import { useLogin } from '../api/login';
 import { useSession } from '../use-session';
@@ -40,10 +41,7 @@ export function LoginForm({ onSignedIn }: { onSignedIn: () => void }) {
       <Form.Item
         name="email"
         label={t('login.email')}
-        rules={[
-          { required: true, message: t('login.emailRequired') },
-          { type: 'email', message: t('login.emailInvalid') },
-        ]}
+        rules={emailRules(t)}
       >
         <Input prefix={<MailOutlined />} autoComplete="username" autoFocus />
       </Form.Item>

@@ -4,7 +4,7 @@
 
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { api } from '@/lib/api';
-import { queryRoots } from '@/lib/query-keys';
+import { BALANCE_ROOTS, invalidateRoots } from '@/lib/query-keys';
 import type { ImportResponse } from '@/types/api';
 
 export function importExcel(file: File): Promise<ImportResponse> {
@@ -18,12 +18,6 @@ export function useImportExcel() {
   return useMutation({
     mutationFn: importExcel,
     onSuccess: ({ result }) =>
-      result.success
-        ? Promise.all(
-            [queryRoots.products, queryRoots.summary, queryRoots.movements].map((queryKey) =>
-              queryClient.invalidateQueries({ queryKey }),
-            ),
-          )
-        : undefined,
+      result.success ? invalidateRoots(queryClient, BALANCE_ROOTS) : undefined,
   });
 }

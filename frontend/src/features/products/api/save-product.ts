@@ -1,5 +1,6 @@
 // POST /api/products/ and PUT /api/products/{id}; DELETE /api/products/{id}
-// (soft delete). Each invalidates the product lists and the summary.
+// (soft delete) and POST /api/products/{id}/restore (admins, our extension).
+// Each invalidates the product lists and the summary.
 
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { api } from '@/lib/api';
@@ -16,6 +17,10 @@ export function updateProduct(id: Uuid, input: ProductInput): Promise<Product> {
 
 export function deleteProduct(id: Uuid): Promise<void> {
   return api.request<void>(`/products/${encodeURIComponent(id)}`, { method: 'DELETE' });
+}
+
+export function restoreProduct(id: Uuid): Promise<Product> {
+  return api.request<Product>(`/products/${encodeURIComponent(id)}/restore`, { method: 'POST' });
 }
 
 function useInvalidateProducts() {
@@ -40,4 +45,9 @@ export function useSaveProduct() {
 export function useDeleteProduct() {
   const invalidate = useInvalidateProducts();
   return useMutation({ mutationFn: deleteProduct, onSuccess: invalidate });
+}
+
+export function useRestoreProduct() {
+  const invalidate = useInvalidateProducts();
+  return useMutation({ mutationFn: restoreProduct, onSuccess: invalidate });
 }

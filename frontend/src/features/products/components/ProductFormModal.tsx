@@ -35,15 +35,19 @@ export interface ProductFormModalProps {
   product: Product | null;
   onClose: () => void;
   onSaved?: (product: Product) => void;
+  /** A new product's barcode, e.g. the unknown code just scanned. */
+  initialBarcode?: string;
 }
 
-export function ProductFormModal({ open, product, onClose, onSaved }: ProductFormModalProps) {
+export function ProductFormModal({ open, product, onClose, onSaved, initialBarcode }: ProductFormModalProps) {
   const { t } = useI18n();
   const save = useSaveProduct();
   const initialValues = useMemo<Partial<Values> | undefined>(
     () =>
       product === null
-        ? undefined
+        ? initialBarcode === undefined
+          ? undefined
+          : { barcode: initialBarcode }
         : {
             barcode: product.barcode,
             gtin: product.gtin ?? undefined,
@@ -52,7 +56,7 @@ export function ProductFormModal({ open, product, onClose, onSaved }: ProductFor
             brand: product.brand ?? undefined,
             color: product.color ?? undefined,
           },
-    [product],
+    [product, initialBarcode],
   );
 
   return (

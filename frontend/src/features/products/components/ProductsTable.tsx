@@ -1,59 +1,67 @@
-// Products with balances, server-side pagination. Defect balances above zero
-// are red; the barcode links to the product's page.
+// Products with balances, server-side pagination, and a search box whose text,
+// page and page size live in the URL (F-04): the dashboard and the products
+// page show the same list with different row actions. Defect balances above
+// zero are red; the barcode links to the product's page.
 
-import { Table } from 'antd';
+import { Input } from 'antd';
 import type { ReactNode } from 'react';
 import { Link } from 'react-router';
+import { PagedTable } from '@/components/PagedTable';
 import { useI18n } from '@/lib/i18n/i18n';
-import { DEFAULT_PAGE_SIZE, PAGE_SIZES } from '@/lib/search-params';
-import type { Page, ProductWithStock } from '@/types/api';
+import { useUrlState } from '@/lib/search-params';
+import type { ProductWithStock } from '@/types/api';
+import { useProducts } from '../api/get-products';
 
-export interface ProductsTableProps {
-  data: Page<ProductWithStock> | undefined;
-  loading: boolean;
-  onPageChange: (page: number, pageSize: number) => void;
-  actions?: (product: ProductWithStock) => ReactNode;
+/** The search text of the products list, from the URL (`q`). */
+export function useProductSearch(): string {
+  return useUrlState().get('q') ?? '';
 }
 
-export function ProductsTable({ data, loading, onPageChange, actions }: ProductsTableProps) {
+export function ProductsTable({ actions }: { actions?: (product: ProductWithStock) => ReactNode }) {
   const { t } = useI18n();
+  const url = useUrlState();
+  const search = url.get('q') ?? '';
+  const products = useProducts({ page: url.page, page_size: url.pageSize, search });
   const dash = (value: string | null) => value ?? '-';
   return (
-    <Table<ProductWithStock>
-      rowKey="id"
-      size="middle"
-      loading={loading}
-      dataSource={data?.items}
-      scroll={{ x: 900 }}
-      data-testid="products-table"
-      pagination={{
-        current: data?.page ?? 1,
-        pageSize: data?.page_size ?? DEFAULT_PAGE_SIZE,
-        total: data?.total ?? 0,
-        showSizeChanger: true,
-        pageSizeOptions: PAGE_SIZES,
-        showTotal: (total) => t('common.totalRecords', { n: total }),
-        onChange: onPageChange,
-      }}
-      columns={[
-        {
-          title: t('product.barcode'),
-          dataIndex: 'barcode',
-          render: (barcode: string, p) => <Link to={`/products/${p.id}`}>{barcode}</Link>,
-        },
-        { title: 'GTIN', dataIndex: 'gtin', render: dash },
-        { title: t('product.seller_sku'), dataIndex: 'seller_sku', render: dash },
-        { title: t('product.brand'), dataIndex: 'brand', render: dash },
-        { title: t('product.size'), dataIndex: 'size', render: dash },
-        { title: t('common.stock'), dataIndex: 'stock_quantity', align: 'right' },
-        {
-          title: t('common.defect'),
-          dataIndex: 'defect_quantity',
-          align: 'right',
-          render: (n: number) => <span style={n > 0 ? { color: '#cf1322' } : undefined}>{n}</span>,
-        },
-        ...(actions === undefined ? [] : [{ key: 'actions', render: (_: unknown, p: ProductWithStock) => actions(p) }]),
-      ]}
-    />
+    <>
+      <Input.Search
+        key={search}
+        defaultValue={search}
+        placeholder={t('product.searchHint')}
+        aria-label={t('product.searchHint')}
+        enterButton={t('common.search')}
+        allowClear
+        onSearch={(value) => url.update({ q: value.trim(), page: 1 })}
+        style={{ maxWidth: 480, marginBottom: 16 }}
+        data-testid="product-search"
+      />
+      <PagedTable<ProductWithStock>
+        query={products}
+        onPageChange={(page, size) => url.update({ page, size })}
+        testId="products-table"
+        columns={[
+          {
+            title: t('product.barcode'),
+            dataIndex: 'barcode',
+            render: (barcode: string, p) => <Link to={`/products/${p.id}`}>{barcode}</Link>,
+          },
+          { title: 'GTIN', dataIndex: 'gtin', render: dash },
+          { title: t('product.seller_sku'), dataIndex: 'seller_sku', render: dash },
+          { title: t('product.brand'), dataIndex: 'brand', render: dash },
+          { title: t('product.size'), dataIndex: 'size', render: dash },
+          { title: t('common.stock'), dataIndex: 'stock_quantity', align: 'right' },
+          {
+            title: t('common.defect'),
+            dataIndex: 'defect_quantity',
+            align: 'right',
+            render: (n: number) => <span style={n > 0 ? { color: '#cf1322' } : undefined}>{n}</span>,
+          },
+          ...(actions === undefined
+            ? []
+            : [{ key: 'actions', title: t('common.actions'), render: (_: unknown, p: ProductWithStock) => actions(p) }]),
+        ]}
+      />
+    </>
   );
 }

@@ -1,49 +1,64 @@
 // Pickers for a source and a distribution centre (lists are small and cached).
 
+import type { UseQueryResult } from '@tanstack/react-query';
 import { Select } from 'antd';
 import { useI18n } from '@/lib/i18n/i18n';
-import type { Uuid } from '@/types/api';
-import { useDistributionCenters } from '../api/distribution-centers';
-import { useSources } from '../api/sources';
+import type { MessageKey } from '@/lib/i18n/messages';
+import type { DistributionCenter, Source, Uuid } from '@/types/api';
+import { useDistributionCenters, useSources } from '../api/reference';
 
 interface PickerProps {
   id?: string;
   value?: Uuid | null;
   onChange?: (value: Uuid | undefined) => void;
+  /** Accessible name when no form label points at the picker. */
+  'aria-label'?: string;
 }
 
-export function SourceSelect({ id, value, onChange }: PickerProps) {
+function ReferenceSelect<T extends { id: Uuid }>({
+  list,
+  label,
+  placeholder,
+  testId,
+  ...props
+}: PickerProps & { list: UseQueryResult<T[]>; label: (item: T) => string; placeholder: MessageKey; testId: string }) {
   const { t } = useI18n();
-  const { data, isPending } = useSources();
   return (
     <Select<Uuid>
-      id={id}
-      value={value ?? undefined}
-      onChange={onChange}
+      id={props.id}
+      value={props.value ?? undefined}
+      onChange={props.onChange}
       allowClear
       showSearch={{ optionFilterProp: 'label' }}
-      loading={isPending}
-      placeholder={t('operation.sourcePlaceholder')}
-      options={(data ?? []).map((s) => ({ value: s.id, label: s.name }))}
-      data-testid="source-select"
+      loading={list.isPending}
+      placeholder={t(placeholder)}
+      aria-label={props['aria-label']}
+      options={(list.data ?? []).map((item) => ({ value: item.id, label: label(item) }))}
+      data-testid={testId}
     />
   );
 }
 
-export function DcSelect({ id, value, onChange }: PickerProps) {
-  const { t } = useI18n();
-  const { data, isPending } = useDistributionCenters();
+export function SourceSelect(props: PickerProps) {
   return (
-    <Select<Uuid>
-      id={id}
-      value={value ?? undefined}
-      onChange={onChange}
-      allowClear
-      showSearch={{ optionFilterProp: 'label' }}
-      loading={isPending}
-      placeholder={t('operation.dcPlaceholder')}
-      options={(data ?? []).map((dc) => ({ value: dc.id, label: `${dc.name} (${dc.code}, ${dc.marketplace})` }))}
-      data-testid="dc-select"
+    <ReferenceSelect<Source>
+      {...props}
+      list={useSources()}
+      label={(s) => s.name}
+      placeholder="operation.sourcePlaceholder"
+      testId="source-select"
+    />
+  );
+}
+
+export function DcSelect(props: PickerProps) {
+  return (
+    <ReferenceSelect<DistributionCenter>
+      {...props}
+      list={useDistributionCenters()}
+      label={(dc) => `${dc.name} (${dc.code}, ${dc.marketplace})`}
+      placeholder="operation.dcPlaceholder"
+      testId="dc-select"
     />
   );
 }

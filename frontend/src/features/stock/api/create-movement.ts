@@ -4,7 +4,7 @@
 
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { api } from '@/lib/api';
-import { queryRoots } from '@/lib/query-keys';
+import { BALANCE_ROOTS, invalidateRoots } from '@/lib/query-keys';
 import type { Movement, MovementCreate } from '@/types/api';
 
 export function createMovement(body: MovementCreate, idempotencyKey: string): Promise<Movement> {
@@ -20,11 +20,6 @@ export function useCreateMovement() {
   return useMutation({
     mutationFn: ({ body, idempotencyKey }: { body: MovementCreate; idempotencyKey: string }) =>
       createMovement(body, idempotencyKey),
-    onSuccess: () =>
-      Promise.all(
-        [queryRoots.products, queryRoots.summary, queryRoots.movements].map((queryKey) =>
-          queryClient.invalidateQueries({ queryKey }),
-        ),
-      ),
+    onSuccess: () => invalidateRoots(queryClient, BALANCE_ROOTS),
   });
 }

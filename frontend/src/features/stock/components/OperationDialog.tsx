@@ -6,7 +6,7 @@
 import { App, Form, Input, InputNumber, Select, Typography } from 'antd';
 import { useMemo, useRef, type ReactElement } from 'react';
 import { FormModal } from '@/components/FormModal';
-import { ApiError } from '@/lib/api';
+import { isOutcomeUnknown } from '@/lib/api';
 import { useI18n } from '@/lib/i18n/i18n';
 import { movementTypeLabel } from '@/lib/operations';
 import { randomUuid } from '@/lib/random-id';
@@ -35,10 +35,6 @@ export interface OperationDialogProps {
 interface PendingKey {
   key: string;
   body: string;
-}
-
-function isOutcomeUnknown(error: unknown): boolean {
-  return error instanceof ApiError && (error.kind === 'network' || error.kind === 'server');
 }
 
 export function OperationDialog({ open, onClose, productPicker, sourcePicker, dcPicker, productId }: OperationDialogProps) {

@@ -7,27 +7,28 @@ import { Alert, Badge, Card, Descriptions, Space, Table, Tag, Typography } from 
 import { QueryError } from '@/components/QueryError';
 import { errorText, useI18n, type Translate } from '@/lib/i18n/i18n';
 import { formatDuration } from '@/lib/i18n/format';
+import { TAG } from '@/lib/colors';
 import type { ServiceExit, ServiceHealth, ServiceState, StackStatus } from '@/types/api';
 import { HEALTH_REFRESH_MS, useHealth } from '../api/get-health';
 
 const STACK_COLORS: Record<StackStatus, string> = {
-  starting: 'processing',
-  healthy: 'success',
-  degraded: 'error',
-  stopping: 'warning',
+  starting: TAG.blue,
+  healthy: TAG.green,
+  degraded: TAG.red,
+  stopping: TAG.orange,
 };
 
 const STATE_COLORS: Record<ServiceState, string> = {
-  waiting: 'default',
-  starting: 'processing',
-  ready: 'success',
-  unhealthy: 'error',
-  stopping: 'warning',
-  backoff: 'warning',
-  stopped: 'default',
-  exited: 'error',
-  completed: 'cyan',
-  failed: 'error',
+  waiting: TAG.grey,
+  starting: TAG.blue,
+  ready: TAG.green,
+  unhealthy: TAG.red,
+  stopping: TAG.orange,
+  backoff: TAG.orange,
+  stopped: TAG.grey,
+  exited: TAG.red,
+  completed: TAG.cyan,
+  failed: TAG.red,
 };
 
 interface Row extends ServiceHealth {
@@ -68,7 +69,7 @@ export function SystemStatus() {
       {data !== undefined && (
         <Descriptions size="small" column={{ xs: 1, sm: 2 }} style={{ marginBottom: 16 }}>
           <Descriptions.Item label={t('status.overall')}>
-            <Tag color={STACK_COLORS[data.status] ?? 'default'} data-testid="stack-status" data-status={data.status}>
+            <Tag color={STACK_COLORS[data.status] ?? TAG.grey} data-testid="stack-status" data-status={data.status}>
               {t(`status.stack.${data.status}`)}
             </Tag>
           </Descriptions.Item>
@@ -99,10 +100,10 @@ export function SystemStatus() {
             dataIndex: 'state',
             render: (state: ServiceState, row) => (
               <Space direction="vertical" size={0}>
-                <Tag color={STATE_COLORS[state] ?? 'default'} data-testid={`state-${row.name}`} data-state={state}>
+                <Tag color={STATE_COLORS[state] ?? TAG.grey} data-testid={`state-${row.name}`} data-state={state}>
                   {t(`status.state.${state}`)}
                 </Tag>
-                {row.next_restart_in_ms !== null && (
+                {row.next_restart_in_ms != null && (
                   <Typography.Text type="secondary" style={{ fontSize: 12 }}>
                     {t('status.restartIn', { ms: row.next_restart_in_ms })}
                   </Typography.Text>
@@ -110,7 +111,7 @@ export function SystemStatus() {
               </Space>
             ),
           },
-          { title: 'PID', dataIndex: 'pid', render: (pid: number | null) => pid ?? '-' },
+          { title: 'PID', dataIndex: 'pid', render: (pid: number | null | undefined) => pid ?? '-' },
           {
             title: t('status.uptime'),
             dataIndex: 'uptime_s',
@@ -120,13 +121,13 @@ export function SystemStatus() {
           {
             title: t('status.lastExit'),
             dataIndex: 'last_exit',
-            render: (exit: ServiceExit | null, row) =>
-              exit === null ? (
+            render: (exit: ServiceExit | null | undefined, row) =>
+              exit == null ? (
                 '-'
               ) : (
                 <Space direction="vertical" size={0}>
                   {describeExit(exit, t)}
-                  {exit.code !== null && exit.code !== 0 && row.pid === null && row.last_output && (
+                  {exit.code !== null && exit.code !== 0 && row.pid == null && row.last_output && (
                     <Typography.Text type="secondary" style={{ fontSize: 12 }} data-testid={`last-output-${row.name}`}>
                       {row.last_output}
                     </Typography.Text>
@@ -137,14 +138,16 @@ export function SystemStatus() {
           {
             title: t('status.probeError'),
             dataIndex: 'last_probe_error',
-            render: (message: string | null) =>
-              message === null ? '-' : <Badge status="error" text={message} />,
+            render: (message: string | null | undefined) =>
+              message == null ? '-' : <Badge status="error" text={message} />,
           },
           {
             title: t('status.waitingFor'),
             dataIndex: 'waiting_for',
             render: (waits: Row['waiting_for']) =>
-              waits.length === 0 ? '-' : waits.map((w) => `${w.service} (${w.condition})`).join(', '),
+              waits === undefined || waits.length === 0
+                ? '-'
+                : waits.map((w) => `${w.service} (${w.condition})`).join(', '),
           },
         ]}
       />
