@@ -64,11 +64,15 @@ pub fn reset_password(
     input: &mut impl BufRead,
     output: &mut impl Write,
 ) -> ExitCode {
-    // Beside the embedded database (`podman exec`, as root): its role's password file.
+    // Without DATABASE_URL: the embedded database (`podman exec`, as root), with the password
+    // file pg-init keeps for its application role.
     let mut database = args.database;
-    if database.database_password.is_none() && database.database_password_file.is_none() {
+    if database.database_url.is_none() {
+        database.database_url = Some(super::config::embedded_database_url());
+        let no_password =
+            database.database_password.is_none() && database.database_password_file.is_none();
         let file = super::config::embedded_password_file();
-        if file.exists() {
+        if no_password && file.exists() {
             database.database_password_file = Some(file);
         }
     }

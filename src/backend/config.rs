@@ -19,11 +19,11 @@ pub struct DatabaseArgs {
     /// PostgreSQL connection: a URL (`postgresql://`, `postgres://`, a `+driver` suffix such as
     /// `postgresql+asyncpg://` is ignored; a host starting with `/` or `%2F` is a unix socket
     /// directory) or libpq `key=value` pairs.
-    /// Without it: the embedded database over its unix socket, as the application role
-    /// (what `config.toml` gives the backend), so `podman exec wms wms admin ...` needs no
-    /// setting.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true, default_value_t = embedded_database_url())]
-    pub database_url: String,
+    /// Required by `wms backend` and `wms migrate`; `wms admin` without it uses the embedded
+    /// database over its unix socket, as the application role (what `config.toml` gives the
+    /// backend), so `podman exec wms wms admin ...` needs no setting.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
 
     /// The database password, used when `DATABASE_URL` carries none.
     #[arg(long, env = "DATABASE_PASSWORD", hide_env_values = true)]
@@ -131,6 +131,8 @@ pub struct MigrateArgs {
 /// A configuration value that cannot be used.
 #[derive(Debug, Error)]
 pub enum ConfigError {
+    #[error("DATABASE_URL is not set (e.g. postgresql://wms@db:5432/wms)")]
+    MissingDatabaseUrl,
     #[error("DATABASE_URL: {0}")]
     DatabaseUrl(#[from] db::UrlError),
     #[error("WMS_ADMIN_EMAIL: {0:?} is not an e-mail address")]
@@ -211,7 +213,11 @@ impl DatabaseArgs {
     /// The connection settings: `DATABASE_URL`, with the password from `DATABASE_PASSWORD`
     /// or `DATABASE_PASSWORD_FILE` when the URL carries none.
     pub fn config(&self) -> Result<tokio_postgres::Config, ConfigError> {
-        let mut config = db::parse_database_url(&self.database_url)?;
+        let url = self
+            .database_url
+            .as_deref()
+            .ok_or(ConfigError::MissingDatabaseUrl)?;
+        let mut config = db::parse_database_url(url)?;
         let password = secret_from(
             "DATABASE_PASSWORD",
             self.database_password.clone(),

@@ -209,7 +209,7 @@ fn reset_password(db: &str, email: &str, stdin: Option<&str>) -> (ExitCode, Stri
         email: email.to_owned(),
         password_stdin: stdin.is_some(),
         database: DatabaseArgs {
-            database_url: pg::shared().conninfo(db),
+            database_url: Some(pg::shared().conninfo(db)),
             database_password: None,
             database_password_file: None,
             db_wait: Duration::from_secs(10),
