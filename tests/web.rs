@@ -56,6 +56,12 @@ fn site(root: &Path) {
     std::fs::write(root.join("favicon.ico"), [0u8; 300]).unwrap();
     std::fs::write(root.join("assets/photo-9c.png"), [7u8; 4000]).unwrap();
     std::fs::write(root.join(".env"), "SECRET=1").unwrap();
+    std::fs::create_dir_all(root.join("api-docs")).unwrap();
+    std::fs::write(
+        root.join("api-docs/index.html"),
+        "<!doctype html><title>API docs</title><div id=swagger-ui></div>",
+    )
+    .unwrap();
 }
 
 fn start(with_backend: bool) -> Stack {
@@ -367,6 +373,21 @@ fn api_requests_are_proxied_with_forwarding_headers() {
     for code in [201, 401, 422, 503] {
         assert_eq!(get(&s.addr, &format!("/api/status/{code}"), "").0, code);
     }
+    // The API documentation page is served by wms web under the proxied prefix, and at the
+    // reference system's /docs; everything else under /api/docs... still goes upstream.
+    for path in ["/api/docs", "/api/docs/", "/docs"] {
+        let (status, h, body) = get(&s.addr, path, "");
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            String::from_utf8_lossy(&body).contains("swagger-ui"),
+            "{path}"
+        );
+        assert!(header(&h, "x-content-type-options").is_some(), "{path}");
+    }
+    let (status, _, body) = get(&s.addr, "/api/docs/x", "");
+    assert_eq!(status, 404, "the upstream's answer");
+    assert!(!String::from_utf8_lossy(&body).contains("swagger-ui"));
+
     // A bare /api is the SPA's, as with the reference proxy.
     let (status, _, body) = get(&s.addr, "/api", "");
     assert_eq!(status, 200);

@@ -56,6 +56,19 @@ pub fn normalize(raw: &str) -> Result<String, Refusal> {
     Ok(out)
 }
 
+/// The interactive API documentation page (Swagger UI, built by the frontend).
+pub const API_DOCS_PAGE: &str = "/api-docs/index.html";
+
+/// Paths `wms web` answers itself with a built page although they look like something else:
+/// `/api/docs` (under the proxied prefix, so the docs are reachable on the public port) and
+/// the reference system's `/docs`.
+pub fn page_alias(path: &str) -> Option<&'static str> {
+    match path {
+        "/api/docs" | "/api/docs/" | "/docs" | "/docs/" => Some(API_DOCS_PAGE),
+        _ => None,
+    }
+}
+
 /// What to answer for a normalised path.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Route {
@@ -86,6 +99,22 @@ pub fn route(path: &str, exists: impl Fn(&str) -> bool) -> Route {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docs_aliases_name_the_built_page_and_nothing_else() {
+        for p in ["/api/docs", "/api/docs/", "/docs", "/docs/"] {
+            assert_eq!(page_alias(p), Some(API_DOCS_PAGE), "{p}");
+        }
+        for p in [
+            "/api/docsx",
+            "/api/docs/x",
+            "/api/openapi.json",
+            "/doc",
+            "/",
+        ] {
+            assert_eq!(page_alias(p), None, "{p}");
+        }
+    }
 
     #[test]
     fn clean_paths() {

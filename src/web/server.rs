@@ -46,7 +46,8 @@ pub async fn serve(
 async fn handle(ctx: &Ctx, req: Request<Incoming>, client: std::net::IpAddr) -> Response<Body> {
     let path = req.uri().path();
     let is_head = req.method() == Method::HEAD;
-    if path.starts_with("/api/") {
+    let alias = resolve::page_alias(path);
+    if alias.is_none() && path.starts_with("/api/") {
         return ctx.upstreams.forward(req, client).await;
     }
     if req.method() != Method::GET && !is_head {
@@ -66,6 +67,14 @@ async fn handle(ctx: &Ctx, req: Request<Incoming>, client: std::net::IpAddr) -> 
         }
         "/health/live" => return text(StatusCode::OK, "ok\n", is_head),
         _ => {}
+    }
+    if let Some(page) = alias {
+        let mut resp = match ctx.site.get(page) {
+            Some(entry) => static_response(entry, &req),
+            None => text(StatusCode::NOT_FOUND, "Not Found\n", is_head),
+        };
+        respond::add_security_headers(resp.headers_mut());
+        return resp;
     }
     let mut resp = match resolve::normalize(path) {
         Err(Refusal::BadPath) => text(StatusCode::BAD_REQUEST, "Bad Request\n", is_head),
