@@ -16,6 +16,10 @@ use tokio_postgres::{Client, NoTls};
 /// A pooled connection.
 pub type Conn = deadpool_postgres::Object;
 
+/// Rows per statement of a bulk write (the import): the parameter arrays of one statement
+/// stay a few MiB, however large the file.
+pub const BULK_BATCH: usize = 5_000;
+
 const PING: &str = "SELECT 1";
 const CHECK_TZ: &str = "SELECT now() AT TIME ZONE $1::text";
 

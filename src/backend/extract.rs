@@ -193,7 +193,8 @@ pub struct RequestInput<'a> {
     path: Result<Vec<(String, String)>, ErrorItem>,
     query: Query,
     body: RawBody,
-    stream: Option<Body>,
+    /// The unread body with the request's extensions (limits set by layers), for uploads.
+    stream: Option<(Body, axum::http::Extensions)>,
 }
 
 /// A value read from a request, pushing every problem onto `p` (`None` if any).
@@ -324,8 +325,10 @@ pub struct Upload(pub Request);
 impl Input for Upload {
     const BODY: BodyUse = BodyUse::Streamed;
     fn parse(input: &mut RequestInput<'_>, _: &mut Problems) -> Option<Self> {
-        let mut request = Request::new(input.stream.take()?);
+        let (body, extensions) = input.stream.take()?;
+        let mut request = Request::new(body);
         *request.headers_mut() = input.headers.clone();
+        *request.extensions_mut() = extensions;
         Some(Upload(request))
     }
 }
@@ -362,7 +365,7 @@ impl<A: Access, I: Input> FromRequest<App> for Checked<A, I> {
         let (raw, stream) = match I::BODY {
             BodyUse::Ignored => (RawBody::Absent, None),
             BodyUse::Json => (json_body(&parts.headers, body).await?, None),
-            BodyUse::Streamed => (RawBody::Absent, Some(body)),
+            BodyUse::Streamed => (RawBody::Absent, Some((body, parts.extensions.clone()))),
         };
         let access = A::check(app, &parts).await?;
         let path = RawPathParams::from_request_parts(&mut parts, app)

@@ -82,7 +82,7 @@ pub enum TextCell {
 }
 
 impl TextCell {
-    fn value(&self) -> Option<&str> {
+    fn into_value(self) -> Option<String> {
         match self {
             TextCell::Value(v) => Some(v),
             _ => None,
@@ -141,17 +141,19 @@ fn failure(errors: Vec<RowError>, total_rows: usize) -> ParsedSheet {
 /// Reads the workbook (format by content: zip → xlsx, OLE → xls; within [`LIMITS`]) and
 /// validates every row. `Err` is a refusal of the whole file (413/422), before anything was
 /// read into memory; an unreadable file or bad rows are row errors in the `Ok` value.
-pub fn parse_workbook(bytes: &[u8], limits: &Limits) -> Result<ParsedSheet, Problem> {
+pub fn parse_workbook(bytes: Vec<u8>, limits: &Limits) -> Result<ParsedSheet, Problem> {
     let open_error =
         |m: String| RowError::new(0, "file", format!("Failed to open Excel file: {m}"));
-    let read = workbook::open(bytes, limits).and_then(|mut wb| {
+    let read = workbook::open(&bytes, limits).and_then(|mut wb| {
         if !wb.has_sheet(SHEET) {
             return Ok(None);
         }
         SheetCells::collect(|visit| wb.cells(SHEET, limits, visit)).map(Some)
     });
+    // The cells are owned now: the file goes before the rows are built.
+    drop(bytes);
     match read {
-        Ok(Some(sheet)) => Ok(validate(&sheet)),
+        Ok(Some(sheet)) => Ok(validate(sheet)),
         Ok(None) => Ok(failure(
             vec![RowError::new(
                 0,
@@ -195,7 +197,8 @@ impl Columns {
         cols
     }
 
-    fn contains(&self, col: u32) -> bool {
+    /// The recognised columns in slot order (see [`RowCells`]).
+    fn slots(&self) -> [Option<u32>; 6] {
         [
             self.barcode,
             self.seller_sku,
@@ -204,26 +207,57 @@ impl Columns {
             self.stock,
             self.defect,
         ]
-        .contains(&Some(col))
+    }
+
+    /// The slot column `col` fills, if it is recognised.
+    fn slot_of(&self, col: u32) -> Option<usize> {
+        self.slots().iter().position(|c| *c == Some(col))
     }
 }
 
-/// One data row: whether it has any non-blank cell, and its cells in recognised columns.
+/// Characters of a header cell that are kept (a longer one cannot be a known header).
+const HEADER_KEPT: usize = 64;
+/// Characters of a cell that are kept, per slot: one more than a valid value may have, so
+/// validation still says "too long" (a cell may hold 32,767 characters; keeping them all for
+/// every row would multiply the memory an upload costs).
+const SLOT_KEPT: [usize; 6] = [
+    BARCODE_MAX + 1,
+    SELLER_SKU_MAX + 1,
+    SIZE_MAX + 1,
+    BRAND_MAX + 1,
+    32,
+    32,
+];
+
+/// The value of a cell as the import keeps it: text trimmed, then cut to `max` characters.
+fn kept(value: &Data, max: usize) -> Data {
+    match value {
+        Data::String(s) => Data::String(s.trim().chars().take(max).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Slot numbers of the recognised columns in a [`RowCells`].
+const BARCODE: usize = 0;
+const SELLER_SKU: usize = 1;
+const SIZE: usize = 2;
+const BRAND: usize = 3;
+const STOCK: usize = 4;
+const DEFECT: usize = 5;
+
+/// One data row: whether it has any non-blank cell, and its cells in the recognised
+/// columns, by slot ([`BARCODE`] ... [`DEFECT`]). A later cell at the same place wins, as
+/// in a grid built from the same cells.
 #[derive(Debug, Default)]
 struct RowCells {
     non_blank: bool,
-    values: Vec<(u32, Data)>,
+    values: [Option<Data>; 6],
 }
 
 impl RowCells {
-    fn get(&self, col: Option<u32>) -> Option<&Data> {
-        let col = col?;
-        // The last one wins, as in a grid built from the same cells.
-        self.values
-            .iter()
-            .rev()
-            .find(|(c, _)| *c == col)
-            .map(|(_, v)| v)
+    /// The cell of a slot, taken out (each is read once).
+    fn take(&mut self, slot: usize) -> Option<Data> {
+        self.values[slot].take()
     }
 }
 
@@ -245,7 +279,7 @@ impl SheetCells {
         let mut sheet = SheetCells::default();
         pass(&mut |row, col, value| {
             if row == 0 {
-                sheet.header.insert(col, value.clone());
+                sheet.header.insert(col, kept(value, HEADER_KEPT));
             }
         })?;
         sheet.columns = Columns::from_header(&sheet.header);
@@ -255,14 +289,14 @@ impl SheetCells {
                 return;
             }
             let blank = is_blank(value);
-            let wanted = columns.contains(col);
-            if blank && !wanted {
+            let slot = columns.slot_of(col);
+            if blank && slot.is_none() {
                 return;
             }
             let cells = sheet.rows.entry(row).or_default();
             cells.non_blank |= !blank;
-            if wanted {
-                cells.values.push((col, value.clone()));
+            if let Some(slot) = slot {
+                cells.values[slot] = Some(kept(value, SLOT_KEPT[slot]));
             }
         })?;
         Ok(sheet)
@@ -270,8 +304,8 @@ impl SheetCells {
 }
 
 /// Validates the rows of a sheet (positions are absolute: row 1 is the header; without a
-/// cell in row 1 there is no header).
-fn validate(sheet: &SheetCells) -> ParsedSheet {
+/// cell in row 1 there is no header). Consumes the cells: their text moves into the rows.
+fn validate(sheet: SheetCells) -> ParsedSheet {
     if sheet.header.is_empty() && sheet.rows.is_empty() {
         return failure(
             vec![RowError::new(1, "header", "Empty file - no header row")],
@@ -280,10 +314,10 @@ fn validate(sheet: &SheetCells) -> ParsedSheet {
     }
     let cols = sheet.columns;
     let mut total_rows = 0;
-    let mut rows = Vec::new();
+    let mut rows = Vec::with_capacity(sheet.rows.len());
     let mut errors = Vec::new();
     let mut first_seen: HashMap<String, u32> = HashMap::new();
-    for (&abs, r) in &sheet.rows {
+    for (abs, mut r) in sheet.rows {
         if !r.non_blank {
             continue;
         }
@@ -293,8 +327,7 @@ fn validate(sheet: &SheetCells) -> ParsedSheet {
         }
         let n = abs + 1;
         let before = errors.len();
-        let barcode = r.get(cols.barcode).map(cell_text).unwrap_or_default();
-        let barcode = barcode.trim().to_owned();
+        let barcode = trimmed(r.take(BARCODE).map(cell_into_text).unwrap_or_default());
         if barcode.is_empty() {
             errors.push(RowError::new(n, "barcode", "Barcode is required"));
         } else if let Some(e) = text_problem(&barcode, BARCODE_MAX) {
@@ -308,26 +341,25 @@ fn validate(sheet: &SheetCells) -> ParsedSheet {
         } else {
             first_seen.insert(barcode.clone(), n);
         }
-        let mut text = |col: Option<u32>, field: &str, max: usize| -> TextCell {
+        let mut text = |slot: usize, col: Option<u32>, field: &str, max: usize| -> TextCell {
             if col.is_none() {
                 return TextCell::Absent;
             }
-            let t = r.get(col).map(cell_text).unwrap_or_default();
-            let t = t.trim();
+            let t = trimmed(r.take(slot).map(cell_into_text).unwrap_or_default());
             if t.is_empty() {
                 return TextCell::Empty;
             }
-            if let Some(e) = text_problem(t, max) {
+            if let Some(e) = text_problem(&t, max) {
                 errors.push(RowError::new(n, field, e));
             }
-            TextCell::Value(t.to_owned())
+            TextCell::Value(t)
         };
-        let seller_sku = text(cols.seller_sku, "seller_sku", SELLER_SKU_MAX);
-        let size = text(cols.size, "size", SIZE_MAX);
-        let brand = text(cols.brand, "brand", BRAND_MAX);
-        let mut quantity = |col: Option<u32>, field: &str, negative: &str| -> Option<i32> {
+        let seller_sku = text(SELLER_SKU, cols.seller_sku, "seller_sku", SELLER_SKU_MAX);
+        let size = text(SIZE, cols.size, "size", SIZE_MAX);
+        let brand = text(BRAND, cols.brand, "brand", BRAND_MAX);
+        let mut quantity = |slot: usize, col: Option<u32>, field: &str, negative: &str| {
             col?;
-            match parse_quantity(r.get(col)) {
+            match parse_quantity(r.take(slot).as_ref()) {
                 Ok(q) => Some(q),
                 Err(QuantityError::Negative) => {
                     errors.push(RowError::new(n, field, negative));
@@ -352,11 +384,13 @@ fn validate(sheet: &SheetCells) -> ParsedSheet {
             }
         };
         let stock = quantity(
+            STOCK,
             cols.stock,
             "stock_quantity",
             "Stock quantity cannot be negative",
         );
         let defect = quantity(
+            DEFECT,
             cols.defect,
             "defect_quantity",
             "Defect quantity cannot be negative",
@@ -384,13 +418,30 @@ fn validate(sheet: &SheetCells) -> ParsedSheet {
         );
     }
     if !errors.is_empty() {
-        return failure(errors, total_rows);
+        return failure(capped(errors), total_rows);
     }
     ParsedSheet {
         total_rows,
         rows,
         errors,
     }
+}
+
+/// Row errors reported at most; the rest are counted in one last entry.
+pub const MAX_ROW_ERRORS: usize = 1_000;
+
+/// The first [`MAX_ROW_ERRORS`] errors, and a `file` entry saying how many more there were.
+fn capped(mut errors: Vec<RowError>) -> Vec<RowError> {
+    if errors.len() > MAX_ROW_ERRORS {
+        let more = errors.len() - MAX_ROW_ERRORS;
+        errors.truncate(MAX_ROW_ERRORS);
+        errors.push(RowError::new(
+            0,
+            "file",
+            format!("{more} more errors are not listed; fix these and import again"),
+        ));
+    }
+    errors
 }
 
 fn is_blank(c: &Data) -> bool {
@@ -408,6 +459,23 @@ fn text_problem(value: &str, max: usize) -> Option<String> {
         Some(format!("Value is too long (at most {max} characters)"))
     } else {
         None
+    }
+}
+
+/// `text` without surrounding whitespace, reusing its buffer when nothing is cut.
+fn trimmed(text: String) -> String {
+    if text.trim().len() == text.len() {
+        text
+    } else {
+        text.trim().to_owned()
+    }
+}
+
+/// [`cell_text`] of a cell that is not needed any more (strings are moved, not copied).
+fn cell_into_text(c: Data) -> String {
+    match c {
+        Data::String(s) => s,
+        other => cell_text(&other),
     }
 }
 
@@ -548,118 +616,145 @@ pub async fn apply(
     let mut conn = db::conn(pool).await?;
     let tx = conn.transaction().await?;
 
-    let barcodes: Vec<String> = parsed.rows.iter().map(|r| r.barcode.clone()).collect();
+    let barcodes: Vec<&str> = parsed.rows.iter().map(|r| r.barcode.as_str()).collect();
+    // Per row (same order): the existing product it updates, if any.
     let existing = products::lock_for_import(&tx, &barcodes).await?;
-    let by_barcode: HashMap<&str, &products::ImportTarget> =
-        existing.iter().map(|p| (p.barcode.as_str(), p)).collect();
-    let existing_ids: Vec<Uuid> = existing.iter().map(|p| p.id).collect();
+    drop(barcodes);
+    let existing_ids: Vec<Uuid> = existing.iter().flatten().map(|p| p.id).collect();
     let balances = stock::lock_balances(&tx, &existing_ids).await?;
+    drop(existing_ids);
 
-    // New products, with GTINs that are free in the database and in this file.
-    let mut new_products = Vec::new();
-    let candidates: Vec<String> = parsed
+    // Deleted products come back only with an administrator's import.
+    let refused: Vec<RowError> = parsed
         .rows
         .iter()
-        .filter(|r| !by_barcode.contains_key(r.barcode.as_str()))
-        .filter_map(|r| gtin_for(&r.barcode))
+        .zip(&existing)
+        .filter(|(_, target)| {
+            target
+                .as_ref()
+                .is_some_and(|t| t.is_deleted && !user.is_admin())
+        })
+        .map(|(row, _)| row)
+        .map(|row| {
+            RowError::new(
+                row.row_number,
+                "barcode",
+                format!(
+                    "Product with barcode '{}' is deleted; only an administrator can restore it",
+                    row.barcode
+                ),
+            )
+        })
         .collect();
-    let mut taken: HashSet<String> = products::taken_gtins(&tx, &candidates).await?;
-    let mut updates = Vec::new();
-    let mut balance_changes = Vec::new();
-    let mut ledger = Vec::new();
-    let mut refused = Vec::new();
-    for row in &parsed.rows {
-        match by_barcode.get(row.barcode.as_str()) {
-            Some(target) if target.is_deleted && !user.is_admin() => {
-                refused.push(RowError::new(
-                    row.row_number,
-                    "barcode",
-                    format!(
-                        "Product with barcode '{}' is deleted; only an administrator can restore it",
-                        row.barcode
-                    ),
-                ));
-            }
-            Some(target) => {
-                updates.push(products::ImportUpdate {
-                    id: target.id,
-                    seller_sku: row.seller_sku.value().map(str::to_owned),
-                    size: row.size.value().map(str::to_owned),
-                    brand: row.brand.value().map(str::to_owned),
-                });
-                let (old_stock, old_defect) = balances.get(&target.id).copied().unwrap_or((0, 0));
-                let new_stock = row.stock.unwrap_or(old_stock);
-                let new_defect = row.defect.unwrap_or(old_defect);
-                balance_changes.push(stock::BalanceSet {
-                    product_id: target.id,
-                    stock: new_stock,
-                    defect: new_defect,
-                });
-                ledger_rows(
-                    &mut ledger,
-                    target.id,
-                    old_stock,
-                    new_stock,
-                    old_defect,
-                    new_defect,
-                );
-            }
-            None => {
-                let id = Uuid::new_v4();
-                let gtin = gtin_for(&row.barcode).filter(|g| taken.insert(g.clone()));
-                new_products.push(products::ImportNew {
-                    id,
-                    row_number: row.row_number,
-                    barcode: row.barcode.clone(),
-                    gtin,
-                    seller_sku: row.seller_sku.value().map(str::to_owned),
-                    size: row.size.value().map(str::to_owned),
-                    brand: row.brand.value().map(str::to_owned),
-                });
-                let (stock_q, defect_q) = (row.stock.unwrap_or(0), row.defect.unwrap_or(0));
-                balance_changes.push(stock::BalanceSet {
-                    product_id: id,
-                    stock: stock_q,
-                    defect: defect_q,
-                });
-                ledger_rows(&mut ledger, id, 0, stock_q, 0, defect_q);
-            }
-        }
-    }
-
     if !refused.is_empty() {
         drop(tx);
         return Ok(rejected(failure(refused, total_rows), started));
     }
-    let inserted = products::insert_imported(&tx, &new_products).await?;
-    if inserted.len() != new_products.len() {
-        // A concurrent writer took a barcode or GTIN since the lock: report those rows.
-        let errors = new_products
-            .iter()
-            .filter(|p| !inserted.contains(&p.id))
-            .map(|p| {
-                RowError::new(
-                    p.row_number,
-                    "barcode",
-                    format!(
-                        "Product with barcode '{}' or its GTIN was created concurrently",
-                        p.barcode
-                    ),
-                )
-            })
-            .collect();
-        drop(tx);
-        return Ok(rejected(failure(errors, total_rows), started));
+
+    // GTINs of new products: free in the database and in this file.
+    let candidates: Vec<String> = parsed
+        .rows
+        .iter()
+        .zip(&existing)
+        .filter(|(_, target)| target.is_none())
+        .filter_map(|(r, _)| gtin_for(&r.barcode))
+        .collect();
+    let mut taken: HashSet<String> = products::taken_gtins(&tx, &candidates).await?;
+    drop(candidates);
+
+    // Written in batches, so what is built for the statements stays small; one transaction.
+    let (mut created, mut updated) = (0, 0);
+    let mut conflicts = Vec::new();
+    let mut rows = parsed.rows.into_iter().zip(existing);
+    loop {
+        let batch: Vec<_> = rows.by_ref().take(db::BULK_BATCH).collect();
+        if batch.is_empty() {
+            break;
+        }
+        let mut new_products = Vec::new();
+        let mut updates = Vec::new();
+        let mut balance_changes = Vec::with_capacity(batch.len());
+        let mut ledger = Vec::new();
+        for (row, target) in batch {
+            let (id, (old_stock, old_defect)) = match target {
+                Some(target) => {
+                    updates.push(products::ImportUpdate {
+                        id: target.id,
+                        seller_sku: row.seller_sku.into_value(),
+                        size: row.size.into_value(),
+                        brand: row.brand.into_value(),
+                    });
+                    let old = balances.get(&target.id).copied().unwrap_or((0, 0));
+                    (target.id, old)
+                }
+                None => {
+                    let id = Uuid::new_v4();
+                    let gtin = gtin_for(&row.barcode).filter(|g| taken.insert(g.clone()));
+                    new_products.push(products::ImportNew {
+                        id,
+                        row_number: row.row_number,
+                        barcode: row.barcode,
+                        gtin,
+                        seller_sku: row.seller_sku.into_value(),
+                        size: row.size.into_value(),
+                        brand: row.brand.into_value(),
+                    });
+                    (id, (0, 0))
+                }
+            };
+            let new_stock = row.stock.unwrap_or(old_stock);
+            let new_defect = row.defect.unwrap_or(old_defect);
+            balance_changes.push(stock::BalanceSet {
+                product_id: id,
+                stock: new_stock,
+                defect: new_defect,
+            });
+            ledger_rows(
+                &mut ledger,
+                id,
+                old_stock,
+                new_stock,
+                old_defect,
+                new_defect,
+            );
+        }
+        let inserted = products::insert_imported(&tx, &new_products).await?;
+        // A concurrent writer took a barcode or GTIN since the lock: those rows are
+        // reported (every batch is still tried, to report them all); nothing is kept.
+        conflicts.extend(
+            new_products
+                .iter()
+                .filter(|p| !inserted.contains(&p.id))
+                .map(|p| {
+                    RowError::new(
+                        p.row_number,
+                        "barcode",
+                        format!(
+                            "Product with barcode '{}' or its GTIN was created concurrently",
+                            p.barcode
+                        ),
+                    )
+                }),
+        );
+        if !conflicts.is_empty() {
+            continue;
+        }
+        products::update_imported(&tx, &updates).await?;
+        stock::set_balances(&tx, &balance_changes).await?;
+        movements::insert_import_rows(&tx, user.id, &ledger).await?;
+        created += new_products.len();
+        updated += updates.len();
     }
-    products::update_imported(&tx, &updates).await?;
-    stock::set_balances(&tx, &balance_changes).await?;
-    movements::insert_import_rows(&tx, user.id, &ledger).await?;
+    if !conflicts.is_empty() {
+        drop(tx);
+        return Ok(rejected(failure(conflicts, total_rows), started));
+    }
     tx.commit().await?;
     Ok(respond(
         ImportResult {
             total_rows,
-            created: new_products.len(),
-            updated: updates.len(),
+            created,
+            updated,
             errors: Vec::new(),
             success: true,
         },
@@ -684,9 +779,9 @@ fn ledger_rows(
             out.push(movements::ImportLedgerRow {
                 operation_type: kind,
                 product_id,
+                old,
                 // Both are in 0..=i32::MAX, so the difference fits.
                 delta: new - old,
-                notes: format!("Excel import: {old} → {new}"),
             });
         }
     }
@@ -787,7 +882,7 @@ mod tests {
             (4, 3, s("abc")),
             (5, 0, s("4601234567890")),
         ]);
-        let parsed = validate(&r);
+        let parsed = validate(r);
         assert_eq!(parsed.total_rows, 4);
         assert_eq!(
             parsed.errors,
@@ -815,7 +910,7 @@ mod tests {
             (2, 0, s("A-2")),
             (2, 2, Data::Int(3)),
         ]);
-        let parsed = validate(&r);
+        let parsed = validate(r);
         assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
         assert_eq!(parsed.total_rows, 2);
         let a = &parsed.rows[0];
@@ -832,13 +927,13 @@ mod tests {
     #[test]
     fn missing_header_cells_and_empty_sheets() {
         let r = sheet(&[(2, 0, s("Баркод"))]);
-        let parsed = validate(&r);
+        let parsed = validate(r);
         assert_eq!(parsed.errors[0].field, "barcode");
         assert_eq!(
             parsed.errors[0].message,
             "Required column 'Баркод' not found"
         );
-        let parsed = validate(&sheet(&[]));
+        let parsed = validate(sheet(&[]));
         assert_eq!(
             parsed.errors,
             vec![RowError::new(1, "header", "Empty file - no header row")]
@@ -847,14 +942,14 @@ mod tests {
 
     #[test]
     fn unreadable_files_and_missing_sheets() {
-        let parsed = parse_workbook(b"not a workbook", &workbook::LIMITS).unwrap();
+        let parsed = parse_workbook(b"not a workbook".to_vec(), &workbook::LIMITS).unwrap();
         assert_eq!(parsed.errors[0].field, "file");
         assert!(
             parsed.errors[0]
                 .message
                 .starts_with("Failed to open Excel file: ")
         );
-        let parsed = parse_workbook(b"PK\x03\x04garbage", &workbook::LIMITS).unwrap();
+        let parsed = parse_workbook(b"PK\x03\x04garbage".to_vec(), &workbook::LIMITS).unwrap();
         assert_eq!(parsed.errors[0].field, "file");
     }
 }

@@ -12,7 +12,7 @@ use tokio_postgres::Row;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::db::{DbError, Filters, from_columns};
+use super::db::{BULK_BATCH, DbError, Filters, from_columns};
 use super::errors::ApiError;
 use super::export::Table;
 use super::paging::{self, Page, PageRequest, PagedSql};
@@ -50,11 +50,14 @@ const INSERT: &str = concat!(
     movement_joins!()
 );
 /// Writes the import's ledger rows in one statement (parallel arrays).
+/// The note of each row (`Excel import: old → new`) is written here from the old balance
+/// and the delta.
 const INSERT_IMPORT_ROWS: &str = "INSERT INTO stock_movements \
      (id, operation_type, product_id, quantity, user_id, notes) \
-     SELECT u.id, u.operation_type, u.product_id, u.quantity, $5, u.notes \
-     FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::int[], $6::text[]) \
-       AS u(id, operation_type, product_id, quantity, notes)";
+     SELECT u.id, u.operation_type, u.product_id, u.quantity, $5, \
+       format('Excel import: %s → %s', u.old, u.old + u.quantity) \
+     FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::int[], $6::int[]) \
+       AS u(id, operation_type, product_id, quantity, old)";
 
 const LIST: &str = concat!(
     "SELECT ",
@@ -155,8 +158,9 @@ pub async fn insert(
 pub struct ImportLedgerRow {
     pub operation_type: &'static str,
     pub product_id: Uuid,
+    /// The balance before the import.
+    pub old: i32,
     pub delta: i32,
-    pub notes: String,
 }
 
 /// Writes the import's ledger rows inside the caller's transaction.
@@ -165,20 +169,19 @@ pub async fn insert_import_rows(
     user_id: Uuid,
     rows: &[ImportLedgerRow],
 ) -> Result<(), DbError> {
-    if rows.is_empty() {
-        return Ok(());
+    for rows in rows.chunks(BULK_BATCH) {
+        let ids: Vec<Uuid> = rows.iter().map(|_| Uuid::new_v4()).collect();
+        let types: Vec<&str> = rows.iter().map(|r| r.operation_type).collect();
+        let products: Vec<Uuid> = rows.iter().map(|r| r.product_id).collect();
+        let deltas: Vec<i32> = rows.iter().map(|r| r.delta).collect();
+        let olds: Vec<i32> = rows.iter().map(|r| r.old).collect();
+        client
+            .execute(
+                INSERT_IMPORT_ROWS,
+                &[&ids, &types, &products, &deltas, &user_id, &olds],
+            )
+            .await?;
     }
-    let ids: Vec<Uuid> = rows.iter().map(|_| Uuid::new_v4()).collect();
-    let types: Vec<&str> = rows.iter().map(|r| r.operation_type).collect();
-    let products: Vec<Uuid> = rows.iter().map(|r| r.product_id).collect();
-    let deltas: Vec<i32> = rows.iter().map(|r| r.delta).collect();
-    let notes: Vec<&str> = rows.iter().map(|r| r.notes.as_str()).collect();
-    client
-        .execute(
-            INSERT_IMPORT_ROWS,
-            &[&ids, &types, &products, &deltas, &user_id, &notes],
-        )
-        .await?;
     Ok(())
 }
 

@@ -6,12 +6,14 @@
 use std::collections::HashSet;
 
 use deadpool_postgres::{GenericClient, Pool};
+use futures_util::TryStreamExt;
 use serde::Serialize;
 use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::db::{self, DbError, Filters, from_columns};
+use super::db::{self, BULK_BATCH, DbError, Filters, from_columns};
 use super::errors::{ApiError, msg};
 use super::export::Table;
 use super::paging::{self, Page, PageRequest, PagedSql};
@@ -85,8 +87,11 @@ const GET_ANY: &str = "SELECT p.barcode, p.gtin, p.seller_sku, p.size, p.brand, 
 /// The import: lock the products a sheet names (deleted ones included), in id order. `NO KEY`:
 /// a concurrent operation holding a balance row still gets the `KEY SHARE` lock its journal
 /// row's foreign key needs; a plain `FOR UPDATE` here would deadlock with it.
-const LOCK_FOR_IMPORT: &str = "SELECT id, barcode, is_deleted FROM products WHERE barcode = ANY($1) \
-     ORDER BY id FOR NO KEY UPDATE";
+/// Each row names the (1-based) position of its barcode in `$1` instead of the barcode.
+const LOCK_FOR_IMPORT: &str = "SELECT p.id, p.is_deleted, u.position \
+     FROM products p JOIN unnest($1::text[]) WITH ORDINALITY AS u(barcode, position) \
+       ON p.barcode = u.barcode \
+     ORDER BY p.id FOR NO KEY UPDATE OF p";
 /// The import: which candidate GTINs are taken already.
 const TAKEN_GTINS: &str = "SELECT gtin FROM products WHERE gtin = ANY($1)";
 /// The import: new products in one statement; conflicts (a concurrent writer) are skipped and
@@ -448,7 +453,6 @@ pub async fn restore(pool: &Pool, id: Uuid) -> Result<Product, ApiError> {
 #[derive(Debug, Clone)]
 pub struct ImportTarget {
     pub id: Uuid,
-    pub barcode: String,
     /// Soft-deleted: only an administrator's import restores it.
     pub is_deleted: bool,
 }
@@ -475,14 +479,29 @@ pub struct ImportUpdate {
 }
 
 /// Locks (FOR UPDATE, id order) the products with these barcodes, deleted ones included.
+/// Locks (id order) the products with these barcodes, deleted ones included; the result
+/// has one entry per barcode, `None` where there is no such product. Rows are read as they
+/// arrive (a large import does not buffer them all).
 pub async fn lock_for_import(
     client: &impl GenericClient,
-    barcodes: &[String],
-) -> Result<Vec<ImportTarget>, DbError> {
-    let rows = client.query(LOCK_FOR_IMPORT, &[&barcodes]).await?;
-    rows.iter()
-        .map(|r| Ok(from_columns! { r, ImportTarget { id, barcode, is_deleted } }))
-        .collect()
+    barcodes: &[&str],
+) -> Result<Vec<Option<ImportTarget>>, DbError> {
+    let mut found: Vec<Option<ImportTarget>> = Vec::new();
+    found.resize_with(barcodes.len(), || None);
+    let params: [&(dyn ToSql + Sync); 1] = [&barcodes];
+    let rows = client.query_raw(LOCK_FOR_IMPORT, params).await?;
+    futures_util::pin_mut!(rows);
+    while let Some(row) = rows.try_next().await? {
+        let position: i64 = row.try_get("position")?;
+        let target = from_columns! { row, ImportTarget { id, is_deleted } };
+        if let Some(slot) = usize::try_from(position - 1)
+            .ok()
+            .and_then(|i| found.get_mut(i))
+        {
+            *slot = Some(target);
+        }
+    }
+    Ok(found)
 }
 
 /// The candidates that some product already uses as its GTIN.
@@ -504,24 +523,25 @@ pub async fn insert_imported(
     client: &impl GenericClient,
     new: &[ImportNew],
 ) -> Result<HashSet<Uuid>, DbError> {
-    if new.is_empty() {
-        return Ok(HashSet::new());
+    let mut inserted = HashSet::new();
+    for new in new.chunks(BULK_BATCH) {
+        let ids: Vec<Uuid> = new.iter().map(|p| p.id).collect();
+        let barcodes: Vec<&str> = new.iter().map(|p| p.barcode.as_str()).collect();
+        let gtins: Vec<Option<&str>> = new.iter().map(|p| p.gtin.as_deref()).collect();
+        let skus: Vec<Option<&str>> = new.iter().map(|p| p.seller_sku.as_deref()).collect();
+        let sizes: Vec<Option<&str>> = new.iter().map(|p| p.size.as_deref()).collect();
+        let brands: Vec<Option<&str>> = new.iter().map(|p| p.brand.as_deref()).collect();
+        let rows = client
+            .query(
+                INSERT_IMPORTED,
+                &[&ids, &barcodes, &gtins, &skus, &sizes, &brands],
+            )
+            .await?;
+        for r in rows {
+            inserted.insert(r.try_get::<_, Uuid>(0)?);
+        }
     }
-    let ids: Vec<Uuid> = new.iter().map(|p| p.id).collect();
-    let barcodes: Vec<&str> = new.iter().map(|p| p.barcode.as_str()).collect();
-    let gtins: Vec<Option<&str>> = new.iter().map(|p| p.gtin.as_deref()).collect();
-    let skus: Vec<Option<&str>> = new.iter().map(|p| p.seller_sku.as_deref()).collect();
-    let sizes: Vec<Option<&str>> = new.iter().map(|p| p.size.as_deref()).collect();
-    let brands: Vec<Option<&str>> = new.iter().map(|p| p.brand.as_deref()).collect();
-    let rows = client
-        .query(
-            INSERT_IMPORTED,
-            &[&ids, &barcodes, &gtins, &skus, &sizes, &brands],
-        )
-        .await?;
-    rows.iter()
-        .map(|r| r.try_get::<_, Uuid>(0).map_err(DbError::from))
-        .collect()
+    Ok(inserted)
 }
 
 /// Updates the attributes of matched products and clears their soft-delete flag.
@@ -529,16 +549,15 @@ pub async fn update_imported(
     client: &impl GenericClient,
     updates: &[ImportUpdate],
 ) -> Result<(), DbError> {
-    if updates.is_empty() {
-        return Ok(());
+    for updates in updates.chunks(BULK_BATCH) {
+        let ids: Vec<Uuid> = updates.iter().map(|u| u.id).collect();
+        let skus: Vec<Option<&str>> = updates.iter().map(|u| u.seller_sku.as_deref()).collect();
+        let sizes: Vec<Option<&str>> = updates.iter().map(|u| u.size.as_deref()).collect();
+        let brands: Vec<Option<&str>> = updates.iter().map(|u| u.brand.as_deref()).collect();
+        client
+            .execute(UPDATE_IMPORTED, &[&ids, &skus, &sizes, &brands])
+            .await?;
     }
-    let ids: Vec<Uuid> = updates.iter().map(|u| u.id).collect();
-    let skus: Vec<Option<&str>> = updates.iter().map(|u| u.seller_sku.as_deref()).collect();
-    let sizes: Vec<Option<&str>> = updates.iter().map(|u| u.size.as_deref()).collect();
-    let brands: Vec<Option<&str>> = updates.iter().map(|u| u.brand.as_deref()).collect();
-    client
-        .execute(UPDATE_IMPORTED, &[&ids, &skus, &sizes, &brands])
-        .await?;
     Ok(())
 }
 

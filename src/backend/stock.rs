@@ -14,13 +14,14 @@ use std::collections::HashMap;
 
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::Pool;
+use futures_util::TryStreamExt;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::db::{self, DbError, from_columns};
+use super::db::{self, BULK_BATCH, DbError, from_columns};
 use super::errors::{ApiError, msg};
 use super::idempotency::{self, Claim};
 use super::movements::{self, Movement, NewMovement};
@@ -545,7 +546,11 @@ pub async fn lock_balances(
         return Ok(out);
     }
     for (i, table) in BALANCES.into_iter().enumerate() {
-        for row in client.query(table.lock, &[&product_ids]).await? {
+        // Read as they arrive: a large import does not buffer every row.
+        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&product_ids];
+        let rows = client.query_raw(table.lock, params).await?;
+        futures_util::pin_mut!(rows);
+        while let Some(row) = rows.try_next().await? {
             let balances = out.entry(row.try_get(0)?).or_default();
             let quantity = row.try_get(1)?;
             if i == 0 {
@@ -638,14 +643,17 @@ pub struct BalanceSet {
 
 /// Sets absolute balances (good stock first), creating missing rows.
 pub async fn set_balances(client: &impl GenericClient, sets: &[BalanceSet]) -> Result<(), DbError> {
-    if sets.is_empty() {
-        return Ok(());
+    // Good stock first, in batches (the lock order of every writer).
+    for sets in sets.chunks(BULK_BATCH) {
+        let ids: Vec<Uuid> = sets.iter().map(|s| s.product_id).collect();
+        let stock: Vec<i32> = sets.iter().map(|s| s.stock).collect();
+        client.execute(STOCKS.set, &[&ids, &stock]).await?;
     }
-    let ids: Vec<Uuid> = sets.iter().map(|s| s.product_id).collect();
-    let stock: Vec<i32> = sets.iter().map(|s| s.stock).collect();
-    let defect: Vec<i32> = sets.iter().map(|s| s.defect).collect();
-    client.execute(STOCKS.set, &[&ids, &stock]).await?;
-    client.execute(DEFECTS.set, &[&ids, &defect]).await?;
+    for sets in sets.chunks(BULK_BATCH) {
+        let ids: Vec<Uuid> = sets.iter().map(|s| s.product_id).collect();
+        let defect: Vec<i32> = sets.iter().map(|s| s.defect).collect();
+        client.execute(DEFECTS.set, &[&ids, &defect]).await?;
+    }
     Ok(())
 }
 

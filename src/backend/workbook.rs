@@ -44,9 +44,15 @@ pub struct Limits {
     pub cells: u64,
     /// Items of `xl/sharedStrings.xml`.
     pub shared_strings: u64,
+    /// Decompressed bytes of `xl/sharedStrings.xml` (calamine keeps the whole table).
+    pub shared_strings_bytes: u64,
+    /// Bytes of one piece of text or one tag in a worksheet or the shared strings (the XML
+    /// reader buffers each whole; Excel's own limit for a cell is 32,767 characters).
+    pub run_bytes: u64,
     /// Entries of the zip archive.
     pub entries: usize,
-    /// Decompressed bytes of one part other than a worksheet (shared strings, styles, ...).
+    /// Decompressed bytes of each other part calamine reads whole into memory (styles, the
+    /// workbook, relationships); images and other parts it never opens are only counted.
     pub part_bytes: u64,
     /// Decompressed bytes of all parts together.
     pub uncompressed_bytes: u64,
@@ -64,17 +70,19 @@ pub struct Limits {
 /// The limits of `POST /api/import/excel`.
 pub const LIMITS: Limits = Limits {
     sheets: 64,
-    rows: 50_000,
+    rows: 30_000,
     columns: 256,
     cells: 1_000_000,
-    shared_strings: 200_000,
+    shared_strings: 120_000,
+    shared_strings_bytes: 8 << 20,
+    run_bytes: 128 << 10,
     entries: 1_000,
-    part_bytes: 16 << 20,
+    part_bytes: 2 << 20,
     uncompressed_bytes: 256 << 20,
     ratio: 100,
-    xls_bytes: 8 << 20,
-    xls_area: 1_000_000,
-    xls_text_bytes: 16 << 20,
+    xls_bytes: 4 << 20,
+    xls_area: 250_000,
+    xls_text_bytes: 8 << 20,
 };
 
 /// Parts smaller than this are not held to the compression ratio (small XML parts compress
@@ -245,17 +253,32 @@ fn check_zip(bytes: &[u8], limits: &Limits) -> Result<(), Problem> {
         let mut part = archive.by_index(i).map_err(unreadable)?;
         let name = part.name().to_owned();
         let compressed = part.compressed_size().max(1);
-        let cap = if name.starts_with("xl/worksheets/") {
-            limits.uncompressed_bytes
-        } else {
+        let is_sheet = name.starts_with("xl/worksheets/");
+        let is_strings = name == "xl/sharedStrings.xml";
+        // Parts calamine reads whole into memory; others (images, themes) it never opens.
+        let is_read_whole =
+            name == "xl/styles.xml" || name == "xl/workbook.xml" || name.ends_with(".rels");
+        let cap = if is_strings {
+            limits.shared_strings_bytes
+        } else if is_read_whole {
             limits.part_bytes
+        } else {
+            limits.uncompressed_bytes
         };
         let mut size = 0u64;
+        let mut run = RunMeter::default();
         loop {
-            let n = part.read(&mut buf).map_err(unreadable)? as u64;
+            let n = part.read(&mut buf).map_err(unreadable)?;
             if n == 0 {
                 break;
             }
+            if (is_sheet || is_strings) && run.longest_after(&buf[..n]) > limits.run_bytes {
+                return Err(too_large(format!(
+                    "at most {} KiB in one cell or tag ({name} has more)",
+                    limits.run_bytes >> 10
+                )));
+            }
+            let n = n as u64;
             size += n;
             total += n;
             if size > cap {
@@ -279,6 +302,27 @@ fn check_zip(bytes: &[u8], limits: &Limits) -> Result<(), Problem> {
         }
     }
     count_shared_strings(&mut archive, limits)
+}
+
+/// The longest stretch of XML between two `<`/`>` seen so far, over consecutive chunks.
+#[derive(Default)]
+struct RunMeter {
+    current: u64,
+    longest: u64,
+}
+
+impl RunMeter {
+    fn longest_after(&mut self, chunk: &[u8]) -> u64 {
+        let mut rest = chunk;
+        while let Some(i) = memchr::memchr2(b'<', b'>', rest) {
+            self.longest = self.longest.max(self.current + i as u64);
+            self.current = 0;
+            rest = &rest[i + 1..];
+        }
+        self.current += rest.len() as u64;
+        self.longest = self.longest.max(self.current);
+        self.longest
+    }
 }
 
 /// End-of-central-directory records (all candidates in the file's tail, zip64 included):

@@ -501,19 +501,24 @@ fn issue_14_a_sheet_with_one_far_cell_is_refused_and_the_backend_lives() {
     let file = far_cell_workbook();
     assert!(file.len() < 10_000, "a small file: {} bytes", file.len());
     let r = upload(&b, "far.xlsx", &file);
-    refused(&r, 413, "at most 50000 rows (the sheet uses row 1048576)");
+    refused(&r, 413, "at most 30000 rows (the sheet uses row 1048576)");
     still_alive(&mut b, pid);
     // Nothing was imported.
     assert_eq!(product_by_barcode(&b, "4600000000017"), Value::Null);
 }
 
-/// A valid workbook whose sheet carries `padding` bytes of spaces (compressed ~1000:1).
-fn padded_workbook(padding: usize) -> Vec<u8> {
+/// A valid workbook whose sheet carries `padding` bytes of empty elements (compressed
+/// ~1000:1), or of spaces (one long stretch of text) with `one_run`.
+fn padded_workbook(padding: usize, one_run: bool) -> Vec<u8> {
     use std::io::Write;
     let mut sheet = String::from(
         r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>Баркод</t></is></c></row>"#,
     );
-    sheet.push_str(&" ".repeat(padding));
+    if one_run {
+        sheet.push_str(&" ".repeat(padding));
+    } else {
+        sheet.push_str(&"<a/>".repeat(padding / 4));
+    }
     sheet.push_str(r#"<row r="2"><c r="A2" t="inlineStr"><is><t>BOMB-1</t></is></c></row></sheetData></worksheet>"#);
     let parts: [(&str, &str); 4] = [
         (
@@ -550,13 +555,17 @@ fn padded_workbook(padding: usize) -> Vec<u8> {
 fn zip_bombs_are_refused_by_their_compression_ratio() {
     let mut b = Backend::start();
     let pid = b.pid();
-    // The same file without padding imports: the hand-made workbook itself is fine.
-    let res = result(&upload(&b, "ok.xlsx", &padded_workbook(0)));
+    // With half a MiB of padding (under the ratio floor) it imports: the hand-made workbook
+    // itself is fine.
+    let res = result(&upload(&b, "ok.xlsx", &padded_workbook(512 << 10, false)));
     assert_eq!(res["created"], 1, "{res}");
-    let bomb = padded_workbook(20 << 20);
+    let bomb = padded_workbook(20 << 20, false);
     assert!(bomb.len() < 200_000, "{} bytes", bomb.len());
     let r = upload(&b, "bomb.xlsx", &bomb);
     refused(&r, 413, "a compression ratio of at most 100:1");
+    // One piece of text of 1 MiB (the XML reader would hold it whole).
+    let r = upload(&b, "run.xlsx", &padded_workbook(1 << 20, true));
+    refused(&r, 413, "at most 128 KiB in one cell or tag");
     still_alive(&mut b, pid);
 }
 
@@ -567,12 +576,12 @@ fn sheets_with_too_many_rows_are_refused() {
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet().set_name("Сводная").expect("sheet name");
     ws.write_string(0, 0, "Баркод").expect("write");
-    for r in 1..=50_000u32 {
+    for r in 1..=30_000u32 {
         ws.write_number(r, 0, f64::from(r)).expect("write");
     }
     let file = wb.save_to_buffer().expect("xlsx bytes");
     let r = upload(&b, "rows.xlsx", &file);
-    refused(&r, 413, "at most 50000 rows (the sheet uses row 50001)");
+    refused(&r, 413, "at most 30000 rows (the sheet uses row 30001)");
     still_alive(&mut b, pid);
 }
 
@@ -609,7 +618,7 @@ fn legacy_xls_bombs_are_refused() {
     let r = upload(&b, "far.xls", &patched_xls(false));
     refused(&r, 413, "cells spanned by the sheets of a legacy .xls file");
     let r = upload(&b, "dimensions.xls", &patched_xls(true));
-    refused(&r, 413, "cells spanned by the sheets of a legacy .xls file");
+    refused(&r, 413, "its DIMENSIONS record claims more");
     still_alive(&mut b, pid);
     // The unpatched fixture still imports.
     let fixture = std::fs::read(concat!(
@@ -679,4 +688,43 @@ fn only_an_administrators_import_restores_a_deleted_product() {
         (json!(1), json!(1))
     );
     assert_eq!(product_by_barcode(&b, "GONE-OP")["stock_quantity"], 2);
+}
+
+#[test]
+fn uploads_of_several_mebibytes_are_read_whole() {
+    // Beyond axum's 2 MB default body limit, within WMS_UPLOAD_LIMIT (20 MiB): a workbook
+    // with a 5 MiB incompressible part next to its sheet.
+    use std::io::Write;
+    let b = Backend::start();
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet().set_name("Сводная").expect("sheet name");
+    ws.write_string(0, 0, "Баркод").expect("write");
+    ws.write_string(1, 0, "BIG-1").expect("write");
+    let small = wb.save_to_buffer().expect("xlsx");
+    let mut src = zip::ZipArchive::new(std::io::Cursor::new(small)).expect("zip");
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..src.len() {
+        let entry = src.by_index(i).expect("entry");
+        out.raw_copy_file(entry).expect("copy");
+    }
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    out.start_file("xl/media/blob.bin", stored).expect("entry");
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let blob: Vec<u8> = (0..5 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    out.write_all(&blob).expect("write");
+    let file = out.finish().expect("zip").into_inner();
+    assert!(file.len() > 5 << 20);
+    let res = result(&upload(&b, "big.xlsx", &file));
+    assert_eq!(
+        (res["success"].clone(), res["created"].clone()),
+        (json!(true), json!(1))
+    );
 }

@@ -503,7 +503,15 @@ fn check_biff(stream: &[u8], limits: &Limits) -> Result<(), Problem> {
                             .to_owned(),
                     ));
                 }
-                0x0200 => totals.add_area(dimensions_area(d)?)?,
+                // A reservation (untouched memory), but one that must be possible: held to
+                // the same limit on its own.
+                0x0200 if dimensions_area(d)? > limits.xls_area => {
+                    return Err(too_large(format!(
+                        "at most {} cells spanned by a sheet of a legacy .xls file (its \
+                         DIMENSIONS record claims more; save it as .xlsx)",
+                        limits.xls_area
+                    )));
+                }
                 0x0203 | 0x0204 | 0x0205 | 0x027E | 0x0207 => {
                     // 0x0207 (a formula's string) would land on the last formula's cell;
                     // formulas are refused, so it is the first cell.
