@@ -777,11 +777,13 @@ fn ledger_rows(
     ] {
         if old != new {
             out.push(movements::ImportLedgerRow {
-                operation_type: kind,
-                product_id,
+                change: movements::Adjustment {
+                    operation_type: kind,
+                    product_id,
+                    // Both are in 0..=i32::MAX, so the difference fits.
+                    delta: new - old,
+                },
                 old,
-                // Both are in 0..=i32::MAX, so the difference fits.
-                delta: new - old,
             });
         }
     }

@@ -58,6 +58,12 @@ const INSERT_IMPORT_ROWS: &str = "INSERT INTO stock_movements \
        format('Excel import: %s → %s', u.old, u.old + u.quantity) \
      FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::int[], $6::int[]) \
        AS u(id, operation_type, product_id, quantity, old)";
+/// Writes adjustment rows sharing one note (a stocktake's approval) in one statement.
+const INSERT_ADJUSTMENTS: &str = "INSERT INTO stock_movements \
+     (id, operation_type, product_id, quantity, user_id, notes) \
+     SELECT u.id, u.operation_type, u.product_id, u.quantity, $5, $6 \
+     FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::int[]) \
+       AS u(id, operation_type, product_id, quantity)";
 
 const LIST: &str = concat!(
     "SELECT ",
@@ -156,11 +162,9 @@ pub async fn insert(
 /// One journal row of the import: a signed balance delta (never 0).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportLedgerRow {
-    pub operation_type: &'static str,
-    pub product_id: Uuid,
+    pub change: Adjustment,
     /// The balance before the import.
     pub old: i32,
-    pub delta: i32,
 }
 
 /// Writes the import's ledger rows inside the caller's transaction.
@@ -170,10 +174,7 @@ pub async fn insert_import_rows(
     rows: &[ImportLedgerRow],
 ) -> Result<(), DbError> {
     for rows in rows.chunks(BULK_BATCH) {
-        let ids: Vec<Uuid> = rows.iter().map(|_| Uuid::new_v4()).collect();
-        let types: Vec<&str> = rows.iter().map(|r| r.operation_type).collect();
-        let products: Vec<Uuid> = rows.iter().map(|r| r.product_id).collect();
-        let deltas: Vec<i32> = rows.iter().map(|r| r.delta).collect();
+        let (ids, types, products, deltas) = columns(rows.iter().map(|r| &r.change));
         let olds: Vec<i32> = rows.iter().map(|r| r.old).collect();
         client
             .execute(
@@ -183,6 +184,47 @@ pub async fn insert_import_rows(
             .await?;
     }
     Ok(())
+}
+
+/// One adjustment of a balance: a ledger row of the import or of a stocktake's difference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adjustment {
+    pub operation_type: &'static str,
+    pub product_id: Uuid,
+    pub delta: i32,
+}
+
+/// Writes adjustment rows, all with the same note, inside the caller's transaction.
+pub async fn insert_adjustments(
+    client: &impl GenericClient,
+    user_id: Uuid,
+    rows: &[Adjustment],
+    notes: &str,
+) -> Result<(), DbError> {
+    for rows in rows.chunks(BULK_BATCH) {
+        let (ids, types, products, deltas) = columns(rows.iter());
+        client
+            .execute(
+                INSERT_ADJUSTMENTS,
+                &[&ids, &types, &products, &deltas, &user_id, &notes],
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// The parallel arrays of a bulk insert (`unnest`): new ids, types, products, quantities.
+fn columns<'a>(
+    rows: impl Iterator<Item = &'a Adjustment>,
+) -> (Vec<Uuid>, Vec<&'static str>, Vec<Uuid>, Vec<i32>) {
+    let mut out = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for r in rows {
+        out.0.push(Uuid::new_v4());
+        out.1.push(r.operation_type);
+        out.2.push(r.product_id);
+        out.3.push(r.delta);
+    }
+    out
 }
 
 /// Filters of the journal and its export.

@@ -28,7 +28,7 @@ use uuid::Uuid;
 use super::batch::LineRefusal;
 use super::db::{self, Filters, from_columns};
 use super::errors::{ApiError, msg};
-use super::movements::{self, ImportLedgerRow};
+use super::movements::{self, Adjustment};
 use super::paging::{self, Page, PageRequest, PagedSql};
 use super::products;
 use super::stock::{self, BalanceSet, QUANTITY_MAX};
@@ -644,16 +644,15 @@ pub async fn approve(
         for (operation_type, delta) in [("stocktake_stock", d.good), ("stocktake_defect", d.defect)]
         {
             if delta != 0 {
-                rows.push(ImportLedgerRow {
+                rows.push(Adjustment {
                     operation_type,
                     product_id: d.product_id,
                     delta,
-                    notes: notes.clone(),
                 });
             }
         }
     }
-    movements::insert_import_rows(&tx, user.id, &rows).await?;
+    movements::insert_adjustments(&tx, user.id, &rows, &notes).await?;
     tx.execute(CLOSE, &[&id, &"approved", &user.id, &Some(reason)])
         .await?;
     let stocktake = get_object(&tx, id).await?;
