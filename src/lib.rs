@@ -10,11 +10,16 @@
 //!   Its decisions live in a pure engine; the syscalls in a thin runtime around it.
 //! * [`web`]: the static SPA server and `/api` reverse proxy (`wms web`).
 //! * [`lingering`]: lingering close for the HTTP servers (a response is never lost to RST).
+//! * [`backup`]: logical dumps, WAL archiving, base backups, point-in-time restore, drills
+//!   (`wms backup`, `wms restore`).
+//! * [`ledger`]: the ledger check's SQL, shared by the backend and the restore drills.
 //!
 //! Every subcommand returns an [`std::process::ExitCode`]; the codes are documented in
 //! `main.rs` and the README.
 
 pub mod backend;
+pub mod backup;
+pub mod ledger;
 pub mod lingering;
 pub mod postgres;
 pub mod supervisor;
