@@ -86,6 +86,9 @@ pub enum BackupCommand {
         #[arg(long)]
         refresh: bool,
     },
+    /// Prepare the backup volume: create it and give it to the server's OS account (a
+    /// oneshot of config.toml, run as root at every boot).
+    Init,
     /// Run the WAL receiver (a service of config.toml): prepares the slot and the
     /// synchronous setting, then becomes pg_receivewal.
     ReceiveWal,
@@ -171,6 +174,7 @@ fn backup(args: BackupArgs) -> Result<ExitCode, BackupError> {
         Some(BackupCommand::Base { if_due }) => base::run(&settings, if_due),
         Some(BackupCommand::Verify { if_due }) => verify::run(&settings, if_due),
         Some(BackupCommand::Status { json, refresh }) => receiver::status(&settings, json, refresh),
+        Some(BackupCommand::Init) => receiver::init(&settings),
         Some(BackupCommand::ReceiveWal) => receiver::run(&settings),
         Some(BackupCommand::Probe(p)) => {
             apply_probe_args(&mut settings, p)?;

@@ -4,14 +4,18 @@
 //! supervisor's pid is the receiver itself: its death is seen and restarted like any
 //! service's. Before the exec it:
 //!
-//! 1. creates the backup volume's `wal/` and `status/` (as the server's OS account);
+//! 1. creates the backup volume's `wal/` (as the server's OS account; `wms backup init`,
+//!    a root oneshot before it, made the volume its) and checks that the archive belongs
+//!    to this cluster (`cluster-id`, the system identifier, recorded at the first start);
 //! 2. creates the physical replication slot `wms_backup` if missing (the server keeps WAL
 //!    for the archive while the receiver is down); a slot the server invalidated
 //!    (`max_slot_wal_keep_size` exceeded) is recreated, the old stream retired and a base
 //!    backup marked due, because the archive now has a hole;
 //! 3. sets `synchronous_standby_names` to the receiver's name when `WMS_BACKUP_SYNC=true`
 //!    (and clears it when it is ours and sync is off), then reloads the configuration;
-//! 4. records the lag (from the slot) in `status/receiver.json`, so the status has a fresh
+//! 4. pads a `.partial` segment left short by a receiver killed while creating it (it
+//!    holds only zeros then, and `pg_receivewal` would refuse it forever);
+//! 5. records the lag (from the slot) in `status/receiver.json`, so the status has a fresh
 //!    figure on every (re)start even while the receiver keeps failing.
 //!
 //! `pg_receivewal` runs with `--synchronous` in both modes (it flushes each chunk and
@@ -58,6 +62,10 @@ const MEASURE: &str = "SELECT COALESCE(r.state = 'streaming', false) AS streamin
      WHERE s.slot_name = $1";
 const SHOW_SYNC: &str = "SELECT current_setting('synchronous_standby_names')";
 const RELOAD: &str = "SELECT pg_reload_conf()";
+const SEG_SIZE: &str = "SELECT setting::bigint FROM pg_settings WHERE name = 'wal_segment_size'";
+const SYSTEM_ID: &str = "SELECT system_identifier::bigint FROM pg_control_system()";
+/// The system identifier of the cluster the archive belongs to.
+pub const CLUSTER_FILE: &str = "cluster-id";
 
 /// Drops to the server's OS account when we are root (the socket authenticates it, and
 /// the files in the backup volume are its).
@@ -66,6 +74,41 @@ pub fn become_account(settings: &Settings) -> Result<(), BackupError> {
         account.become_it()?;
     }
     Ok(())
+}
+
+/// `wms backup init`: the backup volume and its directories exist and belong to the
+/// server's OS account (run as root; as anyone else it only creates what it may).
+pub fn init(settings: &Settings) -> Result<ExitCode, BackupError> {
+    let Some(dir) = settings.backup_dir.as_deref() else {
+        info!("WAL archiving is off (WMS_BACKUP_DIR=off)");
+        return Ok(ExitCode::SUCCESS);
+    };
+    let account = Account::for_tools(settings.os_user.as_deref())?;
+    let archive = Archive::new(dir);
+    for d in [
+        archive.root().to_owned(),
+        archive.wal_dir(),
+        archive.base_dir(),
+        archive.root().join(status::STATUS_DIR),
+    ] {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&d)
+            .map_err(io_err("cannot create", &d))?;
+        if let Some(a) = &account {
+            a.chown(&d).map_err(io_err("cannot chown", &d))?;
+        }
+    }
+    info!(
+        "backup volume {} ready{}",
+        dir.display(),
+        account
+            .as_ref()
+            .map(|a| format!(" (owner {})", a.name))
+            .unwrap_or_default()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `wms backup receive-wal`.
@@ -134,6 +177,7 @@ async fn prepare(settings: &Settings, archive: &Archive) -> Result<(), BackupErr
     let client = db::connect(&cfg)
         .await
         .map_err(BackupError::sql("connecting to the embedded server"))?;
+    check_identity(&client, archive).await?;
     let state: Option<Option<String>> = client
         .query_opt(SLOT_STATE, &[&SLOT])
         .await
@@ -174,9 +218,78 @@ async fn prepare(settings: &Settings, archive: &Archive) -> Result<(), BackupErr
         info!("created the physical replication slot {SLOT}");
     }
     set_sync(&client, settings.is_sync).await?;
+    let seg_size: i64 = client
+        .query_one(SEG_SIZE, &[])
+        .await
+        .map_err(BackupError::sql("reading wal_segment_size"))?
+        .get(0);
+    repair_partials(&archive.wal_dir(), u64::try_from(seg_size).unwrap_or(0))?;
     // A fresh lag figure on every start: before streaming, from the slot.
     record(settings, archive, measure(&client).await);
     Ok(())
+}
+
+/// `pg_receivewal` creates a segment by padding it with zeros to its full size before it
+/// writes WAL into it; killed during that, it leaves a short `.partial` it then refuses to
+/// open. Such a file holds zeros only: it is padded to the full size (nothing is removed).
+fn repair_partials(wal_dir: &std::path::Path, seg_size: u64) -> Result<(), BackupError> {
+    if seg_size == 0 {
+        return Ok(());
+    }
+    for e in std::fs::read_dir(wal_dir)
+        .map_err(io_err("cannot read", wal_dir))?
+        .filter_map(Result::ok)
+    {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".partial") {
+            continue;
+        }
+        let len = e
+            .metadata()
+            .map_err(io_err("cannot stat", &e.path()))?
+            .len();
+        if len > 0 && len < seg_size {
+            warn!(
+                "{name} has {len} bytes (the receiver died while creating it); padding it to \
+                 {seg_size}"
+            );
+            let f = std::fs::OpenOptions::new()
+                .write(true)
+                .open(e.path())
+                .map_err(io_err("cannot open", &e.path()))?;
+            f.set_len(seg_size)
+                .and_then(|()| f.sync_all())
+                .map_err(io_err("cannot pad", &e.path()))?;
+        }
+    }
+    Ok(())
+}
+
+/// The archive belongs to one cluster: its system identifier is recorded at the first
+/// start and must match on every later one (WAL of two clusters must never mix).
+async fn check_identity(
+    client: &tokio_postgres::Client,
+    archive: &Archive,
+) -> Result<(), BackupError> {
+    let id: i64 = client
+        .query_one(SYSTEM_ID, &[])
+        .await
+        .map_err(BackupError::sql("reading the system identifier"))?
+        .get(0);
+    let id = id.to_string();
+    let path = archive.root().join(CLUSTER_FILE);
+    match super::archive::read_small(&path, 4096) {
+        Ok(text) if text.trim() == id => Ok(()),
+        Ok(text) => Err(BackupError::Refused(format!(
+            "{} holds the archive of another cluster (system identifier {}, this server's is              {id}): give WMS_BACKUP_DIR an empty directory, or move the old archive away",
+            archive.root().display(),
+            text.trim()
+        ))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::write(&path, id + "\n").map_err(io_err("cannot write", &path))
+        }
+        Err(e) => Err(io_err("cannot read", &path)(e)),
+    }
 }
 
 /// Makes `synchronous_standby_names` match the mode; only ever touches our own name.

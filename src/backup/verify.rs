@@ -7,8 +7,8 @@
 //! app database. The result is printed, recorded in `status/verify.json`, and the scratch
 //! directory removed. Exit 0 when the restore worked and the ledger is clean, 1 otherwise.
 //!
-//! With `--if-due` it runs only when the last drill is older than `WMS_BACKUP_VERIFY_EVERY`
-//! (and there is a base backup to restore).
+//! With `--if-due` it runs only when the last drill (or, before the first one, the first
+//! base backup) is older than `WMS_BACKUP_VERIFY_EVERY`.
 
 use std::process::ExitCode;
 use std::time::Instant;
@@ -33,21 +33,26 @@ pub fn run(settings: &Settings, if_due: bool) -> Result<ExitCode, BackupError> {
     let archive = super::archive::Archive::new(dir);
     let now = super::now();
     if if_due {
-        if archive.bases(&mut Vec::new()).is_empty() {
+        let bases = archive.bases(&mut Vec::new());
+        let Some(first) = bases.first() else {
             info!("restore drill not due: there is no base backup yet");
             return Ok(ExitCode::SUCCESS);
-        }
+        };
+        // The first drill comes one period after the first base backup, so a first boot
+        // is not delayed by it.
         let last: Option<DrillRecord> = status::load(dir, VERIFY_FILE);
-        if let Some(last) = last {
-            let age = status::seconds_between(last.at, now);
-            if age < settings.verify_every.as_secs_f64() {
-                info!(
-                    "restore drill not due: the last one was {} ago, one is due every {}",
-                    human(age),
-                    human(settings.verify_every.as_secs_f64())
-                );
-                return Ok(ExitCode::SUCCESS);
-            }
+        let (since, what) = match &last {
+            Some(d) => (d.at, "the last drill"),
+            None => (first.finished_at, "the first base backup"),
+        };
+        let age = status::seconds_between(since, now);
+        if age < settings.verify_every.as_secs_f64() {
+            info!(
+                "restore drill not due: {what} was {} ago, one is due every {}",
+                human(age),
+                human(settings.verify_every.as_secs_f64())
+            );
+            return Ok(ExitCode::SUCCESS);
         }
     }
     let scratch_root = archive.verify_dir();
