@@ -125,6 +125,55 @@ pub fn choose_base(bases: &[BaseInfo], goal: Goal) -> Result<&BaseInfo, String> 
     }
 }
 
+/// Where the recovering server is told to stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// At the end of the WAL.
+    End,
+    /// After the last commit at or before this time.
+    Time(OffsetDateTime),
+    /// After the record at this position (a commit).
+    Lsn(Lsn),
+    /// As soon as the copy is consistent.
+    Immediate,
+}
+
+/// Why the goal cannot be reached.
+#[derive(Debug, PartialEq, Eq)]
+pub enum StopError {
+    /// The WAL is damaged before the goal (the message names the segment).
+    Damaged(String),
+}
+
+/// How to reach `goal` with the WAL `checked` found (pure), and the last commit the result
+/// holds. PostgreSQL stops at a target time only when it sees a later commit; where the
+/// WAL ends (or is damaged) before one, the target becomes the position of the last
+/// commit before the target time, or the copy's consistency point.
+pub fn decide_stop(
+    goal: Goal,
+    damage: Option<&str>,
+    checked: &Checked,
+    base_end: Lsn,
+) -> Result<(Stop, Option<OffsetDateTime>), StopError> {
+    match goal {
+        Goal::Latest => match damage {
+            Some(d) => Err(StopError::Damaged(d.to_owned())),
+            None => Ok((Stop::End, checked.last_commit.map(|(_, t)| t))),
+        },
+        Goal::Time(t) => {
+            let before = checked.commits.iter().rev().find(|(_, c)| *c <= t).copied();
+            if checked.first_commit_after(t).is_some() {
+                return Ok((Stop::Time(t), before.map(|(_, c)| c)));
+            }
+            match (damage, before) {
+                (None, _) => Ok((Stop::End, checked.last_commit.map(|(_, c)| c))),
+                (Some(_), Some((lsn, c))) if lsn >= base_end => Ok((Stop::Lsn(lsn), Some(c))),
+                (Some(_), _) => Ok((Stop::Immediate, None)),
+            }
+        }
+    }
+}
+
 /// Rebuilds and recovers `job.into`.
 pub fn rebuild(job: &Job<'_>) -> Result<Rebuilt, BackupError> {
     let mut skipped = Vec::new();
@@ -202,51 +251,35 @@ pub fn rebuild(job: &Job<'_>) -> Result<Rebuilt, BackupError> {
         )),
         (None, None) => None,
     };
-    let last_ok = |d: &str| {
-        let upto = match checked.last_commit {
-            Some((_, t)) => format!(
-                "the last time that can be restored is {} (wms restore --at {})",
+    let base_end = base.end().unwrap_or(start);
+    let (stop, restored_to) = decide_stop(job.goal, damage.as_deref(), &checked, base_end)
+        .map_err(|e| match e {
+            StopError::Damaged(d) => {
+                let upto = match checked.last_commit {
+                    Some((_, t)) => format!(
+                        "the last time that can be restored is {} (wms restore --at {})",
+                        rfc3339(t),
+                        rfc3339(t)
+                    ),
+                    None => format!(
+                        "nothing after base backup {} (finished {}) can be restored",
+                        base.name,
+                        rfc3339(base.finished_at)
+                    ),
+                };
+                BackupError::Failed(format!("{d}; {upto}"))
+            }
+        })?;
+    if let (Goal::Time(t), Stop::End) = (job.goal, stop) {
+        if let Some((_, last)) = checked.last_commit {
+            info!(
+                "nothing was committed after {} (the archive's last commit is at {}): \
+                 restoring everything",
                 rfc3339(t),
-                rfc3339(t)
-            ),
-            None => format!(
-                "nothing after base backup {} (finished {}) can be restored",
-                base.name,
-                rfc3339(base.finished_at)
-            ),
-        };
-        BackupError::Failed(format!("{d}; {upto}"))
-    };
-    let recovery_goal = match job.goal {
-        Goal::Latest => {
-            if let Some(d) = &damage {
-                return Err(last_ok(d));
-            }
-            Goal::Latest
+                rfc3339(last)
+            );
         }
-        Goal::Time(t) => {
-            let covered = checked.first_commit_after(t).is_some();
-            match (&damage, covered) {
-                (_, true) => Goal::Time(t),
-                (Some(d), false) => return Err(last_ok(d)),
-                (None, false) => {
-                    if let Some((_, last)) = checked.last_commit {
-                        info!(
-                            "nothing was committed after {} in the archive (the last commit \
-                             is at {}): restoring everything",
-                            rfc3339(t),
-                            rfc3339(last)
-                        );
-                    }
-                    Goal::Latest
-                }
-            }
-        }
-    };
-    let restored_to = match recovery_goal {
-        Goal::Latest => checked.last_commit.map(|(_, t)| t),
-        Goal::Time(t) => checked.last_commit_at_or_before(t),
-    };
+    }
 
     // The recovery.
     std::fs::write(job.into.join("recovery.signal"), "")
@@ -256,7 +289,7 @@ pub fn rebuild(job: &Job<'_>) -> Result<Rebuilt, BackupError> {
             .map_err(io_err("cannot chown", job.into))?;
     }
     let started = Instant::now();
-    let mut server = TempServer::start(job.tools, job.into, target_tli, recovery_goal)?;
+    let mut server = TempServer::start(job.tools, job.into, target_tli, stop)?;
     let outcome = server.await_promotion(job.superuser, &job.after);
     let stopped = server.stop();
     let (timeline, ledger) = outcome?;
@@ -530,6 +563,21 @@ fn parse_pg_time(date: &str, clock: &str) -> Option<OffsetDateTime> {
     Some(time::PrimitiveDateTime::new(date, time).assume_utc())
 }
 
+/// A time as PostgreSQL reads it (microseconds, UTC): `2026-12-06 12:00:00.123456+00`.
+pub fn pg_time(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    )
+}
+
 /// Where `pg_waldump` stopped: the highest position its error mentions.
 pub fn stop_position(stderr: &str) -> Option<Lsn> {
     stderr
@@ -551,7 +599,7 @@ impl TempServer {
         tools: &Tools,
         pgdata: &Path,
         timeline: u32,
-        goal: Goal,
+        stop: Stop,
     ) -> Result<TempServer, BackupError> {
         let sock = private_dir(tools.account())?;
         let hba = sock.join("pg_hba.conf");
@@ -579,8 +627,14 @@ impl TempServer {
             ("logging_collector".into(), "off".into()),
             ("max_wal_senders".into(), "10".into()),
         ];
-        if let Goal::Time(t) = goal {
-            settings.push(("recovery_target_time".into(), rfc3339(t)));
+        let target = match stop {
+            Stop::End => None,
+            Stop::Time(t) => Some(("recovery_target_time", pg_time(t))),
+            Stop::Lsn(l) => Some(("recovery_target_lsn", l.to_string())),
+            Stop::Immediate => Some(("recovery_target", "immediate".to_owned())),
+        };
+        if let Some((k, v)) = target {
+            settings.push((k.into(), v));
             settings.push(("recovery_target_inclusive".into(), "on".into()));
             settings.push(("recovery_target_action".into(), "promote".into()));
         }
@@ -794,6 +848,53 @@ mod tests {
         assert_eq!(
             parse_commit("rmgr: Transaction ... desc: ABORT 2026-12-06"),
             None
+        );
+    }
+
+    #[test]
+    fn stops() {
+        let t = |s: i64| datetime!(2026-12-06 12:00 UTC) + time::Duration::seconds(s);
+        let checked = Checked {
+            commits: vec![(Lsn(100), t(1)), (Lsn(200), t(2)), (Lsn(300), t(3))],
+            last_commit: Some((Lsn(300), t(3))),
+            damage: None,
+        };
+        let end = Lsn(50);
+        assert_eq!(
+            decide_stop(Goal::Latest, None, &checked, end),
+            Ok((Stop::End, Some(t(3))))
+        );
+        assert_eq!(
+            decide_stop(Goal::Latest, Some("x"), &checked, end),
+            Err(StopError::Damaged("x".into()))
+        );
+        // A later commit exists: PostgreSQL's own target time.
+        assert_eq!(
+            decide_stop(Goal::Time(t(2)), Some("x"), &checked, end),
+            Ok((Stop::Time(t(2)), Some(t(2))))
+        );
+        // After the last commit, intact WAL: everything.
+        assert_eq!(
+            decide_stop(Goal::Time(t(9)), None, &checked, end),
+            Ok((Stop::End, Some(t(3))))
+        );
+        // After the last readable commit, damaged WAL: up to that commit's record.
+        assert_eq!(
+            decide_stop(Goal::Time(t(9)), Some("x"), &checked, end),
+            Ok((Stop::Lsn(Lsn(300)), Some(t(3))))
+        );
+        // Nothing readable after the copy's consistency point: the copy itself.
+        assert_eq!(
+            decide_stop(Goal::Time(t(9)), Some("x"), &checked, Lsn(400)),
+            Ok((Stop::Immediate, None))
+        );
+    }
+
+    #[test]
+    fn times_for_postgres() {
+        assert_eq!(
+            pg_time(datetime!(2026-12-06 13:00:56.763785427 +01:00)),
+            "2026-12-06 12:00:56.763785+00"
         );
     }
 
