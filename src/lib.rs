@@ -9,18 +9,27 @@
 //!   order gated on readiness probes, restarts what dies, stops everything in reverse order.
 //!   Its decisions live in a pure engine; the syscalls in a thin runtime around it.
 //! * [`web`]: the static SPA server and `/api` reverse proxy (`wms web`).
-//! * [`lingering`]: lingering close for the HTTP servers (a response is never lost to RST).
 //! * [`backup`]: logical dumps, WAL archiving, base backups, point-in-time restore, drills
 //!   (`wms backup`, `wms restore`).
+//! * [`http`]: the one HTTP serving path (accept loop, limits, lingering close, graceful
+//!   drain, sockets inherited from the supervisor) of the health listener, web and backend.
+//! * [`accounts`]: OS account lookups ([`accounts::Credentials`]), for the supervisor's
+//!   privilege drop and `pg-init`'s directory ownership.
+//! * [`pgerror`]: PostgreSQL error text for every role that talks to PostgreSQL.
 //! * [`ledger`]: the ledger check's SQL, shared by the backend and the restore drills.
+//!
+//! The four roles (`supervisor`, `postgres`, `backend`, `web`) are siblings: none imports
+//! another. What two of them share lives in a small module of its own (`http`, `accounts`, `pgerror`).
 //!
 //! Every subcommand returns an [`std::process::ExitCode`]; the codes are documented in
 //! `main.rs` and the README.
 
+pub mod accounts;
 pub mod backend;
 pub mod backup;
+pub mod http;
 pub mod ledger;
-pub mod lingering;
+pub mod pgerror;
 pub mod postgres;
 pub mod supervisor;
 pub mod web;

@@ -543,3 +543,63 @@ fn missing_binary_backs_off_with_a_clear_message() {
     );
     sup.wait_line("restart #3 in 400ms", Duration::from_secs(3));
 }
+
+/// A scheduled oneshot that never ran runs at start; its success is remembered in
+/// `state_dir`, so a supervisor started again an instant later does not run it again but
+/// shows it completed with the next run an hour away. `wms ctl start` runs it at once.
+#[test]
+fn scheduled_oneshot_runs_at_start_and_its_last_run_is_remembered() {
+    let dir = tempdir();
+    let d = dir.path();
+    let health = format!("127.0.0.1:{}", free_port());
+    let config = format!(
+        "{header}[services.app]\ncommand = [\"sleep\", \"1000\"]\n\
+         [services.backup]\ncommand = {}\noneshot = true\nschedule = \"every 1h\"\n",
+        sh(&emit(d, "ran", "backup")),
+        header = util::supervisor_section(d, &health) + "shutdown_timeout = \"10s\"\n"
+    );
+    let mut sup = Supervisor::start(d, &config, Mode::Child);
+    wait_for("the first run", Duration::from_secs(10), || {
+        (events_of(d, "ran", "backup").len() == 1).then_some(())
+    });
+    let doc = wait_for(
+        "healthy with the run completed",
+        Duration::from_secs(10),
+        || {
+            get_json(&health, "/health")
+                .filter(|(c, j)| *c == 200 && j["services"]["backup"]["state"] == "completed")
+        },
+    )
+    .1;
+    let next = doc["services"]["backup"]["next_run_in_s"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!((3500..=3600).contains(&next), "next run in {next} s");
+    let runs = std::fs::read_to_string(d.join("state/runs.json")).expect("runs.json");
+    assert!(runs.contains("\"backup\":"), "{runs}");
+    sup.signal(libc::SIGTERM);
+    assert!(sup.wait_exit(Duration::from_secs(10)).success());
+
+    let sup = Supervisor::start(d, &config, Mode::Child);
+    wait_for("healthy again", Duration::from_secs(10), || {
+        get_json(&health, "/health").filter(|(c, _)| *c == 200)
+    });
+    let doc = get_json(&health, "/health").expect("/health").1;
+    assert_eq!(doc["services"]["backup"]["state"], "completed");
+    assert_eq!(
+        events_of(d, "ran", "backup").len(),
+        1,
+        "a run an instant ago is not repeated at start"
+    );
+    let out = std::process::Command::new(wms())
+        .args(["ctl", "--socket"])
+        .arg(d.join("control.sock"))
+        .args(["start", "backup"])
+        .output()
+        .expect("wms ctl");
+    assert!(out.status.success(), "{out:?}");
+    wait_for("the run on request", Duration::from_secs(10), || {
+        (events_of(d, "ran", "backup").len() == 2).then_some(())
+    });
+    drop(sup);
+}

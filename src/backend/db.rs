@@ -186,7 +186,7 @@ impl Filters {
 pub enum DbError {
     #[error("no database connection available: {0}")]
     Pool(#[source] PoolError),
-    #[error("database error: {}", crate::postgres::describe_error(.0))]
+    #[error("database error: {}", crate::pgerror::describe(.0))]
     Query(#[from] tokio_postgres::Error),
     #[error("database pool set-up: {0}")]
     Setup(String),

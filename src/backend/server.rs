@@ -36,7 +36,7 @@ use super::migrate::{self, SchemaState};
 use super::routes::{self, AppState};
 use super::seed;
 use super::{EXIT_CONFIG, EXIT_SCHEMA};
-use crate::lingering::Lingering;
+use crate::http::lingering::Lingering;
 
 /// Checks a time zone name with PostgreSQL's own time zone database.
 const CHECK_TZ: &str = "SELECT now() AT TIME ZONE $1::text";

@@ -23,8 +23,7 @@ use tracing::{info, warn};
 use super::binaries::{BinError, PgBin};
 use super::datadir::{self, INIT_PENDING, Verdict};
 use super::settings::{PasswordSource, Settings, SettingsError};
-use crate::supervisor::config::{Host, System};
-use crate::supervisor::plan::Credentials;
+use crate::accounts::{self, Credentials};
 
 /// Exit code when initialisation failed or was refused.
 pub const EXIT_FAILED: u8 = 1;
@@ -109,8 +108,7 @@ fn prepare() -> Result<(), InitError> {
     let major = bin.major()?;
     let account = match &settings.os_user {
         Some(name) => Some(
-            System
-                .user(name)
+            accounts::lookup_user(name)
                 .ok()
                 .flatten()
                 .ok_or_else(|| InitError::UnknownAccount(name.clone()))?,
@@ -305,6 +303,9 @@ fn first_boot(s: &Settings, bin: &PgBin, account: Option<&Credentials>) -> Resul
     chown(&sock, account)?;
     let mut server = TempServer::start(bin, s, &sock, account)?;
     let setup = runtime.block_on(setup_database(s, &sock, &mut server, account));
+    // Dropping the runtime closes the clients' sockets (their connection tasks live there);
+    // the server is stopped only then, so it terminates no client connection.
+    drop(runtime);
     let stopped = server.stop();
     let _ = std::fs::remove_dir_all(&sock);
     setup?;
@@ -395,7 +396,7 @@ fn sql_err(what: impl Into<String>) -> impl FnOnce(tokio_postgres::Error) -> Ini
     let what = what.into();
     move |e| InitError::Sql {
         what,
-        message: super::describe_error(&e),
+        message: crate::pgerror::describe(&e),
     }
 }
 

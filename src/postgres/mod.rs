@@ -22,18 +22,6 @@ pub mod settings;
 use std::os::unix::process::CommandExt;
 use std::process::ExitCode;
 
-/// tokio-postgres prints only "db error" for errors the server sent; this includes the
-/// server's SQLSTATE and message, or the underlying cause (refused, timed out, ...).
-pub fn describe_error(e: &tokio_postgres::Error) -> String {
-    if let Some(db) = e.as_db_error() {
-        return format!("{}: {}", db.code().code(), db.message());
-    }
-    match std::error::Error::source(e) {
-        Some(cause) => format!("{e}: {cause}"),
-        None => e.to_string(),
-    }
-}
-
 /// `wms postgres [ARGS]`: exec the detected `postgres` binary with `ARGS`.
 pub fn exec_server(args: &[String]) -> ExitCode {
     let bin = match binaries::PgBin::detect() {

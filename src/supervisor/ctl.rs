@@ -111,6 +111,12 @@ fn health_cell(s: &ServiceJson) -> String {
             humantime::format_duration(Duration::from_millis(ms))
         );
     }
+    if let (Some(secs), None) = (s.next_run_in_s, s.pid) {
+        return format!(
+            "next run in {}",
+            humantime::format_duration(Duration::from_secs(secs))
+        );
+    }
     if !s.waiting_for.is_empty() {
         let deps: Vec<String> = s
             .waiting_for

@@ -18,10 +18,11 @@
 //! [`Event::SpawnFailed`] before the next action is polled.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
+use super::memory::Memory;
 use super::plan::{Condition, Plan, RestartPolicy, ServiceId, ServiceName, Signal};
 
 /// A service that ran at least this long is "stable": its death restarts it at once and
@@ -225,6 +226,15 @@ pub enum Report {
     },
     /// The aggregate status changed.
     Overall(Overall),
+    /// The engine tried a state move its table refuses (a bug; the state stayed).
+    RefusedMove {
+        /// The service.
+        service: ServiceId,
+        /// Its state.
+        from: State,
+        /// The refused target.
+        to: State,
+    },
 }
 
 /// A service's state, with the exact spelling `/health` uses.
@@ -342,6 +352,12 @@ struct Svc {
     stop_reason: Option<StopReason>,
     last_exit: Option<(Termination, Instant)>,
     probe: ProbeTrack,
+    /// Scheduled oneshots: when the next run is due (while not running).
+    next_run_at: Option<Instant>,
+    /// Scheduled oneshots: the wall-clock start of the run in progress.
+    run_started: Option<SystemTime>,
+    /// Scheduled oneshots: the wall-clock start of the last successful run.
+    last_success: Option<SystemTime>,
 }
 
 impl Svc {
@@ -364,6 +380,9 @@ impl Svc {
             stop_reason: None,
             last_exit: None,
             probe: ProbeTrack::default(),
+            next_run_at: None,
+            run_started: None,
+            last_success: None,
         }
     }
 }
@@ -384,30 +403,55 @@ enum Phase {
 pub struct Engine {
     plan: Plan,
     svcs: Vec<Svc>,
-    /// `dependents[i]`: services with a `depends_on` edge to service i.
+    /// `dependents[i]`: every service that depends on service i, directly or through others
+    /// (completed or failed oneshots in between included): shutdown stops service i only
+    /// after all of them are gone.
     dependents: Vec<Vec<ServiceId>>,
     actions: VecDeque<Action>,
     phase: Phase,
     started_at: Instant,
+    /// The wall-clock time at `started_at`: schedules are wall-clock times, and the engine
+    /// reads no clock, so it derives wall time from the instants it is given.
+    started_wall: SystemTime,
     has_been_healthy: bool,
     overall: Overall,
 }
 
 impl Engine {
-    /// A new engine; services listed in `stopped` (manual stops remembered from a previous
-    /// run) start out stopped. The first `Spawn` actions are queued at once.
-    pub fn new(plan: Plan, now: Instant, stopped: &[ServiceName]) -> Self {
+    /// A new engine at `now` (wall-clock time `wall`). What `memory` holds from a previous
+    /// run applies: services stopped by request start out stopped, and a scheduled oneshot
+    /// whose run was missed while the supervisor was down (or that never ran) is due at
+    /// once, the others at their next time. The first `Spawn` actions are queued at once.
+    pub fn new(plan: Plan, now: Instant, wall: SystemTime, memory: &Memory) -> Self {
         let svcs = plan
             .services
             .iter()
-            .map(|s| Svc::new(!stopped.contains(&s.name)))
+            .map(|s| {
+                let mut svc = Svc::new(!memory.stopped.contains(&s.name));
+                if let Some(schedule) = s.schedule {
+                    svc.last_success = memory
+                        .last_runs
+                        .iter()
+                        .find(|(n, _)| *n == s.name)
+                        .map(|(_, t)| *t);
+                    let due = svc.last_success.map(|t| schedule.next_after(t));
+                    match due {
+                        // Not due yet: it completed in a previous life (remembered).
+                        Some(d) if d > wall => {
+                            svc.next_run_at =
+                                Some(now + d.duration_since(wall).unwrap_or_default());
+                            if svc.is_wanted {
+                                svc.state = State::Completed;
+                            }
+                        }
+                        // Never ran, or missed while the supervisor was down: now, once.
+                        Some(_) | None => svc.next_run_at = Some(now),
+                    }
+                }
+                svc
+            })
             .collect();
-        let mut dependents = vec![Vec::new(); plan.services.len()];
-        for id in plan.ids() {
-            for dep in &plan.service(id).depends_on {
-                dependents[dep.on.0].push(id);
-            }
-        }
+        let dependents = plan.transitive_dependents();
         let mut engine = Engine {
             plan,
             svcs,
@@ -415,6 +459,7 @@ impl Engine {
             actions: VecDeque::new(),
             phase: Phase::Running,
             started_at: now,
+            started_wall: wall,
             has_been_healthy: false,
             overall: Overall::Starting,
         };
@@ -444,6 +489,23 @@ impl Engine {
             .collect()
     }
 
+    /// Scheduled oneshots and the wall-clock start of their last successful run, for
+    /// `state_dir` (see [`Memory`]).
+    pub fn last_runs(&self) -> Vec<(ServiceName, SystemTime)> {
+        self.plan
+            .ids()
+            .filter_map(|id| {
+                let t = self.svcs[id.0].last_success?;
+                Some((self.plan.service(id).name.clone(), t))
+            })
+            .collect()
+    }
+
+    /// The wall-clock time at `now`.
+    fn wall(&self, now: Instant) -> SystemTime {
+        self.started_wall + now.saturating_duration_since(self.started_at)
+    }
+
     /// The next action to carry out, if any.
     #[must_use]
     pub fn poll_action(&mut self) -> Option<Action> {
@@ -458,7 +520,15 @@ impl Engine {
                 .pid
                 .and(s.probe.next_at)
                 .filter(|_| s.state != State::Stopping);
-            [s.restart_at, s.kill_at, probe]
+            // A scheduled run is due only while the service is idle between runs and wanted
+            // (a due service that waits for its dependencies is started by `settle`).
+            let run = s.next_run_at.filter(|_| {
+                s.pid.is_none()
+                    && s.is_wanted
+                    && self.phase == Phase::Running
+                    && matches!(s.state, State::Completed | State::Failed | State::Exited)
+            });
+            [s.restart_at, s.kill_at, probe, run]
         });
         let shutdown = match self.phase {
             Phase::ShuttingDown { deadline } => deadline,
@@ -530,6 +600,15 @@ impl Engine {
                         .push_back(Action::Report(Report::StopTimedOut { service: id }));
                 }
             }
+            let s = &self.svcs[id.0];
+            let is_run_due = s.pid.is_none()
+                && s.is_wanted
+                && self.phase == Phase::Running
+                && s.next_run_at.is_some_and(|t| t <= now)
+                && matches!(s.state, State::Completed | State::Failed | State::Exited);
+            if is_run_due {
+                self.set_state(id, State::Waiting);
+            }
             let s = &mut self.svcs[id.0];
             if s.pid.is_some()
                 && s.state != State::Stopping
@@ -580,6 +659,10 @@ impl Engine {
                 s.backoff = None;
                 s.restarts_in_a_row = 0;
                 s.restart_at = None;
+                // ... and runs a scheduled oneshot now.
+                if s.next_run_at.is_some() {
+                    s.next_run_at = Some(now);
+                }
                 match (s.pid.is_some(), command) {
                     (true, Command::Restart) => self.stop(id, StopReason::Restart, now),
                     (true, _) => {
@@ -638,7 +721,12 @@ impl Engine {
                 let s = &mut self.svcs[id.0];
                 s.backoff = None;
                 s.restarts_in_a_row = 0;
+                if let Some(started) = s.run_started.take() {
+                    s.last_success = Some(started);
+                }
                 self.set_state(id, State::Completed);
+                // A run that outlasted its interval: the next one starts now (one run, never
+                // a queue of missed ones). handle_timeout does it at the next call.
             }
             None | Some(StopReason::Unhealthy) => {
                 let is_success = how.is_success() && reason.is_none();
@@ -833,13 +921,21 @@ impl Engine {
             Phase::Running => {
                 for id in self.plan.ids() {
                     let s = &self.svcs[id.0];
-                    if s.state == State::Waiting && s.is_wanted && self.dependencies_met(id) {
-                        self.spawn(id);
+                    let is_due = s.next_run_at.is_none_or(|t| t <= now);
+                    if s.state == State::Waiting
+                        && s.is_wanted
+                        && is_due
+                        && self.dependencies_met(id)
+                    {
+                        self.spawn(id, now);
                     }
                 }
             }
             Phase::ShuttingDown { .. } => {
-                // Reverse dependency order: a service stops once all its dependents are gone.
+                // Reverse dependency order over the whole graph: a service stops once every
+                // service that depends on it, directly or through others, is gone. (The backend
+                // reaches postgres only through the completed `migrate`; a direct-edges rule
+                // would stop postgres under a live backend.)
                 for id in self.plan.ids().rev() {
                     let s = &self.svcs[id.0];
                     let dependents_gone = self.dependents[id.0]
@@ -864,7 +960,15 @@ impl Engine {
         }
     }
 
-    fn spawn(&mut self, id: ServiceId) {
+    fn spawn(&mut self, id: ServiceId, now: Instant) {
+        let wall = self.wall(now);
+        if let Some(schedule) = self.plan.service(id).schedule {
+            // The next run counts from this one's start.
+            let next = schedule.next_after(wall);
+            let s = &mut self.svcs[id.0];
+            s.run_started = Some(wall);
+            s.next_run_at = Some(now + next.duration_since(wall).unwrap_or_default());
+        }
         let s = &mut self.svcs[id.0];
         s.generation = Generation(s.generation.0 + 1);
         // The uptime of this attempt starts at `Spawned`; a failed spawn ran for zero time
@@ -887,26 +991,40 @@ impl Engine {
         })
     }
 
+    /// Moves a service to `to` if [`is_allowed_move`] permits it. A refused move is a bug in
+    /// the engine: it is reported (and fails the engine tests), and the state stays.
     fn set_state(&mut self, id: ServiceId, to: State) {
         let from = self.svcs[id.0].state;
-        if from != to {
-            self.svcs[id.0].state = to;
-            self.actions.push_back(Action::Report(Report::StateChanged {
+        if from == to {
+            return;
+        }
+        if !is_allowed_move(from, to) {
+            debug_assert!(false, "refused state move {from:?} -> {to:?}");
+            self.actions.push_back(Action::Report(Report::RefusedMove {
                 service: id,
                 from,
                 to,
             }));
+            return;
         }
+        self.svcs[id.0].state = to;
+        self.actions.push_back(Action::Report(Report::StateChanged {
+            service: id,
+            from,
+            to,
+        }));
     }
 
     fn compute_overall(&mut self) -> Overall {
         if self.phase != Phase::Running {
             return Overall::Stopping;
         }
-        let all_ok = self
-            .svcs
-            .iter()
-            .all(|s| matches!(s.state, State::Ready | State::Completed));
+        let all_ok = self.plan.ids().all(|id| {
+            counts_as_up(
+                self.svcs[id.0].state,
+                self.plan.service(id).schedule.is_some(),
+            )
+        });
         if all_ok {
             self.has_been_healthy = true;
             return Overall::Healthy;
@@ -949,12 +1067,14 @@ impl Engine {
                     name: spec.name.clone(),
                     state: s.state,
                     is_oneshot: spec.is_oneshot,
+                    is_scheduled: spec.schedule.is_some(),
                     pid: s.pid,
                     restarts: s.restarts,
                     running_since: s.pid.and(s.spawned_at),
                     last_exit: s.last_exit.clone(),
                     last_probe_error: s.probe.last_error.clone(),
                     next_restart_at: s.restart_at,
+                    next_run_at: s.next_run_at.filter(|_| s.pid.is_none()),
                     waiting_for,
                 }
             })
@@ -964,6 +1084,50 @@ impl Engine {
             started_at: self.started_at,
             services,
         }
+    }
+}
+
+/// Every state move the engine may make, in one table; anything else is refused.
+///
+/// * Waiting → Starting (spawned), or Stopped (stop, shutdown).
+/// * Starting, Ready, Unhealthy: the process runs. Starting → Ready (probe passed, or none);
+///   Ready ⇄ Unhealthy (liveness); any of them → Stopping (asked to stop) or, when the process
+///   ends on its own, to what its policy says: Backoff or Waiting (restart), Completed (a
+///   oneshot's success), Exited or Failed (not restarted), Stopped (during shutdown).
+/// * Stopping → Stopped (asked to stay down), Waiting (restart), Backoff or Failed (stopped
+///   because unhealthy: restart per policy, or give up).
+/// * Backoff → Waiting (the delay passed) or Stopped.
+/// * Stopped, Exited, Completed, Failed → Waiting (started again) or Stopped (stopped on
+///   request); never straight to a running state.
+pub fn is_allowed_move(from: State, to: State) -> bool {
+    use State::*;
+    match from {
+        Waiting => matches!(to, Starting | Stopped),
+        Starting | Ready | Unhealthy => match to {
+            Ready => from != Ready,
+            Unhealthy => from != Unhealthy,
+            Stopping | Backoff | Waiting | Completed | Exited | Failed | Stopped => true,
+            Starting => false,
+        },
+        Stopping => matches!(to, Stopped | Waiting | Backoff | Failed),
+        Backoff => matches!(to, Waiting | Stopped),
+        Stopped | Exited | Completed | Failed => matches!(to, Waiting | Stopped),
+    }
+}
+
+/// True if and only if a service in `state` counts as up for the aggregate: ready, or a
+/// completed oneshot. A scheduled oneshot also counts as up between runs and during one
+/// (a nightly backup does not make the stack unhealthy); only its failure counts against it.
+pub fn counts_as_up(state: State, is_scheduled: bool) -> bool {
+    match state {
+        State::Ready | State::Completed => true,
+        State::Waiting | State::Starting => is_scheduled,
+        State::Unhealthy
+        | State::Stopping
+        | State::Backoff
+        | State::Stopped
+        | State::Exited
+        | State::Failed => false,
     }
 }
 
@@ -1029,7 +1193,7 @@ impl ServiceSnapshot {
 
     /// True if and only if this service counts as up for the aggregate.
     pub fn is_ok(&self) -> bool {
-        matches!(self.state, State::Ready | State::Completed)
+        counts_as_up(self.state, self.is_scheduled)
     }
 }
 
@@ -1042,6 +1206,8 @@ pub struct ServiceSnapshot {
     pub state: State,
     /// True for a oneshot.
     pub is_oneshot: bool,
+    /// True for a scheduled oneshot.
+    pub is_scheduled: bool,
     /// Main process, while running.
     pub pid: Option<Pid>,
     /// Automatic restarts since the supervisor started.
@@ -1054,6 +1220,8 @@ pub struct ServiceSnapshot {
     pub last_probe_error: Option<String>,
     /// When the scheduled restart is due, in backoff.
     pub next_restart_at: Option<Instant>,
+    /// Scheduled oneshots, between runs: when the next run is due.
+    pub next_run_at: Option<Instant>,
     /// Unmet dependencies, while waiting.
     pub waiting_for: Vec<(ServiceName, Condition)>,
 }

@@ -19,10 +19,11 @@ use hyper::{Method, Request, Response, StatusCode, header};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 
 use super::engine::{ServiceSnapshot, Snapshot, State, Termination};
 use super::logs::Tails;
+use crate::http::{self, Limits, Listener};
 
 /// Most connections served at once; more wait in the accept queue.
 const MAX_CONNECTIONS: usize = 1024;
@@ -62,6 +63,9 @@ pub struct ServiceJson {
     pub last_output: Option<String>,
     /// Time until a scheduled restart.
     pub next_restart_in_ms: Option<u64>,
+    /// Scheduled oneshots, between runs: seconds until the next run.
+    #[serde(default)]
+    pub next_run_in_s: Option<u64>,
     /// Unmet dependencies, while waiting.
     pub waiting_for: Vec<WaitingJson>,
 }
@@ -156,6 +160,9 @@ fn service_json(s: &ServiceSnapshot, now: Instant, wall_now: SystemTime) -> Serv
             next_restart_in_ms: s
                 .next_restart_in(now)
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            next_run_in_s: s
+                .next_run_at
+                .map(|t| t.saturating_duration_since(now).as_secs()),
             waiting_for: s
                 .waiting_for
                 .iter()
@@ -406,46 +413,27 @@ pub fn spawn_server(
         })
 }
 
-/// The accept loop. Ends when the snapshot channel closes (the supervisor is exiting).
+/// Serves until the snapshot channel closes (the supervisor is exiting), on the shared
+/// serving path ([`crate::http::serve`]).
 pub async fn serve(listener: TcpListener, status: Status) {
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let limits = Limits {
+        max_connections: MAX_CONNECTIONS,
+        header_timeout: HEADER_TIMEOUT,
+        // Nobody waits for the health listener at exit.
+        drain_timeout: Duration::ZERO,
+        ..Limits::default()
+    };
     let mut closed = status.snapshots.clone();
-    loop {
-        let accepted = tokio::select! {
-            a = listener.accept() => a,
-            changed = closed.changed() => match changed {
-                Ok(()) => continue,
-                Err(_) => return,
-            },
-        };
-        let (stream, _) = match accepted {
-            Ok(s) => s,
-            Err(e) => {
-                // EMFILE and friends: back off briefly instead of spinning.
-                tracing::warn!("health server: accept failed: {e}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
-            return;
-        };
-        let _ = stream.set_nodelay(true);
+    let shutdown = async move { while closed.changed().await.is_ok() {} };
+    let make_service = move |_peer| {
         let status = status.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                let snap = Arc::clone(&status.snapshots.borrow());
-                let response = answer(req.method(), req.uri().path(), &snap, &status.tails);
-                async move { Ok::<_, Infallible>(response) }
-            });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-            drop(permit);
-        });
-    }
+        hyper::service::service_fn(move |req: Request<Incoming>| {
+            let snap = Arc::clone(&status.snapshots.borrow());
+            let response = answer(req.method(), req.uri().path(), &snap, &status.tails);
+            async move { Ok::<_, Infallible>(response) }
+        })
+    };
+    http::serve(Listener::Tcp(listener), limits, make_service, shutdown).await;
 }
 
 #[cfg(test)]
@@ -460,12 +448,14 @@ mod tests {
             name: ServiceName::parse(name).unwrap(),
             state,
             is_oneshot: false,
+            is_scheduled: false,
             pid: None,
             restarts: 0,
             running_since: None,
             last_exit: None,
             last_probe_error: None,
             next_restart_at: None,
+            next_run_at: None,
             waiting_for: Vec::new(),
         };
         let mut db = svc("postgres", State::Backoff);

@@ -15,7 +15,9 @@
 //! * [`health`]: `/health`, `/metrics` (pure rendering; a server on its own thread).
 //! * [`control`]: the control socket's server side.
 //! * [`ctl`]: `wms ctl`, its client.
-//! * [`stops`]: manual stops remembered in `state_dir` (`unless-stopped`).
+//! * [`memory`]: what is remembered in `state_dir`: manual stops (`unless-stopped`) and
+//!   the last successful run of each scheduled oneshot.
+//! * [`schedule`]: `schedule = "every 24h" | "daily 03:00"` and the next run time (pure).
 //! * [`notify`]: sd_notify (`READY`, `STATUS`, `STOPPING`, `WATCHDOG`).
 
 pub mod config;
@@ -25,10 +27,11 @@ pub mod engine;
 pub mod health;
 pub mod interpolate;
 pub mod logs;
+pub mod memory;
 pub mod notify;
 pub mod plan;
 pub mod probe;
 pub mod process;
 pub mod reaper;
 pub mod runtime;
-pub mod stops;
+pub mod schedule;

@@ -170,6 +170,26 @@ impl Plan {
         (0..self.services.len()).map(ServiceId)
     }
 
+    /// For every service, the services that depend on it directly or through others (any
+    /// path of `depends_on` edges, whatever state the services in between are in), sorted.
+    pub fn transitive_dependents(&self) -> Vec<Vec<ServiceId>> {
+        let mut all: Vec<Vec<ServiceId>> = vec![Vec::new(); self.services.len()];
+        // Start order puts every dependent after its dependencies, so walking backwards
+        // finds each dependent's own closure complete when it is needed.
+        for id in self.ids().rev() {
+            for dep in &self.service(id).depends_on {
+                let mut add = all[id.0].clone();
+                add.push(id);
+                all[dep.on.0].extend(add);
+            }
+        }
+        for list in &mut all {
+            list.sort();
+            list.dedup();
+        }
+        all
+    }
+
     /// Looks a service up by name.
     pub fn find(&self, name: &str) -> Option<ServiceId> {
         self.services
@@ -221,6 +241,8 @@ pub struct ServiceSpec {
     pub stop_timeout: Duration,
     /// A task that runs to completion; dependents may wait for `completed`.
     pub is_oneshot: bool,
+    /// For a oneshot: run it again on this schedule.
+    pub schedule: Option<Schedule>,
 }
 
 /// An edge of the dependency graph.
@@ -288,20 +310,8 @@ impl RestartPolicy {
     }
 }
 
-/// A resolved user to drop privileges to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Credentials {
-    /// The user's name (or the number as written, when it has no passwd entry).
-    pub name: String,
-    /// User id.
-    pub uid: u32,
-    /// Primary group id.
-    pub gid: u32,
-    /// Supplementary groups.
-    pub groups: Vec<u32>,
-    /// Home directory, exported as `HOME`.
-    pub home: PathBuf,
-}
+pub use super::schedule::Schedule;
+pub use crate::accounts::Credentials;
 
 /// A readiness probe with Docker-style timing.
 #[derive(Clone, Debug)]
@@ -412,6 +422,9 @@ impl fmt::Display for Plan {
             let kind = if svc.is_oneshot { "oneshot" } else { "service" };
             writeln!(f, "  {}. {} ({kind})", i + 1, svc.name)?;
             writeln!(f, "       command: {}", svc.command.join(" "))?;
+            if let Some(schedule) = svc.schedule {
+                writeln!(f, "       runs:    {schedule} (missed runs: once at start)")?;
+            }
             if !svc.depends_on.is_empty() {
                 let deps: Vec<String> = svc
                     .depends_on

@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 
 use super::engine::{Pid, ProbeOutcome, Termination};
 use super::plan::{HttpTarget, Signal};
-use crate::postgres::describe_error;
+use crate::pgerror;
 
 /// Most output an exec probe keeps (for its `detail`).
 const EXEC_OUTPUT_MAX: usize = 4096;
@@ -98,14 +98,14 @@ pub async fn postgres(conninfo: &str, timeout: Duration) -> ProbeOutcome {
     timed(timeout, async {
         let (client, conn) = tokio_postgres::connect(conninfo, tokio_postgres::NoTls)
             .await
-            .map_err(|e| describe_error(&e))?;
+            .map_err(|e| pgerror::describe(&e))?;
         let conn = tokio::spawn(conn);
         let result = client.simple_query("SELECT 1").await;
         drop(client);
         let _ = conn.await;
         result
             .map(|_| "SELECT 1 ok".to_owned())
-            .map_err(|e| describe_error(&e))
+            .map_err(|e| pgerror::describe(&e))
     })
     .await
 }

@@ -12,7 +12,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::StreamExt;
 use signal_hook::consts::signal::{
@@ -28,11 +28,11 @@ use super::engine::{
 };
 use super::logs::{self, Stream};
 use super::notify::{self, Notifier};
-use super::plan::{Plan, ProbeKind, ServiceId, Signal};
+use super::plan::{Plan, ProbeKind, ServiceId, ServiceName, Signal};
 use super::probe;
 use super::process::{self, Launch};
 use super::reaper::Reaper;
-use super::{health, stops};
+use super::{health, memory};
 
 /// Signals that stop the supervisor; a second one escalates to SIGKILL.
 const SHUTDOWN_SIGNALS: [i32; 3] = [SIGTERM, SIGINT, SIGQUIT];
@@ -93,6 +93,8 @@ struct Shell {
     name_width: usize,
     /// Last output lines, shared with the drain tasks and /health.
     tails: Arc<logs::Tails>,
+    /// The scheduled runs last written to `state_dir` (written again when they change).
+    saved_runs: Vec<(ServiceName, SystemTime)>,
 }
 
 impl Shell {
@@ -118,15 +120,15 @@ impl Shell {
             pid = std::process::id(),
             "supervisor starting"
         );
-        let stopped = stops::load(&settings.state_dir);
-        if !stopped.is_empty() {
-            let names: Vec<&str> = stopped.iter().map(|n| n.as_str()).collect();
+        let memory = memory::load(&settings.state_dir);
+        if !memory.stopped.is_empty() {
+            let names: Vec<&str> = memory.stopped.iter().map(|n| n.as_str()).collect();
             info!(
                 "kept stopped (wms ctl stop, remembered): {}",
                 names.join(", ")
             );
         }
-        let engine = Engine::new(plan, Instant::now(), &stopped);
+        let engine = Engine::new(plan, Instant::now(), SystemTime::now(), &memory);
         let (snapshots, snapshot_rx) = watch::channel(Arc::new(engine.snapshot()));
         let tails = Arc::new(logs::Tails::default());
         let status = health::Status {
@@ -168,6 +170,7 @@ impl Shell {
             control_socket: settings.control_socket,
             name_width,
             tails,
+            saved_runs: memory.last_runs,
         })
     }
 
@@ -212,6 +215,17 @@ impl Shell {
                 true
             }
         });
+        let runs = self.engine.last_runs();
+        if runs != self.saved_runs {
+            let state_dir = &self.engine.plan().supervisor.state_dir;
+            if let Err(e) = memory::save_runs(state_dir, &runs) {
+                warn!(
+                    "cannot remember scheduled runs in {}: {e}",
+                    state_dir.display()
+                );
+            }
+            self.saved_runs = runs;
+        }
         for reply in self.pending_replies.drain(..) {
             let _ = reply.send(Ok(()));
         }
@@ -245,7 +259,7 @@ impl Shell {
         {
             Ok(()) => {
                 let state_dir = &self.engine.plan().supervisor.state_dir;
-                if let Err(e) = stops::save(state_dir, &self.engine.remembered_stops()) {
+                if let Err(e) = memory::save_stopped(state_dir, &self.engine.remembered_stops()) {
                     warn!(
                         "cannot remember manual stops in {}: {e}",
                         state_dir.display()
@@ -475,6 +489,10 @@ impl Shell {
                 warn!("shutdown_timeout passed: killing all services now")
             }
             Report::Overall(o) => info!("status: {}", o.as_str()),
+            Report::RefusedMove { service, from, to } => error!(
+                service = %name(*service),
+                "bug: refused state move {} -> {}", from.as_str(), to.as_str()
+            ),
         }
     }
 }

@@ -6,7 +6,7 @@
 //!   variants, ETags and cache policy.
 //! * [`respond`]: content negotiation, conditional requests, security headers (pure).
 //! * [`proxy`]: `/api/*` to the backend, streaming; `/health` from the supervisor.
-//! * [`server`]: the accept loop: connection limit, header/idle timeout, graceful shutdown.
+//! * [`server`]: request routing over the shared serving path ([`crate::http`]).
 //!
 //! Routes: `/health` (the supervisor's aggregate when `--health-upstream` is given, else
 //! `ok`), `/health/live` (this server's own liveness, never forwarded: the supervisor's
@@ -25,6 +25,9 @@ use std::process::ExitCode;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
+
+/// The name of the listening socket `wms web` takes from the supervisor (`LISTEN_FDNAMES`).
+pub const LISTENER_NAME: &str = "http";
 
 /// Every response body: static bytes or a streamed upstream body.
 pub type Body = BoxBody<Bytes, hyper::Error>;
@@ -69,12 +72,6 @@ pub fn run(args: WebArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    tracing::info!(
-        "serving {} files from {} on http://{}",
-        site.len(),
-        args.root.display(),
-        args.listen
-    );
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads)
@@ -88,22 +85,37 @@ pub fn run(args: WebArgs) -> ExitCode {
         }
     };
     let upstreams = proxy::Upstreams::new(args.api, args.health_upstream);
-    let limits = server::Limits {
+    let limits = crate::http::Limits {
         header_timeout: args.header_timeout,
-        ..server::Limits::default()
+        ..crate::http::Limits::default()
     };
-    let serving = server::run(
-        args.listen,
-        site,
-        upstreams,
-        limits,
-        server::shutdown_signal(),
-    );
-    match rt.block_on(serving) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!("{e}");
-            ExitCode::FAILURE
+    rt.block_on(async move {
+        let listener =
+            match crate::http::Listener::inherit_or_bind(LISTENER_NAME, args.listen).await {
+                Ok(l) => l,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+        tracing::info!(
+            "serving {} files from {} on {}",
+            site.len(),
+            args.root.display(),
+            listener.describe()
+        );
+        let shutdown = async {
+            let signal = crate::http::serve::termination_signal().await;
+            tracing::info!("{signal}: draining in-flight requests");
+        };
+        if server::serve(listener, site, upstreams, limits, shutdown).await
+            == crate::http::Drain::TimedOut
+        {
+            tracing::warn!(
+                "some requests did not finish within {:?}",
+                limits.drain_timeout
+            );
         }
-    }
+        ExitCode::SUCCESS
+    })
 }

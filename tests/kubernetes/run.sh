@@ -125,12 +125,14 @@ if [ "${WMS_K8S_SKIP_BUILD:-}" != 1 ]; then
   secret=()
   [ -s /etc/ssl/certs/ca-certificates.crt ] && secret=(--secret id=extra-ca,src=/etc/ssl/certs/ca-certificates.crt)
   start=$SECONDS
-  podman build -q --pull=never --format docker "${secret[@]}" -t localhost/wms:latest "$ROOT" >/dev/null \
+  # Built under a name of our own (untagged at the end): a user's localhost/wms:latest is
+  # left alone, and the layers stay as the next build's cache.
+  podman build -q --pull=never --format docker "${secret[@]}" -t "$PIN" "$ROOT" >/dev/null \
     || fail "podman build"
   echo "built in $((SECONDS - start)) s"
+else
+  podman tag "$(podman image inspect -f '{{.Id}}' localhost/wms:latest)" "$PIN"
 fi
-# Pin the image under a name of our own: others on this machine retag localhost/wms:latest.
-podman tag "$(podman image inspect -f '{{.Id}}' localhost/wms:latest)" "$PIN"
 pg_uid=$(podman run --rm --entrypoint id "$PIN" -u postgres)
 pg_gid=$(podman run --rm --entrypoint id "$PIN" -g postgres)
 grep -q "runAsUser: $pg_uid\$" "$W/rendered/base.yaml" && grep -q "runAsGroup: $pg_gid\$" "$W/rendered/base.yaml" \

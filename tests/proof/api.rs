@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use super::http::{Request, Response};
 
 pub const ADMIN_EMAIL: &str = "admin@wms.example.com";
-pub const ADMIN_PASSWORD: &str = "admin123";
+/// Set through `WMS_ADMIN_PASSWORD` by [`super::stack::Layout`]: nothing has a default.
+pub const ADMIN_PASSWORD: &str = "proof-admin-password";
 
 /// An authenticated client of one address (the web port, or the backend's).
 #[derive(Clone, Debug)]

@@ -79,6 +79,10 @@ impl Layout {
             ("WMS_WEB_PORT".into(), self.web_port.to_string()),
             ("WMS_WEB_ROOT".into(), d("www")),
             ("POSTGRES_PASSWORD".into(), self.password.clone()),
+            (
+                "WMS_ADMIN_PASSWORD".into(),
+                super::api::ADMIN_PASSWORD.to_owned(),
+            ),
             // No WAL archiving unless a test asks for it (tests/backup.rs does).
             ("WMS_BACKUP_DIR".into(), "off".into()),
             // Long soaks outlive the default 30 min token.

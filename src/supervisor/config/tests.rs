@@ -1,6 +1,12 @@
 //! Config parsing and validation: one test per promised message, plus the resolved plan.
 
 use super::*;
+use std::time::Duration;
+
+use super::schema::line_col;
+use crate::supervisor::plan::{
+    Condition, Credentials, Dependency, ProbeKind, RestartPolicy, ServiceId, Signal,
+};
 
 /// A host with one known user and group and one env file.
 struct FakeHost;
@@ -374,4 +380,47 @@ fn line_col_counts_characters() {
 fn empty_user_keeps_the_supervisors_identity() {
     let plan = check("[services.a]\ncommand=[\"a\"]\nuser=\"${NOT_SET-}\"\n").unwrap();
     assert_eq!(plan.services[0].user, None);
+}
+
+#[test]
+fn schedules_are_parsed_and_only_for_oneshots() {
+    let plan = check(
+        r#"
+[services.backup]
+command = ["backup"]
+oneshot = true
+schedule = "every ${HOURS:-24}h"
+[services.drill]
+command = ["drill"]
+oneshot = true
+schedule = "daily 03:30"
+"#,
+    )
+    .unwrap();
+    assert_eq!(plan.services[0].schedule.unwrap().to_string(), "every 1day");
+    assert_eq!(
+        plan.services[1].schedule.unwrap().to_string(),
+        "daily 03:30 UTC"
+    );
+    let e = errors(
+        r#"
+[services.web]
+command = ["web"]
+schedule = "every 1h"
+[services.job]
+command = ["job"]
+oneshot = true
+schedule = "hourly"
+"#,
+    );
+    assert!(
+        e.contains(
+            "config.toml:4:12: services.web.schedule: only a oneshot (oneshot = true) can run on a schedule"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains("config.toml:8:12: services.job.schedule: unknown schedule \"hourly\""),
+        "{e}"
+    );
 }

@@ -8,11 +8,18 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::*;
+use crate::supervisor::plan::Schedule;
 use crate::supervisor::plan::{
     Dependency, HttpTarget, ProbeKind, ProbeSpec, ServiceSpec, SupervisorSettings,
 };
 
 const MS: Duration = Duration::from_millis(1);
+
+/// The simulated wall clock at the start: 2027-01-15 00:00:00 UTC (a midnight, so daily
+/// schedules have round numbers).
+fn wall0() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000 / 86_400 * 86_400)
+}
 
 /// How a simulated program behaves.
 #[derive(Clone)]
@@ -90,6 +97,7 @@ fn svc(name: &str) -> ServiceSpec {
         stop_signal: Signal::TERM,
         stop_timeout: Duration::from_secs(10),
         is_oneshot: false,
+        schedule: None,
     }
 }
 
@@ -147,7 +155,15 @@ impl Sim {
             .map(|n| ServiceName::parse(n).unwrap())
             .collect();
         let mut sim = Sim {
-            engine: Engine::new(plan(services), t0, &stopped),
+            engine: Engine::new(
+                plan(services),
+                t0,
+                wall0(),
+                &Memory {
+                    stopped,
+                    last_runs: Vec::new(),
+                },
+            ),
             t0,
             now: t0,
             next_pid: 100,
@@ -877,6 +893,173 @@ fn shutdown_stops_in_reverse_dependency_order_and_exits() {
     }
 }
 
+/// How a service of a stop-order row behaves.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// Runs until stopped.
+    Daemon,
+    /// A oneshot that completes (exit 0) after 10 ms.
+    Completes,
+    /// A oneshot that fails (exit 1, not restarted) after 10 ms.
+    Fails,
+}
+
+/// One service of a row: its name, kind and `depends_on` edges by name.
+type Node = (&'static str, Kind, &'static [(&'static str, Condition)]);
+
+/// One row: a graph (service, kind, `depends_on` edges by name), and the services signalled
+/// at shutdown, wave by wave (a wave is everything signalled in the same instant).
+struct StopRow {
+    name: &'static str,
+    graph: &'static [Node],
+    waves: &'static [&'static [&'static str]],
+}
+
+const STOP_ORDER: &[StopRow] = &[
+    StopRow {
+        name: "chain through a completed oneshot (the real stack)",
+        graph: &[
+            ("init", Kind::Completes, &[]),
+            ("db", Kind::Daemon, &[("init", Condition::Completed)]),
+            ("migrate", Kind::Completes, &[("db", Condition::Ready)]),
+            ("api", Kind::Daemon, &[("migrate", Condition::Completed)]),
+            ("web", Kind::Daemon, &[("api", Condition::Ready)]),
+        ],
+        waves: &[&["web"], &["api"], &["db"]],
+    },
+    StopRow {
+        name: "chain through a failed oneshot whose dependent had started",
+        graph: &[
+            ("db", Kind::Daemon, &[]),
+            ("job", Kind::Fails, &[("db", Condition::Ready)]),
+            ("worker", Kind::Daemon, &[("job", Condition::Started)]),
+        ],
+        waves: &[&["worker"], &["db"]],
+    },
+    StopRow {
+        name: "a failed oneshot's dependents never started: nothing holds the database",
+        graph: &[
+            ("db", Kind::Daemon, &[]),
+            ("job", Kind::Fails, &[("db", Condition::Ready)]),
+            ("api", Kind::Daemon, &[("job", Condition::Completed)]),
+        ],
+        waves: &[&["db"]],
+    },
+    StopRow {
+        name: "diamond: the top first, both sides together, the bottom last",
+        graph: &[
+            ("db", Kind::Daemon, &[]),
+            ("left", Kind::Daemon, &[("db", Condition::Started)]),
+            ("right", Kind::Daemon, &[("db", Condition::Started)]),
+            (
+                "top",
+                Kind::Daemon,
+                &[("left", Condition::Started), ("right", Condition::Started)],
+            ),
+        ],
+        waves: &[&["top"], &["left", "right"], &["db"]],
+    },
+    StopRow {
+        name: "a long chain of oneshots between two daemons",
+        graph: &[
+            ("db", Kind::Daemon, &[]),
+            ("a", Kind::Completes, &[("db", Condition::Ready)]),
+            ("b", Kind::Completes, &[("a", Condition::Completed)]),
+            ("c", Kind::Completes, &[("b", Condition::Completed)]),
+            ("api", Kind::Daemon, &[("c", Condition::Completed)]),
+        ],
+        waves: &[&["api"], &["db"]],
+    },
+    StopRow {
+        name: "independent services stop at once, in parallel with the chain's top",
+        graph: &[
+            ("db", Kind::Daemon, &[]),
+            ("migrate", Kind::Completes, &[("db", Condition::Ready)]),
+            ("api", Kind::Daemon, &[("migrate", Condition::Completed)]),
+            ("loner", Kind::Daemon, &[]),
+        ],
+        waves: &[&["api", "loner"], &["db"]],
+    },
+];
+
+#[test]
+fn stop_order_follows_the_transitive_graph() {
+    for row in STOP_ORDER {
+        let names: Vec<&str> = row.graph.iter().map(|(n, ..)| *n).collect();
+        let index = |n: &str| names.iter().position(|x| *x == n).unwrap();
+        let mut services = Vec::new();
+        let mut behaviour = Vec::new();
+        for (name, kind, deps) in row.graph {
+            let mut spec = svc(name);
+            for (on, condition) in *deps {
+                spec = after(spec, index(on), *condition);
+            }
+            match kind {
+                Kind::Daemon => {}
+                Kind::Completes | Kind::Fails => {
+                    spec.is_oneshot = true;
+                    spec.restart = RestartPolicy::No;
+                    let code = if matches!(kind, Kind::Completes) {
+                        0
+                    } else {
+                        1
+                    };
+                    behaviour.push((*name, crash_after(10, code)));
+                }
+            }
+            services.push(spec);
+        }
+        let mut sim = Sim::new(services, &behaviour);
+        sim.run_until(Duration::from_secs(1));
+        let t_shutdown = sim.now - sim.t0;
+        sim.shutdown();
+        sim.run_until_idle();
+        assert!(sim.is_done, "{}: did not exit", row.name);
+        let mut waves: Vec<(Duration, Vec<&str>)> = Vec::new();
+        for (t, e) in &sim.timeline {
+            let Entry::Signal(n, s) = e else { continue };
+            if *t < t_shutdown || *s == Signal::KILL {
+                continue;
+            }
+            match waves.last_mut() {
+                Some((at, wave)) if at == t => wave.push(n),
+                _ => waves.push((*t, vec![n])),
+            }
+        }
+        let got: Vec<Vec<&str>> = waves
+            .into_iter()
+            .map(|(_, mut w)| {
+                w.sort();
+                w
+            })
+            .collect();
+        assert_eq!(got, row.waves, "{}", row.name);
+    }
+}
+
+#[test]
+fn transitive_dependents_of_a_plan() {
+    // db <- migrate <- api <- web, and a diamond on db through left/right.
+    let plan = plan(vec![
+        svc("db"),
+        after(svc("migrate"), 0, Condition::Ready),
+        after(svc("api"), 1, Condition::Completed),
+        after(svc("web"), 2, Condition::Ready),
+        after(
+            after(svc("both"), 1, Condition::Completed),
+            2,
+            Condition::Ready,
+        ),
+    ]);
+    let ids = |v: &[usize]| v.iter().map(|i| ServiceId(*i)).collect::<Vec<_>>();
+    let all = plan.transitive_dependents();
+    assert_eq!(all[0], ids(&[1, 2, 3, 4]));
+    assert_eq!(all[1], ids(&[2, 3, 4]));
+    assert_eq!(all[2], ids(&[3, 4]));
+    assert_eq!(all[3], ids(&[]));
+    assert_eq!(all[4], ids(&[]));
+}
+
 #[test]
 fn service_ignoring_its_stop_signal_is_killed_after_stop_timeout() {
     let mut stubborn = svc("stubborn");
@@ -1140,4 +1323,256 @@ fn idle_engine_has_no_deadline() {
     // No probes, nothing in backoff: the runtime sleeps until an event arrives.
     let sim = Sim::new(vec![svc("a"), svc("b")], &[]);
     assert_eq!(sim.engine.poll_timeout(), None);
+}
+
+// ---- the state-move table ----------------------------------------------------------------
+
+#[test]
+fn state_moves_allowed_and_refused() {
+    use State::*;
+    // (from, to, allowed): every kind of move the engine makes, and moves it must never make.
+    let rows = [
+        (Waiting, Starting, true),
+        (Waiting, Stopped, true),
+        (Starting, Ready, true),
+        (Starting, Completed, true),
+        (Starting, Unhealthy, true),
+        (Starting, Backoff, true),
+        (Ready, Unhealthy, true),
+        (Unhealthy, Ready, true),
+        (Ready, Stopping, true),
+        (Ready, Waiting, true),
+        (Ready, Completed, true),
+        (Unhealthy, Failed, true),
+        (Stopping, Stopped, true),
+        (Stopping, Waiting, true),
+        (Stopping, Backoff, true),
+        (Stopping, Failed, true),
+        (Backoff, Waiting, true),
+        (Backoff, Stopped, true),
+        (Stopped, Waiting, true),
+        (Completed, Waiting, true),
+        (Failed, Stopped, true),
+        (Exited, Waiting, true),
+        // Refused: skipping a step, resurrecting, or running without a spawn.
+        (Waiting, Ready, false),
+        (Waiting, Backoff, false),
+        (Waiting, Completed, false),
+        (Starting, Starting, false),
+        (Ready, Starting, false),
+        (Stopping, Ready, false),
+        (Stopping, Completed, false),
+        (Stopping, Starting, false),
+        (Backoff, Starting, false),
+        (Backoff, Ready, false),
+        (Stopped, Ready, false),
+        (Stopped, Stopping, false),
+        (Stopped, Starting, false),
+        (Completed, Ready, false),
+        (Failed, Backoff, false),
+        (Exited, Starting, false),
+    ];
+    for (from, to, allowed) in rows {
+        assert_eq!(
+            is_allowed_move(from, to),
+            allowed,
+            "{from:?} -> {to:?} should be {}",
+            if allowed { "allowed" } else { "refused" }
+        );
+    }
+}
+
+// ---- scheduled oneshots -------------------------------------------------------------------
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// A scheduled oneshot that runs for `run_for` and exits with `code`.
+fn scheduled(name: &str, schedule: &str) -> ServiceSpec {
+    let mut spec = svc(name);
+    spec.is_oneshot = true;
+    spec.restart = RestartPolicy::No;
+    spec.schedule = Some(Schedule::parse(schedule).unwrap());
+    spec
+}
+
+fn runs_for(d: Duration, code: i32) -> Behaviour {
+    Behaviour {
+        exits_after: Some((d, Termination::Exited(code))),
+        ..Behaviour::default()
+    }
+}
+
+fn sim_with_memory(
+    services: Vec<ServiceSpec>,
+    behaviour: &[(&str, Behaviour)],
+    last_runs: &[(&str, SystemTime)],
+) -> Sim {
+    let mut sim = Sim::new(Vec::new(), &[]);
+    let memory = Memory {
+        stopped: Vec::new(),
+        last_runs: last_runs
+            .iter()
+            .map(|(n, t)| (ServiceName::parse(n).unwrap(), *t))
+            .collect(),
+    };
+    sim.names = services
+        .iter()
+        .map(|s| &*Box::leak(s.name.as_str().to_owned().into_boxed_str()))
+        .collect();
+    sim.behaviour = behaviour
+        .iter()
+        .map(|(n, b)| ((*n).to_owned(), b.clone()))
+        .collect();
+    sim.engine = Engine::new(plan(services), sim.t0, wall0(), &memory);
+    sim.drain();
+    sim
+}
+
+#[test]
+fn a_schedule_that_never_ran_runs_at_start_then_every_interval() {
+    let mut sim = Sim::new(
+        vec![svc("db"), scheduled("backup", "every 1h")],
+        &[("backup", runs_for(Duration::from_secs(60), 0))],
+    );
+    sim.run_until(3 * HOUR + Duration::from_secs(1));
+    assert_eq!(
+        sim.spawns("backup"),
+        [Duration::ZERO, HOUR, 2 * HOUR, 3 * HOUR],
+        "at start, then every hour from each run's start"
+    );
+    assert_eq!(sim.state("backup"), State::Starting, "the 4th run is going");
+    sim.run_until(3 * HOUR + Duration::from_secs(120));
+    assert_eq!(sim.state("backup"), State::Completed);
+    let snap = sim.engine.snapshot();
+    let backup = &snap.services[1];
+    assert_eq!(
+        backup.next_run_at.map(|t| t - sim.now),
+        Some(HOUR - Duration::from_secs(120))
+    );
+    // Never unhealthy because of its runs.
+    assert!(
+        !sim.entries(|e| matches!(e, Entry::Overall(_)))
+            .contains(&Entry::Overall(Overall::Degraded))
+    );
+    assert_eq!(snap.status, Overall::Healthy);
+    // The last success is remembered with its wall-clock start.
+    assert_eq!(
+        sim.engine.last_runs(),
+        [(ServiceName::parse("backup").unwrap(), wall0() + 3 * HOUR)]
+    );
+}
+
+#[test]
+fn a_run_still_going_is_not_started_twice() {
+    // Every hour, but a run takes 90 minutes: the 1h mark passes during the first run; the
+    // second starts when the first ends (one run, not a queue), the third an hour after
+    // the second started.
+    let mut sim = Sim::new(
+        vec![scheduled("backup", "every 1h")],
+        &[("backup", runs_for(90 * 60 * Duration::from_secs(1), 0))],
+    );
+    sim.run_until(4 * HOUR);
+    let spawns = sim.spawns("backup");
+    assert_eq!(
+        spawns,
+        [Duration::ZERO, 90 * 60 * Duration::from_secs(1), 3 * HOUR],
+    );
+}
+
+#[test]
+fn missed_runs_while_stopped_run_once_at_start() {
+    let three_days_ago = wall0() - 72 * HOUR;
+    let mut sim = sim_with_memory(
+        vec![scheduled("backup", "every 24h")],
+        &[("backup", runs_for(Duration::from_secs(10), 0))],
+        &[("backup", three_days_ago)],
+    );
+    sim.run_until(23 * HOUR);
+    assert_eq!(
+        sim.spawns("backup"),
+        [Duration::ZERO],
+        "once, not three times"
+    );
+    sim.run_until(25 * HOUR);
+    assert_eq!(sim.spawns("backup"), [Duration::ZERO, 24 * HOUR]);
+}
+
+#[test]
+fn a_recent_run_is_not_repeated_at_start() {
+    let an_hour_ago = wall0() - HOUR;
+    let mut sim = sim_with_memory(
+        vec![scheduled("backup", "every 24h")],
+        &[("backup", runs_for(Duration::from_secs(10), 0))],
+        &[("backup", an_hour_ago)],
+    );
+    assert_eq!(
+        sim.state("backup"),
+        State::Completed,
+        "its last run completed (remembered)"
+    );
+    assert_eq!(sim.engine.snapshot().status, Overall::Healthy);
+    sim.run_until(24 * HOUR);
+    assert_eq!(sim.spawns("backup"), [23 * HOUR]);
+}
+
+#[test]
+fn daily_runs_at_the_utc_time() {
+    // The simulation starts at midnight UTC; the last run was yesterday at 03:00.
+    let yesterday_3am = wall0() - 21 * HOUR;
+    let mut sim = sim_with_memory(
+        vec![scheduled("backup", "daily 03:00")],
+        &[("backup", runs_for(Duration::from_secs(10), 0))],
+        &[("backup", yesterday_3am)],
+    );
+    sim.run_until(28 * HOUR);
+    assert_eq!(sim.spawns("backup"), [3 * HOUR, 27 * HOUR]);
+}
+
+#[test]
+fn a_failed_run_degrades_until_the_next_one_and_is_retried_then() {
+    let mut sim = Sim::new(
+        vec![svc("db"), scheduled("backup", "every 1h")],
+        &[("backup", runs_for(Duration::from_secs(5), 1))],
+    );
+    sim.run_until(Duration::from_secs(10));
+    assert_eq!(sim.state("backup"), State::Failed);
+    assert_eq!(sim.engine.snapshot().status, Overall::Degraded);
+    sim.run_until(HOUR + Duration::from_secs(1));
+    assert_eq!(sim.spawns("backup"), [Duration::ZERO, HOUR]);
+    assert!(sim.engine.last_runs().is_empty(), "no successful run");
+}
+
+#[test]
+fn start_runs_a_scheduled_oneshot_now_and_stop_suspends_it() {
+    let mut sim = Sim::new(
+        vec![scheduled("backup", "every 1h")],
+        &[("backup", runs_for(Duration::from_secs(5), 0))],
+    );
+    sim.run_until(Duration::from_secs(600));
+    sim.command("backup", Command::Start);
+    sim.run_until(Duration::from_secs(700));
+    assert_eq!(
+        sim.spawns("backup"),
+        [Duration::ZERO, Duration::from_secs(600)]
+    );
+    sim.command("backup", Command::Stop);
+    sim.run_until(5 * HOUR);
+    assert_eq!(sim.spawns("backup").len(), 2, "stopped: no more runs");
+    assert_eq!(sim.state("backup"), State::Stopped);
+}
+
+#[test]
+fn a_dependent_of_a_scheduled_oneshot_waits_for_its_first_success() {
+    let mut sim = Sim::new(
+        vec![
+            scheduled("backup", "every 24h"),
+            after(scheduled("verify", "every 24h"), 0, Condition::Completed),
+        ],
+        &[
+            ("backup", runs_for(Duration::from_secs(30), 0)),
+            ("verify", runs_for(Duration::from_secs(10), 0)),
+        ],
+    );
+    sim.run_until(Duration::from_secs(60));
+    assert_eq!(sim.spawns("verify"), [Duration::from_secs(30)]);
 }

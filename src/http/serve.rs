@@ -1,0 +1,196 @@
+//! The accept loop every HTTP server of this binary runs.
+//!
+//! One acceptor, one task per connection running hyper's HTTP/1 server. Protection against
+//! slow or greedy clients is in [`Limits`]: a permit per open connection (beyond the cap the
+//! kernel's backlog holds new ones), a time limit on request heads that also cuts idle
+//! keep-alive connections, a cap on head size; every connection closes lingering (see
+//! [`super::lingering`]). When `shutdown` resolves the listener is dropped (no new
+//! connections are accepted by this process), in-flight requests get `drain_timeout` to
+//! finish, idle connections close at once, and [`serve`] returns how the drain went.
+
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+use super::lingering::Lingering;
+use super::listen::{Listener, Peer};
+
+/// Protection against slow or greedy clients, and the drain at shutdown.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Most open connections.
+    pub max_connections: usize,
+    /// Time a client has to send a request head (also the keep-alive idle limit).
+    pub header_timeout: Duration,
+    /// Largest request head, in bytes.
+    pub max_head: usize,
+    /// Time in-flight requests get at shutdown.
+    pub drain_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 4096,
+            header_timeout: Duration::from_secs(10),
+            max_head: 64 * 1024,
+            drain_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// How the drain at shutdown ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Drain {
+    /// Every connection finished.
+    Complete,
+    /// Some were still busy when `drain_timeout` passed; they were dropped.
+    TimedOut,
+}
+
+/// Back-off after a failed `accept` (EMFILE and friends), so the loop does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Serves `listener` until `shutdown` resolves, then drains. `make_service` builds the
+/// service of one connection from its peer address.
+pub async fn serve<F, S, B>(
+    listener: Listener,
+    limits: Limits,
+    make_service: F,
+    shutdown: impl Future<Output = ()>,
+) -> Drain
+where
+    F: Fn(Peer) -> S,
+    S: hyper::service::Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        // The permit first: at the cap, new connections wait in the kernel's backlog.
+        let permit = tokio::select! {
+            p = Arc::clone(&permits).acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_timeout)
+            .max_buf_size(limits.max_head)
+            .serve_connection(TokioIo::new(Lingering::new(stream)), make_service(peer));
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!("connection ended: {e}");
+            }
+            // The permit goes with the connection.
+            drop(permit);
+        });
+    }
+    // Closing our descriptor: this process accepts nothing more (a socket the supervisor
+    // holds stays open for the next instance).
+    drop(listener);
+    match tokio::time::timeout(limits.drain_timeout, graceful.shutdown()).await {
+        Ok(()) => Drain::Complete,
+        Err(_) => Drain::TimedOut,
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT: the shutdown future of the web and backend servers.
+/// If the handlers cannot be installed it never resolves (and says so): stop with SIGKILL.
+pub async fn termination_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        },
+        _ => {
+            tracing::error!("cannot install signal handlers; stop with SIGKILL");
+            std::future::pending().await
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::convert::Infallible;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A slow request in flight at shutdown finishes; a new connection is refused; an idle
+    /// keep-alive connection is closed; the drain reports completion.
+    #[tokio::test]
+    async fn shutdown_drains_in_flight_and_stops_accepting() {
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(
+            Listener::Tcp(tcp),
+            Limits::default(),
+            |_peer| {
+                hyper::service::service_fn(|req: Request<Incoming>| async move {
+                    if req.uri().path() == "/slow" {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                    }
+                    Ok::<_, Infallible>(Response::new(http_body_util::Full::new(
+                        bytes::Bytes::from_static(b"done"),
+                    )))
+                })
+            },
+            async {
+                let _ = stop_rx.await;
+            },
+        ));
+        let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+        slow.write_all(b"GET /slow HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+        idle.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 256];
+        let n = idle.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stop_tx.send(()).unwrap();
+        let mut answer = Vec::new();
+        slow.read_to_end(&mut answer).await.unwrap();
+        assert!(
+            answer.starts_with(b"HTTP/1.1 200") && answer.ends_with(b"done"),
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
+        let mut rest = Vec::new();
+        assert_eq!(idle.read_to_end(&mut rest).await.unwrap(), 0, "idle closed");
+        assert_eq!(server.await.unwrap(), Drain::Complete);
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    }
+}
