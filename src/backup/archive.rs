@@ -8,8 +8,8 @@
 //!                                 with backup_manifest) + wms-backup.json
 //!   base/<TIME>.partial/          a base backup being taken (or one that failed)
 //!   base/.lock                    held while a base backup or its retention runs
-//!   base/.due                     a base backup is due at the next run (after a restore)
 //!   status/*.json                 the status document (status.rs)
+//!   cluster-id                    the system identifier of the cluster archived here
 //!   verify/                       scratch space of a restore drill, removed afterwards
 //! ```
 //!
@@ -35,8 +35,6 @@ pub const BASE_DIR: &str = "base";
 pub const INFO_FILE: &str = "wms-backup.json";
 /// Suffix of a base backup in progress.
 pub const PARTIAL_SUFFIX: &str = ".partial";
-/// Marks a base backup as due regardless of the schedule.
-pub const DUE_MARKER: &str = ".due";
 /// The base backup lock.
 pub const LOCK_FILE: &str = ".lock";
 /// Scratch space of drills.
@@ -138,20 +136,6 @@ impl Archive {
         std::fs::rename(&wal, &to)?;
         std::fs::File::open(&self.root)?.sync_all()?;
         Ok(Some(to))
-    }
-
-    /// Asks for a base backup at the next run of the job, whatever the schedule says.
-    pub fn mark_base_due(&self, why: &str) -> std::io::Result<()> {
-        let dir = self.base_dir();
-        std::fs::create_dir_all(&dir)?;
-        std::fs::write(dir.join(DUE_MARKER), format!("{why}\n"))
-    }
-
-    /// Why a base backup was asked for, if it was.
-    pub fn base_due_reason(&self) -> Option<String> {
-        read_small(&self.base_dir().join(DUE_MARKER), 4096)
-            .ok()
-            .map(|t| t.trim().to_owned())
     }
 
     /// Every WAL directory: the current stream first, then retired ones, newest first.

@@ -2,9 +2,9 @@
 //!
 //! A run, under `base/.lock` (a second run while one is going just says so and exits 0):
 //!
-//! 1. With `--if-due`, decides whether one is due: none yet, the newest older than
-//!    `WMS_BASE_BACKUP_EVERY`, or `base/.due` left by a restore or a lost slot. The
-//!    decision is [`is_due`] (pure).
+//! 1. With `--if-due` (for running it by hand or from cron; the stack's schedule runs it
+//!    without), decides whether one is due: none yet, or the newest older than
+//!    `WMS_BASE_BACKUP_EVERY` ([`is_due`], pure).
 //! 2. `pg_basebackup` (plain format with its manifest, WAL streamed alongside, fast
 //!    checkpoint) into `base/<TIME>.partial`; our `wms-backup.json` records the start and
 //!    consistency positions, timeline, segment size, times and size; then the directory is
@@ -22,9 +22,7 @@ use nix::fcntl::{Flock, FlockArg};
 use time::OffsetDateTime;
 use tracing::{info, warn};
 
-use super::archive::{
-    self, Archive, BaseInfo, DUE_MARKER, INFO_FILE, LOCK_FILE, PARTIAL_SUFFIX, base_name,
-};
+use super::archive::{self, Archive, BaseInfo, INFO_FILE, LOCK_FILE, PARTIAL_SUFFIX, base_name};
 use super::db;
 use super::error::{BackupError, io_err};
 use super::receiver::become_account;
@@ -36,17 +34,9 @@ use super::wal::{self, DEFAULT_SEG_SIZE};
 /// Why a base backup is due now, or `None`.
 pub fn is_due(
     newest: Option<&BaseInfo>,
-    marker: Option<&str>,
     every: std::time::Duration,
     now: OffsetDateTime,
 ) -> Option<String> {
-    if let Some(why) = marker {
-        return Some(if why.is_empty() {
-            "one was asked for".to_owned()
-        } else {
-            why.to_owned()
-        });
-    }
     match newest {
         None => Some("there is none yet".to_owned()),
         Some(b) => {
@@ -125,8 +115,7 @@ pub fn run(settings: &Settings, if_due: bool) -> Result<ExitCode, BackupError> {
     }
     let now = super::now();
     let why = if if_due {
-        let marker = archive.base_due_reason();
-        match is_due(bases.last(), marker.as_deref(), settings.base_every, now) {
+        match is_due(bases.last(), settings.base_every, now) {
             Some(why) => why,
             None => {
                 if let Some(b) = bases.last() {
@@ -147,7 +136,6 @@ pub fn run(settings: &Settings, if_due: bool) -> Result<ExitCode, BackupError> {
     let started = Instant::now();
     match take(settings, &archive) {
         Ok(info) => {
-            let _ = std::fs::remove_file(base_dir.join(DUE_MARKER));
             let mut bases = archive.bases(&mut Vec::new());
             let plan = retention(&bases, settings.keep);
             let (removed, pruned) = apply_retention(&archive, &plan, info.seg_size);
@@ -369,20 +357,13 @@ mod tests {
     fn due_rules() {
         let now = datetime!(2026-12-06 12:00 UTC);
         let day = Duration::from_secs(86400);
-        assert_eq!(
-            is_due(None, None, day, now).as_deref(),
-            Some("there is none yet")
-        );
+        assert_eq!(is_due(None, day, now).as_deref(), Some("there is none yet"));
         let b = info("a", "0/2000028", datetime!(2026-12-06 00:00 UTC));
-        assert_eq!(is_due(Some(&b), None, day, now), None);
+        assert_eq!(is_due(Some(&b), day, now), None);
         let old = info("a", "0/2000028", datetime!(2026-12-05 11:00 UTC));
         assert_eq!(
-            is_due(Some(&old), None, day, now).as_deref(),
+            is_due(Some(&old), day, now).as_deref(),
             Some("the newest (a) is 25h 0m old, one is due every 24h 0m")
-        );
-        assert_eq!(
-            is_due(Some(&b), Some("after a restore"), day, now).as_deref(),
-            Some("after a restore")
         );
     }
 

@@ -182,16 +182,9 @@ fn normalise_url(raw: &str) -> Result<String, TargetError> {
     }
 }
 
-/// tokio-postgres prints only "db error" for errors the server sent; this includes the
-/// server's SQLSTATE and message, or the underlying cause.
+/// The error with the server's SQLSTATE and message, or its cause.
 pub fn describe_error(e: &tokio_postgres::Error) -> String {
-    if let Some(db) = e.as_db_error() {
-        return format!("{}: {}", db.code().code(), db.message());
-    }
-    match std::error::Error::source(e) {
-        Some(cause) => format!("{e}: {cause}"),
-        None => e.to_string(),
-    }
+    crate::pgerror::describe(e)
 }
 
 /// Connects once; the connection task runs on the current runtime until the client drops.

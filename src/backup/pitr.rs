@@ -14,8 +14,9 @@
 //!   (pure).
 //!
 //! After the swap the archive starts a new WAL stream (the restored cluster continues on
-//! a new timeline: the old stream is kept as `wal.until-<TIME>`) and a base backup is
-//! marked due, so the next run of the base backup job takes one.
+//! a new timeline: the old stream is kept as `wal.until-<TIME>`). The restore created the
+//! replication slot in the new cluster at its first position, so the new stream starts
+//! exactly where the old one was left: older base backups stay usable across the switch.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -156,7 +157,8 @@ pub fn run(settings: &Settings, target: Target) -> Result<(), BackupError> {
     }
     info!(
         "restore done: PGDATA {} holds the data up to {} (base backup {}, {} WAL segments); {}; \
-         start PostgreSQL again (wms ctl start postgres)",
+         start PostgreSQL again (wms ctl start postgres); a fresh base backup shortens later \
+         restores (wms ctl start backup-base)",
         pgdata.display(),
         rebuilt
             .restored_to
@@ -270,16 +272,18 @@ fn sync_dir(dir: &Path) -> Result<(), BackupError> {
         .map_err(io_err("cannot sync", dir))
 }
 
-/// The restored cluster is on a new timeline: a new WAL stream and a base backup.
+/// The restored cluster continues on a new timeline: a new WAL stream. (The chain stays
+/// whole: base backup, the old stream up to the switch, the history file, the new stream;
+/// a new base backup only shortens later recoveries.)
 fn after_swap(archive: &Archive, now: OffsetDateTime) -> Result<(), String> {
     match archive.retire_wal(now) {
-        Ok(Some(to)) => info!("the previous WAL stream is kept in {}", to.display()),
-        Ok(None) => {}
-        Err(e) => return Err(format!("cannot retire the WAL stream: {e}")),
+        Ok(Some(to)) => {
+            info!("the previous WAL stream is kept in {}", to.display());
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(e) => Err(format!("cannot retire the WAL stream: {e}")),
     }
-    archive
-        .mark_base_due(&format!("the database was restored at {}", rfc3339(now)))
-        .map_err(|e| format!("cannot ask for a base backup: {e}"))
 }
 
 #[cfg(test)]

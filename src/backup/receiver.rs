@@ -9,8 +9,8 @@
 //!    to this cluster (`cluster-id`, the system identifier, recorded at the first start);
 //! 2. creates the physical replication slot `wms_backup` if missing (the server keeps WAL
 //!    for the archive while the receiver is down); a slot the server invalidated
-//!    (`max_slot_wal_keep_size` exceeded) is recreated, the old stream retired and a base
-//!    backup marked due, because the archive now has a hole;
+//!    (`max_slot_wal_keep_size` exceeded) is recreated and the old stream retired; the
+//!    hole is recorded, and the status fails until a base backup newer than it exists;
 //! 3. sets `synchronous_standby_names` to the receiver's name when `WMS_BACKUP_SYNC=true`
 //!    (and clears it when it is ours and sync is off), then reloads the configuration;
 //! 4. pads a `.partial` segment left short by a receiver killed while creating it (it
@@ -183,11 +183,13 @@ async fn prepare(settings: &Settings, archive: &Archive) -> Result<(), BackupErr
         .await
         .map_err(BackupError::sql("reading the replication slot"))?
         .map(|r| r.get(0));
+    let mut gap = None;
     if let Some(Some(wal_status)) = &state {
         if wal_status == "lost" {
             error!(
                 "the replication slot {SLOT} was invalidated (max_slot_wal_keep_size): WAL \
-                 is missing from the archive; starting a new stream and asking for a base backup"
+                 is missing from the archive; starting a new stream (take a base backup: wms ctl \
+                 start backup-base)"
             );
             client
                 .execute(DROP_SLOT, &[&SLOT])
@@ -205,9 +207,7 @@ async fn prepare(settings: &Settings, archive: &Archive) -> Result<(), BackupErr
                 .mode(0o700)
                 .create(archive.wal_dir())
                 .map_err(io_err("cannot create", &archive.wal_dir()))?;
-            archive
-                .mark_base_due("the replication slot was lost")
-                .map_err(io_err("cannot write", &archive.base_dir()))?;
+            gap = Some(now);
         }
     }
     let created = client
@@ -225,7 +225,7 @@ async fn prepare(settings: &Settings, archive: &Archive) -> Result<(), BackupErr
         .get(0);
     repair_partials(&archive.wal_dir(), u64::try_from(seg_size).unwrap_or(0))?;
     // A fresh lag figure on every start: before streaming, from the slot.
-    record(settings, archive, measure(&client).await);
+    record(settings, archive, measure(&client).await, gap);
     Ok(())
 }
 
@@ -368,16 +368,25 @@ async fn measure(client: &tokio_postgres::Client) -> Result<Measurement, String>
     })
 }
 
-/// Writes the receiver record after a measurement; failures to write are logged only.
-fn record(settings: &Settings, archive: &Archive, measured: Result<Measurement, String>) {
+/// Writes the receiver record after a measurement (`gap`: the archive lost WAL now);
+/// failures to write are logged only.
+fn record(
+    settings: &Settings,
+    archive: &Archive,
+    measured: Result<Measurement, String>,
+    gap: Option<time::OffsetDateTime>,
+) {
     let previous: Option<ReceiverRecord> = status::load(archive.root(), RECEIVER_FILE);
-    let next = ReceiverRecord::next(
+    let mut next = ReceiverRecord::next(
         previous.as_ref(),
         measured,
         settings.is_sync,
         settings.max_lag.as_secs_f64(),
         super::now(),
     );
+    if gap.is_some() {
+        next.gap_since = gap;
+    }
     if let Err(e) = status::store(archive.root(), RECEIVER_FILE, &next) {
         warn!("cannot record the archive lag: {e}");
     }
@@ -392,7 +401,7 @@ fn refresh(settings: &Settings, archive: &Archive) -> Result<Measurement, String
             .map_err(|e| describe_error(&e))?;
         measure(&client).await
     });
-    record(settings, archive, measured.clone());
+    record(settings, archive, measured.clone(), None);
     measured
 }
 

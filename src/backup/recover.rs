@@ -49,8 +49,6 @@ const STOP_DEADLINE: Duration = Duration::from_secs(120);
 const POLL: Duration = Duration::from_millis(25);
 /// Lines of the server's log kept for error messages.
 const LOG_TAIL_LINES: usize = 30;
-/// Files of a base backup directory that are ours or pg_basebackup's, not PGDATA's.
-const NOT_PGDATA: [&str; 2] = [INFO_FILE, "backup_manifest"];
 
 /// Where the recovery stops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,28 +99,39 @@ pub struct Job<'a> {
     pub after: After,
 }
 
-/// Picks the base backup for `goal` from `bases` (oldest first): the newest, or the newest
-/// that finished at or before the target. Pure.
-pub fn choose_base(bases: &[BaseInfo], goal: Goal) -> Result<&BaseInfo, String> {
+/// The base backups that may serve `goal`, best first (pure): the newest for `--latest`;
+/// for a time, those that started before it, newest first (whether the copy's consistency
+/// point is early enough is known only from its WAL: see [`ends_after`]).
+pub fn candidates(bases: &[BaseInfo], goal: Goal) -> Result<Vec<&BaseInfo>, String> {
+    let none = || "there is no base backup in the archive yet".to_owned();
     match goal {
-        Goal::Latest => bases
-            .last()
-            .ok_or_else(|| "there is no base backup in the archive yet".to_owned()),
-        Goal::Time(t) => bases
-            .iter()
-            .rev()
-            .find(|b| b.finished_at <= t)
-            .ok_or_else(|| match bases.first() {
-                Some(oldest) => format!(
-                    "no base backup finished before {}: the earliest time that can be \
-                     restored is {} (base backup {})",
-                    rfc3339(t),
-                    rfc3339(oldest.finished_at),
-                    oldest.name
-                ),
-                None => "there is no base backup in the archive yet".to_owned(),
-            }),
+        Goal::Latest => bases.last().map(|b| vec![b]).ok_or_else(none),
+        Goal::Time(t) => {
+            let found: Vec<&BaseInfo> = bases.iter().rev().filter(|b| b.started_at <= t).collect();
+            if found.is_empty() {
+                return Err(match bases.first() {
+                    Some(oldest) => format!(
+                        "no base backup started before {}: the earliest time that can be \
+                         restored is {} (base backup {})",
+                        rfc3339(t),
+                        rfc3339(oldest.finished_at),
+                        oldest.name
+                    ),
+                    None => none(),
+                });
+            }
+            Ok(found)
+        }
     }
+}
+
+/// True if the copy cannot stop at `t`: a transaction committed after `t` is already in
+/// it (a commit before its consistency point `end`). Pure.
+pub fn ends_after(checked: &Checked, end: Lsn, t: OffsetDateTime) -> bool {
+    checked
+        .commits
+        .iter()
+        .any(|(lsn, committed)| *lsn < end && *committed > t)
 }
 
 /// Where the recovering server is told to stop.
@@ -189,17 +198,50 @@ pub fn rebuild(job: &Job<'_>) -> Result<Rebuilt, BackupError> {
             )));
         }
     }
-    let base = choose_base(&bases, job.goal)
-        .map_err(BackupError::Refused)?
-        .clone();
+    let candidates = candidates(&bases, job.goal).map_err(BackupError::Refused)?;
+    let account = job.tools.account();
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(job.into)
+        .map_err(io_err("cannot create", job.into))?;
+    if let Some(a) = account {
+        a.chown(job.into)
+            .map_err(io_err("cannot chown", job.into))?;
+    }
+    let pg_wal = job.into.join("pg_wal");
+    // The WAL first (staged and read), then the base backup it belongs to.
+    let mut chosen = None;
+    for base in &candidates {
+        let staged = stage(job, base, &pg_wal)?;
+        if let (Goal::Time(t), Some(end)) = (job.goal, base.end()) {
+            if ends_after(&staged.checked, end, t) {
+                info!(
+                    "base backup {} was still running at {}; trying an older one",
+                    base.name,
+                    rfc3339(t)
+                );
+                continue;
+            }
+        }
+        chosen = Some(((*base).clone(), staged));
+        break;
+    }
+    let Some((base, staged)) = chosen else {
+        return Err(BackupError::Refused(format!(
+            "every base backup that started before the target was still running at it; the \
+             earliest time that can be restored is {}",
+            candidates
+                .last()
+                .map_or_else(|| "unknown".into(), |b| rfc3339(b.finished_at))
+        )));
+    };
+    let Staged {
+        start,
+        target_tli,
+        chain,
+        checked,
+    } = staged;
     let seg_size = base.seg_size;
-    let start = base.start().ok_or_else(|| {
-        BackupError::Failed(format!(
-            "base backup {}: bad start position {:?}",
-            base.name, base.start_lsn
-        ))
-    })?;
-    let base_path = job.archive.base_path(&base.name);
     info!(
         "restoring base backup {} ({} bytes, finished {}) into {}",
         base.name,
@@ -207,39 +249,13 @@ pub fn rebuild(job: &Job<'_>) -> Result<Rebuilt, BackupError> {
         rfc3339(base.finished_at),
         job.into.display()
     );
+    copy_tree(
+        &job.archive.base_path(&base.name),
+        job.into,
+        account,
+        &[INFO_FILE, "backup_manifest", "pg_wal"],
+    )?;
 
-    // The WAL chain, from the file names alone.
-    let scan = job.archive.scan_wal(seg_size, &[base_path.join("pg_wal")]);
-    for p in &scan.problems {
-        warn!("{p}");
-    }
-    let target_tli = wal::latest_timeline(base.timeline, &scan.histories);
-    let path = wal::timeline_path(base.timeline, target_tli, &scan.histories).ok_or_else(|| {
-        BackupError::Failed(format!(
-            "timeline {target_tli} does not descend from the base backup's timeline {}",
-            base.timeline
-        ))
-    })?;
-    let chain = wal::plan_chain(start, seg_size, &path, &scan.segments);
-
-    // The copy.
-    let account = job.tools.account();
-    copy_tree(&base_path, job.into, account, &NOT_PGDATA)?;
-    let pg_wal = job.into.join("pg_wal");
-    for p in &chain.segments {
-        let to = pg_wal.join(p.name.file_name(seg_size));
-        if p.source != to {
-            copy_file(&p.source, &to, account)?;
-        }
-    }
-    for tli in path.iter().map(|s| s.tli) {
-        if let Some(h) = scan.history_files.get(&tli) {
-            copy_file(h, &pg_wal.join(wal::history_name(tli)), account)?;
-        }
-    }
-
-    // The check.
-    let checked = check_chain(job.tools, &pg_wal, start, seg_size, &path, &chain.segments)?;
     let damage = match (chain.gap, &checked.damage) {
         (_, Some((seg, why))) => Some(format!(
             "WAL segment {} is corrupt ({why})",
@@ -310,6 +326,64 @@ pub fn rebuild(job: &Job<'_>) -> Result<Rebuilt, BackupError> {
     })
 }
 
+/// A base backup's WAL, staged in the new `pg_wal` and read.
+struct Staged {
+    start: Lsn,
+    target_tli: u32,
+    chain: wal::Chain<PathBuf>,
+    checked: Checked,
+}
+
+/// Stages the WAL chain of `base` into `pg_wal` (emptied first) and reads it.
+fn stage(job: &Job<'_>, base: &BaseInfo, pg_wal: &Path) -> Result<Staged, BackupError> {
+    let seg_size = base.seg_size;
+    let start = base.start().ok_or_else(|| {
+        BackupError::Failed(format!(
+            "base backup {}: bad start position {:?}",
+            base.name, base.start_lsn
+        ))
+    })?;
+    let base_path = job.archive.base_path(&base.name);
+    let scan = job.archive.scan_wal(seg_size, &[base_path.join("pg_wal")]);
+    for p in &scan.problems {
+        warn!("{p}");
+    }
+    let target_tli = wal::latest_timeline(base.timeline, &scan.histories);
+    let path = wal::timeline_path(base.timeline, target_tli, &scan.histories).ok_or_else(|| {
+        BackupError::Failed(format!(
+            "timeline {target_tli} does not descend from the base backup's timeline {}",
+            base.timeline
+        ))
+    })?;
+    let chain = wal::plan_chain(start, seg_size, &path, &scan.segments);
+    let account = job.tools.account();
+    if pg_wal.exists() {
+        std::fs::remove_dir_all(pg_wal).map_err(io_err("cannot empty", pg_wal))?;
+    }
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(pg_wal)
+        .map_err(io_err("cannot create", pg_wal))?;
+    if let Some(a) = account {
+        a.chown(pg_wal).map_err(io_err("cannot chown", pg_wal))?;
+    }
+    for p in &chain.segments {
+        copy_file(&p.source, &pg_wal.join(p.name.file_name(seg_size)), account)?;
+    }
+    for tli in path.iter().map(|s| s.tli) {
+        if let Some(h) = scan.history_files.get(&tli) {
+            copy_file(h, &pg_wal.join(wal::history_name(tli)), account)?;
+        }
+    }
+    let checked = check_chain(job.tools, pg_wal, start, seg_size, &path, &chain.segments)?;
+    Ok(Staged {
+        start,
+        target_tli,
+        chain,
+        checked,
+    })
+}
+
 /// Copies a directory tree (files, directories, symlinks as links), giving everything to
 /// `account`; `skip` names top-level entries left out. Directories are created 0700.
 pub fn copy_tree(
@@ -319,6 +393,7 @@ pub fn copy_tree(
     skip: &[&str],
 ) -> Result<(), BackupError> {
     std::fs::DirBuilder::new()
+        .recursive(true)
         .mode(0o700)
         .create(to)
         .map_err(io_err("cannot create", to))?;
@@ -927,19 +1002,31 @@ mod tests {
             base("a", datetime!(2026-12-05 03:00 UTC)),
             base("b", datetime!(2026-12-06 03:00 UTC)),
         ];
-        assert_eq!(choose_base(&bases, Goal::Latest).unwrap().name, "b");
+        let names = |v: Vec<&BaseInfo>| v.iter().map(|b| b.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(candidates(&bases, Goal::Latest).unwrap()), ["b"]);
         assert_eq!(
-            choose_base(&bases, Goal::Time(datetime!(2026-12-06 02:00 UTC)))
-                .unwrap()
-                .name,
-            "a"
+            names(candidates(&bases, Goal::Time(datetime!(2026-12-06 02:00 UTC))).unwrap()),
+            ["a"]
         );
-        let e = choose_base(&bases, Goal::Time(datetime!(2026-12-04 00:00 UTC))).unwrap_err();
+        assert_eq!(
+            names(candidates(&bases, Goal::Time(datetime!(2026-12-07 00:00 UTC))).unwrap()),
+            ["b", "a"]
+        );
+        let e = candidates(&bases, Goal::Time(datetime!(2026-12-04 00:00 UTC))).unwrap_err();
         assert_eq!(
             e,
-            "no base backup finished before 2026-12-04T00:00:00Z: the earliest time that can \
+            "no base backup started before 2026-12-04T00:00:00Z: the earliest time that can \
              be restored is 2026-12-05T03:00:00Z (base backup a)"
         );
-        assert!(choose_base(&[], Goal::Latest).is_err());
+        assert!(candidates(&[], Goal::Latest).is_err());
+        // A commit after the target before the copy's consistency point: too late a copy.
+        let t = datetime!(2026-12-06 03:00 UTC);
+        let checked = Checked {
+            commits: vec![(Lsn(10), t), (Lsn(20), t + time::Duration::SECOND)],
+            last_commit: None,
+            damage: None,
+        };
+        assert!(ends_after(&checked, Lsn(30), t));
+        assert!(!ends_after(&checked, Lsn(15), t));
     }
 }

@@ -69,6 +69,10 @@ pub struct ReceiverRecord {
     pub max_lag_s: f64,
     /// Why the measurement failed or what is wrong, if anything.
     pub error: Option<String>,
+    /// WAL went missing from the archive at this time (the slot was lost): only base
+    /// backups taken after it can restore what follows.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub gap_since: Option<OffsetDateTime>,
 }
 
 /// One measurement of the archive's position against the server's.
@@ -94,6 +98,7 @@ impl ReceiverRecord {
         now: OffsetDateTime,
     ) -> ReceiverRecord {
         let previous_caught_up = previous.and_then(|p| p.caught_up_at);
+        let gap_since = previous.and_then(|p| p.gap_since);
         match measured {
             Ok(m) => {
                 let behind = m.lag_bytes.unwrap_or(0) > 0;
@@ -118,6 +123,7 @@ impl ReceiverRecord {
                     caught_up_at,
                     max_lag_s,
                     error: (!m.is_streaming).then(|| "the WAL receiver is not streaming".into()),
+                    gap_since,
                 }
             }
             Err(reason) => ReceiverRecord {
@@ -129,6 +135,7 @@ impl ReceiverRecord {
                 caught_up_at: previous_caught_up,
                 max_lag_s,
                 error: Some(reason),
+                gap_since,
             },
         }
     }
@@ -391,6 +398,15 @@ pub fn judge(
             human(every)
         )),
         Some(_) => {}
+    }
+    if let Some(gap) = receiver.as_ref().and_then(|r| r.gap_since) {
+        if base.last_ok.as_ref().is_none_or(|b| b.at < gap) {
+            problems.push(format!(
+                "WAL is missing from the archive since {} (the replication slot was lost): \
+                 take a base backup (wms ctl start backup-base)",
+                rfc3339(gap)
+            ));
+        }
     }
     if let Some(f) = &base.last_error {
         let is_after_success = base.last_ok.as_ref().is_none_or(|ok| f.at >= ok.at);
@@ -662,6 +678,20 @@ mod tests {
             ]
         );
         assert!(s.metrics().contains("wms_backup_last_drill_ok 0\n"));
+    }
+
+    #[test]
+    fn a_gap_needs_a_newer_base_backup() {
+        let mut r = receiver(0, at(0));
+        r.gap_since = Some(at(-5));
+        let s = judge(Some(r.clone()), Some(base(-10)), None, vec![], at(1));
+        assert!(
+            s.problems[0].contains("WAL is missing from the archive since"),
+            "{:?}",
+            s.problems
+        );
+        let s = judge(Some(r), Some(base(-1)), None, vec![], at(1));
+        assert!(s.is_ok(), "{:?}", s.problems);
     }
 
     #[test]

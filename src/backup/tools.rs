@@ -82,15 +82,15 @@ impl Account {
         let Some(name) = os_user else {
             return Ok(None);
         };
-        let user = nix::unistd::User::from_name(name)
+        let user = crate::accounts::lookup_user(name)
             .ok()
             .flatten()
             .ok_or_else(|| ToolError::UnknownAccount(name.to_owned()))?;
         Ok(Some(Account {
             name: user.name,
-            uid: user.uid.as_raw(),
-            gid: user.gid.as_raw(),
-            home: user.dir,
+            uid: user.uid,
+            gid: user.gid,
+            home: user.home,
         }))
     }
 

@@ -15,13 +15,35 @@ use std::time::Instant;
 
 use tracing::{error, info, warn};
 
-use super::archive::base_name;
+use nix::fcntl::{Flock, FlockArg};
+
+use super::archive::{LOCK_FILE, base_name};
 use super::error::{BackupError, io_err};
 use super::receiver::become_account;
 use super::recover::{self, After, Goal, Job};
 use super::settings::Settings;
 use super::status::{self, DrillRecord, VERIFY_FILE, human, rfc3339};
 use super::tools::Tools;
+
+/// One drill at a time: a second one waits for the first (the scratch space is shared).
+fn lock(dir: &std::path::Path) -> Result<Flock<std::fs::File>, BackupError> {
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(io_err("cannot open", &path))?;
+    match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(l) => Ok(l),
+        Err((file, nix::errno::Errno::EWOULDBLOCK)) => {
+            info!("another restore drill is running; waiting for it to finish");
+            Flock::lock(file, FlockArg::LockExclusive)
+                .map_err(|(_, e)| io_err("cannot lock", &path)(std::io::Error::from(e)))
+        }
+        Err((_, e)) => Err(io_err("cannot lock", &path)(std::io::Error::from(e))),
+    }
+}
 
 /// `wms backup verify [--if-due]`.
 pub fn run(settings: &Settings, if_due: bool) -> Result<ExitCode, BackupError> {
@@ -57,10 +79,12 @@ pub fn run(settings: &Settings, if_due: bool) -> Result<ExitCode, BackupError> {
     }
     let scratch_root = archive.verify_dir();
     std::fs::create_dir_all(&scratch_root).map_err(io_err("cannot create", &scratch_root))?;
-    // Leftovers of drills that died.
+    let _lock = lock(&scratch_root)?;
+    // Leftovers of drills that died (we hold the lock: none is running).
     for e in std::fs::read_dir(&scratch_root)
         .map_err(io_err("cannot read", &scratch_root))?
         .filter_map(Result::ok)
+        .filter(|e| e.file_name() != LOCK_FILE)
     {
         warn!("removing {} left by an earlier drill", e.path().display());
         let _ = std::fs::remove_dir_all(e.path());
