@@ -1134,3 +1134,57 @@ fn the_wal_receiver_is_restarted_and_its_lag_shows_while_it_is_down() {
         ),
     );
 }
+
+#[test]
+fn a_lost_slot_is_a_hole_the_status_names_until_the_next_base_backup() {
+    let _serial = serial();
+    // The server keeps at most 1 MB of WAL for a receiver that is down.
+    let extra = [("WMS_BACKUP_SLOT_MAX_WAL", "1MB")];
+    let layout = Layout::new();
+    let _sup = start(&layout, &extra);
+    let api = Api::login(&layout.web(), Duration::from_secs(60)).expect("log in");
+    let product = api.create_product("lost-slot").expect("product");
+    ctl(&layout, "stop", "backup-wal");
+    wait_state(&layout, "backup-wal", "stopped", Duration::from_secs(30));
+    wait_for(
+        "the server to drop the slot",
+        Duration::from_secs(60),
+        || {
+            receipt(&api, &product, 1, "while the receiver is down");
+            psql(&layout, "postgres", "SELECT pg_switch_wal()");
+            psql(&layout, "postgres", "CHECKPOINT");
+            let state = psql(
+                &layout,
+                "postgres",
+                "SELECT wal_status FROM pg_replication_slots WHERE slot_name = 'wms_backup'",
+            );
+            (state == "lost").then_some(())
+        },
+    );
+    ctl(&layout, "start", "backup-wal");
+    wait_state(&layout, "backup-wal", "ready", Duration::from_secs(60));
+    let st = status(&layout, &extra, true);
+    assert!(
+        st["problems"]
+            .as_array()
+            .expect("problems")
+            .iter()
+            .any(|p| p
+                .as_str()
+                .is_some_and(|p| p.contains("WAL is missing from the archive"))),
+        "{st}"
+    );
+    assert!(
+        std::fs::read_dir(backup_dir(&layout))
+            .expect("read")
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().starts_with("wal.until-")),
+        "the old stream was not kept"
+    );
+    // A base backup after the hole: the archive is whole again.
+    ctl(&layout, "start", "backup-base");
+    wait_for("the status to be ok", Duration::from_secs(120), || {
+        let st = status(&layout, &extra, true);
+        (st["status"] == "ok").then_some(())
+    });
+}

@@ -489,15 +489,6 @@ impl Checked {
     pub fn first_commit_after(&self, t: OffsetDateTime) -> Option<(Lsn, OffsetDateTime)> {
         self.commits.iter().find(|(_, c)| *c > t).copied()
     }
-
-    /// The last commit at or before `t`.
-    pub fn last_commit_at_or_before(&self, t: OffsetDateTime) -> Option<OffsetDateTime> {
-        self.commits
-            .iter()
-            .rev()
-            .find(|(_, c)| *c <= t)
-            .map(|(_, c)| *c)
-    }
 }
 
 /// Reads the staged chain with `pg_waldump`, one timeline at a time.
