@@ -16,10 +16,12 @@
 //! * [`accounts`]: OS account lookups ([`accounts::Credentials`]), for the supervisor's
 //!   privilege drop and `pg-init`'s directory ownership.
 //! * [`pgerror`]: PostgreSQL error text for every role that talks to PostgreSQL.
+//! * [`sdnotify`]: the sd_notify client: the supervisor to systemd, the servers to the
+//!   supervisor (`READY=1`).
 //! * [`ledger`]: the ledger check's SQL, shared by the backend and the restore drills.
 //!
 //! The four roles (`supervisor`, `postgres`, `backend`, `web`) are siblings: none imports
-//! another. What two of them share lives in a small module of its own (`http`, `accounts`, `pgerror`).
+//! another. What two of them share lives in a small module of its own (`http`, `accounts`, `pgerror`, `sdnotify`).
 //!
 //! Every subcommand returns an [`std::process::ExitCode`]; the codes are documented in
 //! `main.rs` and the README.
@@ -31,5 +33,6 @@ pub mod http;
 pub mod ledger;
 pub mod pgerror;
 pub mod postgres;
+pub mod sdnotify;
 pub mod supervisor;
 pub mod web;

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use wms::supervisor::ctl::CtlCommand;
 use wms::supervisor::{config, ctl, probe, runtime};
 use wms::{backend, backup, postgres, web};
 
@@ -105,10 +106,19 @@ enum CtlAction {
         /// The service.
         service: Option<String>,
     },
-    /// Restart a service.
+    /// Restart a service (rolling when its sockets are held and it says READY=1).
     Restart {
         /// The service.
         service: Option<String>,
+    },
+    /// Re-read the config file and apply what changed (as SIGHUP to the supervisor does).
+    Reload,
+    /// Send a signal to a service's processes (e.g. `wms ctl signal web SIGHUP`).
+    Signal {
+        /// The service.
+        service: String,
+        /// The signal: SIGHUP, HUP, USR1, ...
+        signal: String,
     },
 }
 
@@ -125,13 +135,33 @@ fn main() -> ExitCode {
         } => {
             let socket = ctl::socket_path(socket, &config);
             match action {
-                CtlAction::Status { json } => ctl::run(&socket, "status", None, json),
-                CtlAction::Start { service } => {
-                    ctl::run(&socket, "start", service.as_deref(), false)
+                CtlAction::Status { json } => {
+                    ctl::run(&socket, CtlCommand::Status { is_json: json })
                 }
-                CtlAction::Stop { service } => ctl::run(&socket, "stop", service.as_deref(), false),
-                CtlAction::Restart { service } => {
-                    ctl::run(&socket, "restart", service.as_deref(), false)
+                CtlAction::Start { service } => ctl::run(
+                    &socket,
+                    CtlCommand::Service {
+                        command: "start",
+                        service,
+                    },
+                ),
+                CtlAction::Stop { service } => ctl::run(
+                    &socket,
+                    CtlCommand::Service {
+                        command: "stop",
+                        service,
+                    },
+                ),
+                CtlAction::Restart { service } => ctl::run(
+                    &socket,
+                    CtlCommand::Service {
+                        command: "restart",
+                        service,
+                    },
+                ),
+                CtlAction::Reload => ctl::run(&socket, CtlCommand::Reload),
+                CtlAction::Signal { service, signal } => {
+                    ctl::run(&socket, CtlCommand::Signal { service, signal })
                 }
             }
         }
@@ -156,6 +186,10 @@ fn supervise(path: &Path) -> ExitCode {
     };
     match runtime::run(plan) {
         Ok(code) => code,
+        Err(e @ runtime::RuntimeError::Listen(_)) => {
+            eprintln!("{}: {e}", path.display());
+            ExitCode::from(EXIT_INVALID)
+        }
         Err(e) => {
             tracing::error!("{e}");
             ExitCode::FAILURE

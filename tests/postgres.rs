@@ -34,6 +34,8 @@ state_dir = "{d}/state"
 [services.pg-init]
 command = ["wms", "pg-init"]
 oneshot = true
+capabilities = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETUID", "SETGID"]
+inherit_env = ["PGDATA", "PGPORT", "PG_*", "POSTGRES_*", "WMS_INITDB_DIR", "WMS_DB_*"]
 
 [services.postgres]
 command = ["wms", "postgres", "-D", "{d}/data", "-c", "listen_addresses=127.0.0.1", "-c", "port={port}", "-c", "unix_socket_directories={d}/run"]

@@ -12,50 +12,11 @@ use serde_json::json;
 
 use proof::api::Api;
 use proof::http::Request;
+use proof::sql::Sql;
 use proof::stack::{Layout, wait_healthy};
 use util::wait_for;
 
 const BOOT: Duration = Duration::from_secs(120);
-
-/// A transaction held open on the stack's PostgreSQL over TCP (as the superuser, with the
-/// layout's password), so a request of the backend can be made to wait on a row lock.
-struct LockHolder {
-    rt: tokio::runtime::Runtime,
-    client: tokio_postgres::Client,
-}
-
-impl LockHolder {
-    fn connect(layout: &Layout) -> LockHolder {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let conninfo = format!(
-            "host=127.0.0.1 port={} user=postgres password={} dbname=wms connect_timeout=5",
-            layout.pg_port, layout.password
-        );
-        let client = rt.block_on(async {
-            let (client, connection) = tokio_postgres::connect(&conninfo, tokio_postgres::NoTls)
-                .await
-                .expect("connect to the stack's PostgreSQL");
-            tokio::spawn(connection);
-            client
-        });
-        LockHolder { rt, client }
-    }
-
-    fn query(&self, sql: &str) -> Vec<String> {
-        self.rt.block_on(async {
-            let rows = self.client.simple_query(sql).await.expect(sql);
-            rows.iter()
-                .filter_map(|m| match m {
-                    tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
-                    _ => None,
-                })
-                .collect()
-        })
-    }
-}
 
 /// The index of the first supervisor line (not a service's output) containing every needle.
 fn line_index(lines: &[String], needles: &[&str]) -> Option<usize> {
@@ -81,7 +42,8 @@ fn issue_13_postgres_stops_only_after_the_backend_is_gone() {
     assert_eq!(first.status, 201, "first receipt: {}", first.text());
 
     // Hold the product's balance row, so the receipt below waits inside its transaction.
-    let db = LockHolder::connect(&layout);
+    // A transaction held open as the superuser, so the receipt waits on a row lock.
+    let db = Sql::superuser(&layout, "wms");
     db.query("BEGIN");
     let locked = db.query(&format!(
         "SELECT quantity FROM stocks WHERE product_id = '{product}' FOR UPDATE"
@@ -154,7 +116,8 @@ fn issue_13_postgres_stops_only_after_the_backend_is_gone() {
         .collect();
     assert!(
         terminated.is_empty(),
-        "PostgreSQL terminated client connections: {terminated:?}"
+        "PostgreSQL terminated client connections: {terminated:?}\n{}",
+        lines.join("\n")
     );
     assert!(
         lines

@@ -462,6 +462,25 @@ fn health_is_the_supervisors_aggregate() {
     assert_eq!(json["status"], "degraded");
     assert_eq!(json["services"]["backend"]["state"], "backoff");
     assert_eq!(get(&s.addr, "/health/live", "").0, 200);
+    // The public view for anyone, an operator and a bad token; the full one for an admin.
+    for auth in [
+        "",
+        "Authorization: Bearer operator-token\r\n",
+        "Authorization: Bearer forged\r\n",
+    ] {
+        let (_, _, body) = get(&s.addr, "/health", auth);
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            json["services"]["backend"]["pid"],
+            serde_json::Value::Null,
+            "{auth}"
+        );
+        assert_eq!(json["services"]["backend"]["state"], "backoff", "{auth}");
+    }
+    let (status, _, body) = get(&s.addr, "/health", "Authorization: Bearer admin-token\r\n");
+    assert_eq!(status, 503);
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["services"]["backend"]["pid"], 42);
 }
 
 #[test]

@@ -5,9 +5,11 @@
 #   deploy/kubernetes/make-secret.sh --database-url 'postgresql://wms:PW@db.example:5432/wms' \
 #     | kubectl apply -n wms -f -                                  # the external-db overlay
 #
-# Keys: postgres-password (the in-cluster database's superuser; base only), database-url
-# (what the backends and the migration Job connect to), secret-key (the JWT secret shared by
-# every backend replica), admin-password (the administrator created on the first start).
+# Keys: postgres-password (the in-cluster database's superuser; base only), db-app-password
+# (the application role `wms` the in-cluster database creates, not a superuser; base only),
+# database-url (what the backends and the migration Job connect to: that role), secret-key
+# (the JWT secret shared by every backend replica), admin-password (the administrator
+# created on the first start).
 # Generated values are URL-safe (base64url), so they can stand in a URL unescaped.
 #
 # Options: --database-url URL   use this database instead of the in-cluster one
@@ -52,8 +54,10 @@ echo "type: Opaque"
 echo "stringData:"
 if [ -z "$database_url" ]; then
   pg_password=$(random 24)
+  app_password=$(random 24)
   echo "  postgres-password: $(quote "$pg_password")"
-  database_url="postgresql://postgres:$pg_password@wms-postgres:5432/wms"
+  echo "  db-app-password: $(quote "$app_password")"
+  database_url="postgresql://wms:$app_password@wms-postgres:5432/wms"
 fi
 echo "  database-url: $(quote "$database_url")"
 echo "  secret-key: $(quote "$secret_key")"

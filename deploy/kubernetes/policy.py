@@ -19,7 +19,7 @@ import yaml
 
 IMAGE = "localhost/wms:latest"
 SECRET = "wms-secrets"
-SECRET_KEYS = {"postgres-password", "database-url", "secret-key", "admin-password"}
+SECRET_KEYS = {"postgres-password", "db-app-password", "database-url", "secret-key", "admin-password"}
 ROLE_SWITCHES = ("WMS_EMBEDDED_POSTGRES", "WMS_RUN_BACKEND", "WMS_RUN_WEB")
 # component -> the role switch that stays on (the other two must be "false").
 ROLE_OF = {"postgres": "WMS_EMBEDDED_POSTGRES", "backend": "WMS_RUN_BACKEND", "web": "WMS_RUN_WEB"}

@@ -13,16 +13,15 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::http::{HeaderMap, header};
 use deadpool_postgres::Pool;
-use hmac::{Hmac, KeyInit, Mac};
-use jsonwebtoken::crypto::{CryptoProvider, JwkUtils, JwtSigner, JwtVerifier};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
+use utoipa::ToSchema;
 
 use super::db::DbError;
 use super::errors::{ApiError, msg};
 use super::users::{self, User};
+use super::validation::{Body, ParseBody, Problems, RawBody, Text};
 
 /// The setting that holds the generated secret.
 const SECRET_SETTING: &str = "jwt_secret";
@@ -34,76 +33,44 @@ const GET_SETTING: &str = "SELECT value FROM app_settings WHERE name = $1";
 /// The message of every failed login (unknown e-mail, inactive user, wrong password).
 pub const LOGIN_FAILED: &str = "Invalid email or password";
 
-// ---- HS256 for jsonwebtoken --------------------------------------------------------------
+/// A validated `POST /api/auth/login` body.
+#[derive(Debug, ToSchema)]
+pub struct LoginRequest {
+    #[schema(format = Email, max_length = 255)]
+    pub email: String,
+    pub password: String,
+}
 
-/// jsonwebtoken 10 delegates cryptography to a provider. Ours does HS256 only, with the
-/// RustCrypto `hmac`/`sha2` crates: no RSA/EC code is compiled in, and every other
-/// algorithm is refused before any key is used.
-static HS256_ONLY: CryptoProvider = CryptoProvider {
-    signer_factory: hs256_signer,
-    verifier_factory: hs256_verifier,
-    jwk_utils: JwkUtils::new_unimplemented(),
-};
-
-type HmacSha256 = Hmac<Sha256>;
-
-struct Hs256(HmacSha256);
-
-impl signature::Signer<Vec<u8>> for Hs256 {
-    fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, signature::Error> {
-        let mut mac = self.0.clone();
-        mac.update(message);
-        Ok(mac.finalize().into_bytes().to_vec())
+impl ParseBody for LoginRequest {
+    fn parse(raw: &RawBody, p: &mut Problems) -> Option<LoginRequest> {
+        let b = Body::of(raw, p)?;
+        let email = users::email_field(&b, p, "email");
+        let password = b.string(p, "password", Text::FREE);
+        Some(LoginRequest {
+            email: email?,
+            password: password?,
+        })
     }
 }
 
-impl signature::Verifier<Vec<u8>> for Hs256 {
-    fn verify(&self, message: &[u8], sig: &Vec<u8>) -> Result<(), signature::Error> {
-        let mut mac = self.0.clone();
-        mac.update(message);
-        mac.verify_slice(sig).map_err(|_| signature::Error::new())
+/// A validated `POST /api/auth/change-password` body.
+#[derive(Debug, ToSchema)]
+pub struct PasswordChange {
+    pub current_password: String,
+    #[schema(min_length = 8, max_length = 1024)]
+    pub new_password: String,
+}
+
+impl ParseBody for PasswordChange {
+    fn parse(raw: &RawBody, p: &mut Problems) -> Option<PasswordChange> {
+        let b = Body::of(raw, p)?;
+        let current = b.string(p, "current_password", Text::FREE);
+        let new = users::new_password(&b, p, "new_password");
+        Some(PasswordChange {
+            current_password: current?,
+            new_password: new?,
+        })
     }
-}
-
-impl JwtSigner for Hs256 {
-    fn algorithm(&self) -> Algorithm {
-        Algorithm::HS256
-    }
-}
-
-impl JwtVerifier for Hs256 {
-    fn algorithm(&self) -> Algorithm {
-        Algorithm::HS256
-    }
-}
-
-fn hs256(alg: &Algorithm, secret: &[u8]) -> jsonwebtoken::errors::Result<Hs256> {
-    if *alg != Algorithm::HS256 {
-        return Err(jsonwebtoken::errors::ErrorKind::InvalidAlgorithm.into());
-    }
-    HmacSha256::new_from_slice(secret)
-        .map(Hs256)
-        .map_err(|_| jsonwebtoken::errors::ErrorKind::InvalidKeyFormat.into())
-}
-
-fn hs256_signer(
-    alg: &Algorithm,
-    key: &EncodingKey,
-) -> jsonwebtoken::errors::Result<Box<dyn JwtSigner>> {
-    Ok(Box::new(hs256(alg, key.try_get_hmac_secret()?)?))
-}
-
-fn hs256_verifier(
-    alg: &Algorithm,
-    key: &DecodingKey,
-) -> jsonwebtoken::errors::Result<Box<dyn JwtVerifier>> {
-    Ok(Box::new(hs256(alg, key.try_get_hmac_secret()?)?))
-}
-
-/// Installs the HS256 provider for this process (idempotent).
-pub fn install_crypto() {
-    // An Err means a provider is installed already: ours, by an earlier call.
-    let _ = HS256_ONLY.install_default();
 }
 
 // ---- tokens ------------------------------------------------------------------------------
@@ -141,7 +108,6 @@ impl Keys {
     /// Keys for `secret` (the bytes of `SECRET_KEY`, as the reference uses them); tokens
     /// live for `ttl`.
     pub fn new(secret: &[u8], ttl: Duration) -> Keys {
-        install_crypto();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.validate_exp = true;
@@ -397,14 +363,21 @@ mod tests {
         Keys::new(b"test-secret", Duration::from_secs(60))
     }
 
+    /// A token with exactly these header and claims, signed with `secret` by the header's
+    /// algorithm (`none`: no signature).
     fn forge(header: &str, claims: &str, secret: &[u8]) -> String {
         let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-        let message = format!("{}.{}", b64(header), b64(claims));
-        let mut mac = HmacSha256::new_from_slice(secret).unwrap();
-        mac.update(message.as_bytes());
-        let sig =
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-        format!("{message}.{sig}")
+        let header: serde_json::Value = serde_json::from_str(header).unwrap();
+        let claims: serde_json::Value = serde_json::from_str(claims).unwrap();
+        match header["alg"].as_str().unwrap() {
+            "none" => format!("{}.{}.", b64(&header.to_string()), b64(&claims.to_string())),
+            alg => jsonwebtoken::encode(
+                &Header::new(alg.parse().unwrap()),
+                &claims,
+                &EncodingKey::from_secret(secret),
+            )
+            .unwrap(),
+        }
     }
 
     const HS256: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
@@ -435,6 +408,15 @@ mod tests {
             b"test-secret",
         );
         assert_eq!(keys().verify(&t).as_deref(), Some("a@b.c"));
+        // Made by Python's hmac/hashlib as PyJWT makes them (exp in 2100), independent of
+        // the library under test.
+        let pyjwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.\
+            eyJzdWIiOiJhZG1pbkB3bXMuZXhhbXBsZS5jb20iLCJleHAiOjQxMDI0NDQ4MDB9.\
+            pINPv7EytOjG5ORf5X3h9a3IB1o0e2Tl2ogFh84BAYE";
+        assert_eq!(
+            keys().verify(pyjwt).as_deref(),
+            Some("admin@wms.example.com")
+        );
     }
 
     #[test]

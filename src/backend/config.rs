@@ -20,9 +20,26 @@ pub struct DatabaseArgs {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: String,
 
+    /// The password, when `DATABASE_URL` carries none (the supervisor passes the embedded
+    /// application role's this way).
+    #[arg(long, env = "DATABASE_PASSWORD", hide_env_values = true)]
+    pub database_password: Option<String>,
+
     /// How long to keep retrying the first connection before giving up (exit 1).
     #[arg(long, env = "WMS_DB_WAIT", default_value = "30s", value_parser = humantime::parse_duration)]
     pub db_wait: Duration,
+}
+
+impl DatabaseArgs {
+    /// The connection settings: `DATABASE_URL`, with `DATABASE_PASSWORD` when the URL has
+    /// no password of its own.
+    pub fn config(&self) -> Result<tokio_postgres::Config, db::UrlError> {
+        let mut config = db::parse_database_url(&self.database_url)?;
+        if let (None, Some(p)) = (config.get_password(), &self.database_password) {
+            config.password(p.as_str());
+        }
+        Ok(config)
+    }
 }
 
 /// Command-line options of `wms backend`.
@@ -139,7 +156,7 @@ pub struct Settings {
 impl Settings {
     /// Validates the options of `wms backend`.
     pub fn from_args(args: BackendArgs) -> Result<Settings, ConfigError> {
-        let database = db::parse_database_url(&args.database.database_url)?;
+        let database = args.database.config()?;
         let admin_email = args.admin_email.trim().to_owned();
         if super::users::check_email_syntax(&admin_email).is_err() {
             return Err(ConfigError::AdminEmail(admin_email));

@@ -1,7 +1,8 @@
 //! The database plumbing every owner module shares: the `DATABASE_URL` parser, the
 //! connection pool, the first connection (with a bounded wait for a database that is still
 //! starting), and the classification of PostgreSQL errors by SQLSTATE and constraint name
-//! (never by message text). No SQL of any table lives here.
+//! (never by message text). No SQL of any table lives here: only the readiness ping and the
+//! time zone check, which touch none.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -14,6 +15,9 @@ use tokio_postgres::{Client, NoTls};
 
 /// A pooled connection.
 pub type Conn = deadpool_postgres::Object;
+
+const PING: &str = "SELECT 1";
+const CHECK_TZ: &str = "SELECT now() AT TIME ZONE $1::text";
 
 /// How long a request waits for a pooled connection before answering 503.
 const POOL_WAIT: Duration = Duration::from_secs(5);
@@ -79,6 +83,18 @@ pub fn pool(config: tokio_postgres::Config, size: usize) -> Result<Pool, DbError
 /// A pooled connection, or [`DbError::Pool`] (503) when none comes in time.
 pub async fn conn(pool: &Pool) -> Result<Conn, DbError> {
     pool.get().await.map_err(DbError::Pool)
+}
+
+/// `SELECT 1` on a connection of `pool` (readiness).
+pub async fn ping(pool: &Pool) -> Result<(), DbError> {
+    conn(pool).await?.simple_query(PING).await?;
+    Ok(())
+}
+
+/// Checks a time zone name with PostgreSQL's own time zone database.
+pub async fn check_time_zone(client: &Client, tz: &str) -> Result<(), DbError> {
+    client.query_one(CHECK_TZ, &[&tz]).await?;
+    Ok(())
 }
 
 /// Connects once, retrying with a growing pause while the server is not up yet, for at most
@@ -180,6 +196,15 @@ impl Filters {
             .collect()
     }
 }
+
+/// `Type { field, ... }` from the columns of `row` with the fields' names (each column's
+/// SQL type must match its field's; a mismatch is an error, never a panic).
+macro_rules! from_columns {
+    ($row:expr, $ty:ident { $($field:ident),* $(,)? }) => {
+        $ty { $($field: $row.try_get(stringify!($field))?),* }
+    };
+}
+pub(crate) use from_columns;
 
 /// A database failure that no owner module turned into a specific answer.
 #[derive(Debug, Error)]

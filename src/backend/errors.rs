@@ -1,7 +1,7 @@
 //! Every failure a request can end in, and its JSON answer: `{"detail": "..."}` for
-//! application errors, `{"detail": [items]}` for validation (422), `WWW-Authenticate: Bearer`
-//! on 401. Database failures that no owner module mapped become 503 (try again) or 500, both
-//! JSON and logged; request input never reaches them by design.
+//! application errors, `{"detail": [items]}` for validation (422, items are [`ErrorItem`]s),
+//! `WWW-Authenticate: Bearer` on 401. Database failures that no owner module mapped become
+//! 503 (try again) or 500, both JSON and logged; request input never reaches them by design.
 
 use std::borrow::Cow;
 
@@ -9,9 +9,10 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::db::DbError;
-use super::validation::ErrorItem;
 
 /// The error of a request.
 #[derive(Debug)]
@@ -26,6 +27,56 @@ pub enum ApiError {
     Db(DbError),
     /// A bug or an unexpected condition (logged; the client sees a generic 500).
     Internal(String),
+}
+
+/// One 422 item.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[schema(as = ValidationError)]
+pub struct ErrorItem {
+    #[serde(rename = "type")]
+    #[schema(value_type = String)]
+    pub kind: &'static str,
+    /// Where: `["body", field]`, `["query", name]`, `["path", name]`, `["header", name]`.
+    #[schema(value_type = Vec<Value>)]
+    pub loc: Vec<Value>,
+    pub msg: String,
+    // Boxed, like `ctx`, to keep `Result<_, ErrorItem>` small.
+    /// The offending value.
+    #[schema(value_type = Value)]
+    pub input: Box<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub ctx: Option<Box<Value>>,
+}
+
+impl ErrorItem {
+    /// An item of any type.
+    pub fn new(kind: &'static str, loc: Vec<Value>, msg: impl Into<String>, input: Value) -> Self {
+        ErrorItem {
+            kind,
+            loc,
+            msg: msg.into(),
+            input: Box::new(input),
+            ctx: None,
+        }
+    }
+
+    /// The same item with a `ctx` object.
+    pub fn with_ctx(mut self, ctx: Value) -> Self {
+        self.ctx = Some(Box::new(ctx));
+        self
+    }
+
+    /// A custom rule (`value_error`): the message is prefixed with `Value error, ` and the
+    /// context is `{"error": {}}`, exactly as the reference prints it.
+    pub fn value_error(loc: Vec<Value>, message: &str, input: Value) -> Self {
+        ErrorItem::new("value_error", loc, format!("Value error, {message}"), input)
+            .with_ctx(json!({"error": {}}))
+    }
+
+    pub fn missing(loc: Vec<Value>, input: Value) -> Self {
+        ErrorItem::new("missing", loc, "Field required", input)
+    }
 }
 
 /// Messages used by more than one module.
@@ -89,19 +140,25 @@ impl From<deadpool_postgres::PoolError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct DetailBody<'a> {
-    detail: &'a str,
+/// The body of every error but 422: `{"detail": message}`.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub detail: String,
 }
 
-#[derive(Serialize)]
-struct ItemsBody<'a> {
-    detail: &'a [ErrorItem],
+/// The body of a 422: `{"detail": [items]}`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = HTTPValidationError)]
+pub struct ValidationErrors {
+    pub detail: Vec<ErrorItem>,
 }
 
 /// `status` with `{"detail": message}`.
 pub fn detail_response(status: StatusCode, message: &str) -> Response {
-    (status, Json(DetailBody { detail: message })).into_response()
+    let body = ErrorDetail {
+        detail: message.to_owned(),
+    };
+    (status, Json(body)).into_response()
 }
 
 impl IntoResponse for ApiError {
@@ -114,9 +171,9 @@ impl IntoResponse for ApiError {
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 r
             }
-            ApiError::Validation(items) => (
+            ApiError::Validation(detail) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Json(ItemsBody { detail: &items }),
+                Json(ValidationErrors { detail }),
             )
                 .into_response(),
             ApiError::Db(e) if e.is_unavailable() => {

@@ -14,6 +14,7 @@ use std::time::Instant;
 use calamine::{Data, Range, Reader, Xls, Xlsx};
 use deadpool_postgres::Pool;
 use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::db;
@@ -36,7 +37,8 @@ const H_DEFECT: &str = "БРАКИ";
 pub const NOT_EXCEL: &str = "File must be Excel format (.xlsx or .xls)";
 
 /// One problem, reported inside a 200 body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = ImportRowError)]
 pub struct RowError {
     pub row_number: u32,
     pub field: String,
@@ -54,7 +56,7 @@ impl RowError {
 }
 
 /// `result` of the response.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ImportResult {
     pub total_rows: usize,
     pub created: usize,
@@ -64,7 +66,7 @@ pub struct ImportResult {
 }
 
 /// The response body.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ImportResponse {
     pub result: ImportResult,
     pub duration_seconds: f64,
@@ -114,6 +116,18 @@ pub struct ParsedSheet {
 pub fn has_excel_extension(filename: &str) -> bool {
     let lower = filename.to_lowercase();
     lower.ends_with(".xlsx") || lower.ends_with(".xls")
+}
+
+/// What a file the reader could not get through (it panicked) amounts to.
+pub fn unreadable() -> ParsedSheet {
+    failure(
+        vec![RowError::new(
+            0,
+            "file",
+            "Failed to open Excel file: the workbook cannot be read",
+        )],
+        0,
+    )
 }
 
 fn failure(errors: Vec<RowError>, total_rows: usize) -> ParsedSheet {

@@ -150,24 +150,14 @@ pub async fn check(client: &Client) -> Result<SchemaState, DbError> {
 
 /// `wms migrate`: connect (waiting for the server up to `--db-wait`), apply, exit.
 pub fn run(args: MigrateArgs) -> ExitCode {
-    let config = match db::parse_database_url(&args.database.database_url) {
+    let config = match args.database.config() {
         Ok(c) => c,
         Err(e) => {
             tracing::error!("DATABASE_URL: {e}");
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!("cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async {
+    super::block_on(None, async {
         let mut client = match db::connect_with_wait(&config, args.database.db_wait).await {
             Ok(c) => c,
             Err(e) => {

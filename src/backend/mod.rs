@@ -40,11 +40,13 @@ pub mod import;
 pub mod migrate;
 pub mod movements;
 pub mod openapi;
+pub mod paging;
 pub mod products;
 pub mod reference;
 pub mod routes;
 pub mod seed;
 pub mod server;
+pub mod state;
 pub mod stock;
 pub mod users;
 pub mod validation;
@@ -58,6 +60,26 @@ pub use config::{BackendArgs, MigrateArgs};
 pub const EXIT_CONFIG: u8 = 2;
 /// Exit code: the database schema does not match this build (run `wms migrate`).
 pub const EXIT_SCHEMA: u8 = 3;
+
+/// Runs `work` to completion on a new tokio runtime: `workers` threads, or (`None`) the
+/// calling thread only. Exit 1 if the runtime cannot be started.
+fn block_on(workers: Option<usize>, work: impl Future<Output = ExitCode>) -> ExitCode {
+    let mut builder = match workers {
+        Some(n) => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.worker_threads(n);
+            b
+        }
+        None => tokio::runtime::Builder::new_current_thread(),
+    };
+    match builder.enable_all().build() {
+        Ok(runtime) => runtime.block_on(work),
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
 /// Serves the API until SIGTERM/SIGINT; see the module doc for the exit codes.
 pub fn run(args: BackendArgs) -> ExitCode {

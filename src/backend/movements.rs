@@ -8,14 +8,15 @@
 
 use deadpool_postgres::GenericClient;
 use serde::Serialize;
-use time::OffsetDateTime;
 use tokio_postgres::Row;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::db::{DbError, Filters};
+use super::db::{DbError, Filters, from_columns};
 use super::errors::ApiError;
-use super::validation::{DateOrTime, Problems, Query};
-use super::wire::{Page, PageRequest, Ts, contains_pattern};
+use super::paging::{self, Page, PageRequest, PagedSql};
+use super::validation::{DateOrTime, ParseQuery, Problems, Query};
+use super::wire::{Ts, contains_pattern};
 
 /// Columns of the movement object, in order, from `m` and its joins.
 macro_rules! movement_columns {
@@ -82,7 +83,7 @@ pub const SOURCE_FK: &str = "stock_movements_source_id_fkey";
 pub const DC_FK: &str = "stock_movements_distribution_center_id_fkey";
 
 /// A journal row: the reference's fields in order, then our additive names (spec 8.1).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Movement {
     pub product_id: Uuid,
     pub operation_type: String,
@@ -104,25 +105,11 @@ pub struct Movement {
 }
 
 fn from_row(row: &Row) -> Result<Movement, tokio_postgres::Error> {
-    Ok(Movement {
-        product_id: row.try_get("product_id")?,
-        operation_type: row.try_get("operation_type")?,
-        quantity: row.try_get("quantity")?,
-        source_id: row.try_get("source_id")?,
-        distribution_center_id: row.try_get("distribution_center_id")?,
-        notes: row.try_get("notes")?,
-        id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
-        created_at: Ts(row.try_get::<_, OffsetDateTime>("created_at")?),
-        product_barcode: row.try_get("product_barcode")?,
-        product_gtin: row.try_get("product_gtin")?,
-        product_brand: row.try_get("product_brand")?,
-        product_size: row.try_get("product_size")?,
-        product_seller_sku: row.try_get("product_seller_sku")?,
-        source_name: row.try_get("source_name")?,
-        dc_name: row.try_get("dc_name")?,
-        user_email: row.try_get("user_email")?,
-    })
+    Ok(from_columns! { row, Movement {
+        product_id, operation_type, quantity, source_id, distribution_center_id, notes,
+        id, user_id, created_at, product_barcode, product_gtin, product_brand,
+        product_size, product_seller_sku, source_name, dc_name, user_email
+    } })
 }
 
 /// What a new journal row records.
@@ -195,19 +182,24 @@ pub async fn insert_import_rows(
 }
 
 /// Filters of the journal and its export.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct JournalFilter {
     /// Exact type; unknown values match nothing (B-14 kept).
     pub operation_type: Option<String>,
     pub product_id: Option<Uuid>,
+    /// From this instant, or from the start of this day in the business time zone.
+    #[param(inline)]
     pub date_from: Option<DateOrTime>,
+    /// Up to this instant, or to the end of this day in the business time zone (B-11).
+    #[param(inline)]
     pub date_to: Option<DateOrTime>,
     /// Substring of the product's barcode, case-insensitive (B-12).
     pub barcode: Option<String>,
 }
 
-impl JournalFilter {
-    pub fn parse(q: &Query, p: &mut Problems) -> JournalFilter {
+impl ParseQuery for JournalFilter {
+    fn parse(q: &Query, p: &mut Problems) -> JournalFilter {
         JournalFilter {
             operation_type: q.text(p, "operation_type"),
             product_id: q.uuid(p, "product_id"),
@@ -216,7 +208,9 @@ impl JournalFilter {
             barcode: q.text(p, "barcode"),
         }
     }
+}
 
+impl JournalFilter {
     /// The conditions, with date-only bounds taken in `tz`.
     fn filters(&self, tz: &str) -> Filters {
         let mut f = Filters::new();
@@ -243,38 +237,25 @@ impl JournalFilter {
     }
 }
 
-/// One page of the journal, newest first.
+/// One page of the journal, newest first. The unfiltered total comes from the trigger-kept
+/// counter instead of counting every row.
 pub async fn list(
     conn: &impl GenericClient,
     filter: &JournalFilter,
     tz: &str,
     page: PageRequest,
 ) -> Result<Page<Movement>, ApiError> {
-    let mut f = filter.filters(tz);
-    let count_sql = if f.sql().is_empty() {
-        COUNT_ALL.to_owned()
-    } else {
-        format!("{COUNT}{}", f.sql())
+    let filters = filter.filters(tz);
+    let sql = PagedSql {
+        count: if filters.sql().is_empty() {
+            COUNT_ALL
+        } else {
+            COUNT
+        },
+        list: LIST,
+        order: NEWEST_FIRST,
     };
-    let limit = f.param(page.page_size);
-    let offset = f.param(page.offset());
-    let list_sql = format!(
-        "{LIST}{}{NEWEST_FIRST} LIMIT {limit} OFFSET {offset}",
-        f.sql()
-    );
-    let (count_stmt, list_stmt) = tokio::try_join!(
-        conn.prepare_cached(&count_sql),
-        conn.prepare_cached(&list_sql)
-    )?;
-    let params = f.params();
-    let count_params = &params[..params.len() - 2];
-    let (count_row, rows) = tokio::try_join!(
-        conn.query_one(&count_stmt, count_params),
-        conn.query(&list_stmt, &params)
-    )?;
-    let total: i64 = count_row.try_get(0)?;
-    let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
-    Ok(page.page(items, total))
+    paging::fetch(conn, sql, filters, page, from_row).await
 }
 
 /// The SQL and parameters of the journal's CSV export (every matching row, newest first).

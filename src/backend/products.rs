@@ -7,15 +7,16 @@ use std::collections::HashSet;
 
 use deadpool_postgres::{GenericClient, Pool};
 use serde::Serialize;
-use time::OffsetDateTime;
 use tokio_postgres::Row;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::db::{self, DbError, Filters};
+use super::db::{self, DbError, Filters, from_columns};
 use super::errors::{ApiError, msg};
+use super::paging::{self, Page, PageRequest, PagedSql};
 use super::stock;
-use super::validation::{Body, Patch, Problems, Query, RawBody, Text};
-use super::wire::{Page, PageRequest, Ts, contains_pattern};
+use super::validation::{Body, ParseBody, ParseQuery, Patch, Problems, Query, RawBody, Text};
+use super::wire::{Ts, contains_pattern};
 
 const LIST: &str = "SELECT p.barcode, p.gtin, p.seller_sku, p.size, p.brand, p.color, p.id, \
      p.created_at, p.updated_at, \
@@ -113,7 +114,7 @@ pub const BRAND_MAX: usize = 255;
 pub const COLOR_MAX: usize = 100;
 
 /// A product, fields in the reference's order.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Product {
     pub barcode: String,
     pub gtin: Option<String>,
@@ -127,7 +128,7 @@ pub struct Product {
 }
 
 /// A product with its two balances (list items; `GET /api/products/{id}` in our version).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ProductWithStock {
     #[serde(flatten)]
     pub product: Product,
@@ -136,17 +137,9 @@ pub struct ProductWithStock {
 }
 
 fn product_from_row(row: &Row) -> Result<Product, tokio_postgres::Error> {
-    Ok(Product {
-        barcode: row.try_get("barcode")?,
-        gtin: row.try_get("gtin")?,
-        seller_sku: row.try_get("seller_sku")?,
-        size: row.try_get("size")?,
-        brand: row.try_get("brand")?,
-        color: row.try_get("color")?,
-        id: row.try_get("id")?,
-        created_at: Ts(row.try_get::<_, OffsetDateTime>("created_at")?),
-        updated_at: Ts(row.try_get::<_, OffsetDateTime>("updated_at")?),
-    })
+    Ok(from_columns! { row, Product {
+        barcode, gtin, seller_sku, size, brand, color, id, created_at, updated_at
+    } })
 }
 
 fn with_stock_from_row(row: &Row) -> Result<ProductWithStock, tokio_postgres::Error> {
@@ -168,24 +161,38 @@ const GTIN: Text = Text {
 };
 
 /// A validated `POST /api/products/` body.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, ToSchema)]
+#[schema(as = ProductCreate)]
 pub struct NewProduct {
+    #[schema(min_length = 1, max_length = 100)]
     pub barcode: String,
+    #[schema(max_length = 14)]
     pub gtin: Option<String>,
+    #[schema(max_length = 100)]
     pub seller_sku: Option<String>,
+    #[schema(max_length = 50)]
     pub size: Option<String>,
+    #[schema(max_length = 255)]
     pub brand: Option<String>,
+    #[schema(max_length = 100)]
     pub color: Option<String>,
 }
 
 /// A validated `PUT /api/products/{id}` body; `None` = leave unchanged, `Some(None)` = clear.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, ToSchema)]
+#[schema(as = ProductUpdate)]
 pub struct ProductChange {
+    #[schema(min_length = 1, max_length = 100, nullable = false)]
     pub barcode: Option<String>,
+    #[schema(value_type = Option<String>, max_length = 14)]
     pub gtin: Option<Option<String>>,
+    #[schema(value_type = Option<String>, max_length = 100)]
     pub seller_sku: Option<Option<String>>,
+    #[schema(value_type = Option<String>, max_length = 50)]
     pub size: Option<Option<String>>,
+    #[schema(value_type = Option<String>, max_length = 255)]
     pub brand: Option<Option<String>>,
+    #[schema(value_type = Option<String>, max_length = 100)]
     pub color: Option<Option<String>>,
 }
 
@@ -198,8 +205,8 @@ fn gtin_patch(p: Patch<String>) -> Patch<String> {
     }
 }
 
-impl NewProduct {
-    pub fn parse(raw: &RawBody, p: &mut Problems) -> Option<NewProduct> {
+impl ParseBody for NewProduct {
+    fn parse(raw: &RawBody, p: &mut Problems) -> Option<NewProduct> {
         let b = Body::of(raw, p)?;
         let barcode = b.string(p, "barcode", BARCODE);
         let gtin = gtin_patch(b.patch_string(p, "gtin", GTIN, true));
@@ -218,8 +225,8 @@ impl NewProduct {
     }
 }
 
-impl ProductChange {
-    pub fn parse(raw: &RawBody, p: &mut Problems) -> Option<ProductChange> {
+impl ParseBody for ProductChange {
+    fn parse(raw: &RawBody, p: &mut Problems) -> Option<ProductChange> {
         let b = Body::of(raw, p)?;
         let barcode = b.patch_string(p, "barcode", BARCODE, false);
         let gtin = gtin_patch(b.patch_string(p, "gtin", GTIN, true));
@@ -239,7 +246,8 @@ impl ProductChange {
 }
 
 /// Filters of the product list and its CSV export.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ProductFilter {
     /// Substring of the barcode, case-insensitive.
     pub barcode: Option<String>,
@@ -247,14 +255,16 @@ pub struct ProductFilter {
     pub q: Option<String>,
 }
 
-impl ProductFilter {
-    pub fn parse(q: &Query, p: &mut Problems) -> ProductFilter {
+impl ParseQuery for ProductFilter {
+    fn parse(q: &Query, p: &mut Problems) -> ProductFilter {
         ProductFilter {
             barcode: q.text(p, "barcode"),
             q: q.text(p, "q"),
         }
     }
+}
 
+impl ProductFilter {
     fn filters(&self) -> Filters {
         let mut f = Filters::new();
         if let Some(b) = &self.barcode {
@@ -294,30 +304,12 @@ pub async fn list(
     filter: &ProductFilter,
     page: PageRequest,
 ) -> Result<Page<ProductWithStock>, ApiError> {
-    let mut f = filter.filters();
-    let count_sql = format!("{COUNT}{}", f.sql());
-    let limit = f.param(page.page_size);
-    let offset = f.param(page.offset());
-    let list_sql = format!(
-        "{LIST}{}{NEWEST_FIRST} LIMIT {limit} OFFSET {offset}",
-        f.sql()
-    );
-    let (count_stmt, list_stmt) = tokio::try_join!(
-        conn.prepare_cached(&count_sql),
-        conn.prepare_cached(&list_sql)
-    )?;
-    let params = f.params();
-    let count_params = &params[..params.len() - 2];
-    let (count_row, rows) = tokio::try_join!(
-        conn.query_one(&count_stmt, count_params),
-        conn.query(&list_stmt, &params)
-    )?;
-    let total: i64 = count_row.try_get(0)?;
-    let items = rows
-        .iter()
-        .map(with_stock_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(page.page(items, total))
+    let sql = PagedSql {
+        count: COUNT,
+        list: LIST,
+        order: NEWEST_FIRST,
+    };
+    paging::fetch(conn, sql, filter.filters(), page, with_stock_from_row).await
 }
 
 /// One non-deleted product with its balances.
@@ -451,12 +443,7 @@ pub async fn lock_for_import(
 ) -> Result<Vec<ImportTarget>, DbError> {
     let rows = client.query(LOCK_FOR_IMPORT, &[&barcodes]).await?;
     rows.iter()
-        .map(|r| {
-            Ok(ImportTarget {
-                id: r.try_get("id")?,
-                barcode: r.try_get("barcode")?,
-            })
-        })
+        .map(|r| Ok(from_columns! { r, ImportTarget { id, barcode } }))
         .collect()
 }
 

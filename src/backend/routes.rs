@@ -1,166 +1,195 @@
-//! The router and the handlers. Each handler follows the reference's order of checks
-//! (spec 3.2): routing (404/405/307), JSON syntax, authentication (401), permission (403),
-//! validation of path + query + body together (422), then the owner module (404/400/409).
-//! Handlers hold no SQL and no business rules; they decode, call, encode.
+//! The router and the handlers, each documented where it is defined: the OpenAPI document
+//! ([`document`]) and the route table are built from the same `#[utoipa::path]` annotations,
+//! so a route cannot be served undocumented or documented unserved.
+//!
+//! A handler states what it requires in its signature ([`Checked`]`<who, input>`), and the
+//! extractor runs the reference's order of checks (spec 3.2): routing (404/405/307), JSON
+//! syntax, authentication (401), permission (403), validation of path + query + body together
+//! (422); then the handler calls an owner module (404/400/409) and encodes. Handlers hold no
+//! SQL and no business rules.
 //!
 //! Routing rules (spec 2.3): collection paths of the CRUD resources end with `/`, every
 //! other path does not; the other spelling answers 307 with a path-absolute `Location`
 //! (query kept), before authentication. Unknown paths are 404 and known paths with another
 //! method 405 (`Allow` lists every method), both with `{"detail": ...}`.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Multipart, RawPathParams, RawQuery, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
-use deadpool_postgres::Pool;
+use axum::routing::any;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::auth::{self, Keys};
+use super::auth::{self, LoginRequest, PasswordChange};
 use super::db;
-use super::errors::{ApiError, detail_response, msg};
+use super::errors::{ApiError, ErrorDetail, ErrorItem, detail_response, msg};
 use super::export;
-use super::extract::json_body;
-use super::idempotency;
-use super::import;
-use super::movements::{self, JournalFilter};
-use super::openapi;
-use super::products::{self, NewProduct, ProductChange, ProductFilter};
-use super::reference::{
-    self, DistributionCenterChange, NewDistributionCenter, NewSource, SourceChange,
+use super::extract::{
+    Admin, Anyone, Checked, IdempotencyKey, JsonBody, Member, PathId, QueryOf, Reader, Upload,
+    declared_length,
 };
-use super::stock::{self, MovementRequest, Posted};
+use super::import::{self, ImportResponse};
+use super::movements::{self, JournalFilter, Movement};
+use super::openapi::{self, UploadForm};
+use super::paging::{Page, PageRequest};
+use super::products::{self, NewProduct, Product, ProductChange, ProductFilter, ProductWithStock};
+use super::reference::{
+    self, DistributionCenter, DistributionCenterChange, Kind, NewDistributionCenter, NewSource,
+    Source, SourceChange,
+};
+use super::state::App;
+use super::stock::{self, LedgerReport, MovementRequest, Posted, Summary};
 use super::users::{self, NewUser, User, UserChange};
-use super::validation::{ErrorItem, Problems, Query, RawBody, path_uuid};
-use super::wire::PageRequest;
+
+/// The five documented handlers of one kind of reference data, added to `$api`: thin
+/// wrappers of the generic handlers below (the OpenAPI annotations need literal paths, so the
+/// wrappers are stamped out per kind; the logic exists once).
+macro_rules! reference_routes {
+    ($api:expr, $kind:ident, $new:ident, $change:ident,
+     $collection:literal, $item:literal, $param:literal,
+     list = $list:literal, create = $create:literal, get = $get:literal,
+     update = $update:literal, delete = $delete:literal,
+     not_found = $not_found:literal, taken = $taken:literal) => {{
+        #[utoipa::path(get, path = $collection, summary = $list, responses(
+                    (status = 200, description = "Every row", body = Vec<$kind>), Reader))]
+        async fn list(state: State<App>, checked: Checked<Reader>) -> Handled {
+            list_reference::<$kind>(state, checked).await
+        }
+        #[utoipa::path(post, path = $collection, summary = $create, request_body = $new,
+                    responses(
+                        (status = 201, description = "Created", body = $kind),
+                        (status = 400, description = $taken, body = ErrorDetail),
+                        Member))]
+        async fn create(state: State<App>, checked: Checked<Member, JsonBody<$new>>) -> Handled {
+            create_reference::<$kind>(state, checked).await
+        }
+        #[utoipa::path(get, path = $item, summary = $get, params(($param = Uuid, Path)),
+                    responses(
+                        (status = 200, description = "The row", body = $kind),
+                        (status = 404, description = $not_found, body = ErrorDetail),
+                        Member))]
+        async fn get(state: State<App>, checked: Checked<Member, PathId>) -> Handled {
+            get_reference::<$kind>(state, checked).await
+        }
+        #[utoipa::path(put, path = $item, summary = $update, params(($param = Uuid, Path)),
+                    request_body = $change, responses(
+                        (status = 200, description = "The row", body = $kind),
+                        (status = 400, description = $taken, body = ErrorDetail),
+                        (status = 404, description = $not_found, body = ErrorDetail),
+                        Member))]
+        async fn update(
+            state: State<App>,
+            checked: Checked<Member, (PathId, JsonBody<$change>)>,
+        ) -> Handled {
+            update_reference::<$kind>(state, checked).await
+        }
+        #[utoipa::path(delete, path = $item, summary = $delete, params(($param = Uuid, Path)),
+                    responses(
+                        (status = 204, description = "Deleted"),
+                        (status = 404, description = $not_found, body = ErrorDetail),
+                        (status = 409, description = "Referenced by movements", body = ErrorDetail),
+                        Admin))]
+        async fn delete(state: State<App>, checked: Checked<Admin, PathId>) -> Handled {
+            delete_reference::<$kind>(state, checked).await
+        }
+        $api.routes(routes!(list, create))
+            .routes(routes!(get, update, delete))
+    }};
+}
 
 /// How long `/health` waits for the database.
 pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Everything the handlers share. Cloned per request as an `Arc`.
-pub struct AppState {
-    /// Connections for requests.
-    pub pool: Pool,
-    /// A one-connection pool for `/health`, so a busy request pool does not read as an
-    /// unreachable database.
-    pub health_pool: Pool,
-    pub keys: Keys,
-    /// Time zone of date-only journal filters.
-    pub business_tz: String,
-    /// Largest accepted Excel upload in bytes.
-    pub upload_limit: usize,
+/// Every route with its documentation. Each `routes!` group shares one path.
+pub fn api() -> OpenApiRouter<App> {
+    let api = OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(health))
+        .routes(routes!(live))
+        .routes(routes!(openapi_document))
+        .routes(routes!(openapi_document_alias))
+        .routes(routes!(login))
+        .routes(routes!(me))
+        .routes(routes!(change_password))
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(get_user, update_user));
+    let api = reference_routes!(
+        api,
+        Source,
+        NewSource,
+        SourceChange,
+        "/api/sources/",
+        "/api/sources/{source_id}",
+        "source_id",
+        list = "List sources",
+        create = "Create a source",
+        get = "Get a source",
+        update = "Update a source",
+        delete = "Delete a source (admin)",
+        not_found = "Source not found",
+        taken = "Name taken"
+    );
+    let api = reference_routes!(
+        api,
+        DistributionCenter,
+        NewDistributionCenter,
+        DistributionCenterChange,
+        "/api/distribution-centers/",
+        "/api/distribution-centers/{dc_id}",
+        "dc_id",
+        list = "List distribution centres",
+        create = "Create a distribution centre",
+        get = "Get a distribution centre",
+        update = "Update a distribution centre",
+        delete = "Delete a distribution centre (admin)",
+        not_found = "Distribution center not found",
+        taken = "Code taken"
+    );
+    api.routes(routes!(list_products, create_product))
+        .routes(routes!(get_product, update_product, delete_product))
+        .routes(routes!(restore_product))
+        .routes(routes!(post_movement, list_movements))
+        .routes(routes!(summary))
+        .routes(routes!(import_excel))
+        .routes(routes!(export_products))
+        .routes(routes!(export_movements))
+        .routes(routes!(ledger_check))
 }
 
-type App = Arc<AppState>;
-
-impl AppState {
-    /// The authenticated, active user of a request, or 401.
-    async fn user(&self, headers: &HeaderMap) -> Result<User, ApiError> {
-        auth::current_user(&self.pool, &self.keys, headers).await
-    }
-
-    /// For read-only handlers: the user lookup and `work` (built on the same connection `conn`)
-    /// go to PostgreSQL together, pipelined, in one round trip. 401 still wins over anything
-    /// `work` found; with validation `problems`, only the user is looked up (401, then 422).
-    async fn read<T>(
-        &self,
-        conn: &db::Conn,
-        email: &str,
-        problems: Problems,
-        work: impl Future<Output = Result<T, ApiError>>,
-    ) -> Result<T, ApiError> {
-        if !problems.is_empty() {
-            auth::active_user(conn, email).await?;
-            problems.check()?;
-        }
-        let (user, result) = tokio::join!(auth::active_user(conn, email), work);
-        user?;
-        result
-    }
-
-    /// The authenticated user, who must be an administrator (403 otherwise).
-    async fn admin(&self, headers: &HeaderMap) -> Result<User, ApiError> {
-        let user = self.user(headers).await?;
-        user.require_admin()?;
-        Ok(user)
-    }
+/// The OpenAPI document, as served (built once).
+pub fn document() -> &'static Bytes {
+    static DOCUMENT: LazyLock<Bytes> = LazyLock::new(|| {
+        let (_, doc) = api().split_for_parts();
+        openapi::render(doc)
+    });
+    &DOCUMENT
 }
 
-/// Every route: path and what serves it. The same list feeds the slash-toggling fallback.
-fn routes() -> Vec<(&'static str, MethodRouter<App>)> {
-    vec![
-        ("/health", get(health)),
-        ("/health/live", get(live)),
-        ("/openapi.json", get(openapi_document)),
-        ("/api/openapi.json", get(openapi_document)),
-        ("/api/auth/login", post(login)),
-        ("/api/auth/me", get(me)),
-        ("/api/auth/change-password", post(change_password)),
-        ("/api/users/", get(list_users).post(create_user)),
-        ("/api/users/{user_id}", get(get_user).put(update_user)),
-        ("/api/sources/", get(list_sources).post(create_source)),
-        (
-            "/api/sources/{source_id}",
-            get(get_source).put(update_source).delete(delete_source),
-        ),
-        ("/api/distribution-centers/", get(list_dcs).post(create_dc)),
-        (
-            "/api/distribution-centers/{dc_id}",
-            get(get_dc).put(update_dc).delete(delete_dc),
-        ),
-        ("/api/products/", get(list_products).post(create_product)),
-        (
-            "/api/products/{product_id}",
-            get(get_product).put(update_product).delete(delete_product),
-        ),
-        ("/api/products/{product_id}/restore", post(restore_product)),
-        (
-            "/api/stock/movements",
-            post(post_movement).get(list_movements),
-        ),
-        ("/api/stock/summary", get(summary)),
-        (
-            "/api/import/excel",
-            // The upload limit is enforced while reading the part (413 `File too large`).
-            post(import_excel).layer(DefaultBodyLimit::disable()),
-        ),
-        ("/api/export/products.csv", get(export_products)),
-        ("/api/export/movements.csv", get(export_movements)),
-        ("/api/admin/ledger-check", get(ledger_check)),
-    ]
-}
-
-/// Every route path (for the documentation test).
-pub fn route_paths() -> Vec<&'static str> {
-    routes().into_iter().map(|(path, _)| path).collect()
-}
-
-/// The route paths, for the 307 decision of the fallback.
-static PATHS: LazyLock<matchit::Router<()>> = LazyLock::new(|| {
-    let mut r = matchit::Router::new();
-    for (path, _) in routes() {
-        // The paths are fixed and distinct; a clash would be a programming error caught by
-        // `every_route_is_in_the_toggle_table`.
-        let _ = r.insert(path, ());
-    }
-    r
-});
-
-/// The application: routes, the fallback, request logging.
+/// The application: documented routes, the other spelling of each path (307), 404/405 with
+/// JSON bodies, request logging.
 pub fn router(state: App) -> Router {
-    let mut router = Router::new();
-    for (path, method_router) in routes() {
-        router = router.route(path, method_router.fallback(method_not_allowed));
+    let (router, doc) = api().split_for_parts();
+    let mut router = router;
+    for path in doc.paths.paths.keys() {
+        if let Some(other) = toggled_path(path) {
+            router = router.route(&other, any(redirect_to_other_spelling));
+        }
     }
     router
-        .fallback(not_found_or_redirect)
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
+        // The upload limit is enforced while reading the import's part (413 `File too
+        // large`); JSON bodies have their own limit (`extract::JSON_LIMIT`).
+        .layer(DefaultBodyLimit::disable())
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }
@@ -183,6 +212,10 @@ async fn method_not_allowed() -> Response {
     detail_response(StatusCode::METHOD_NOT_ALLOWED, msg::METHOD_NOT_ALLOWED)
 }
 
+async fn not_found() -> Response {
+    detail_response(StatusCode::NOT_FOUND, msg::NOT_FOUND)
+}
+
 /// The other spelling of a path: trailing slash removed if present, added if absent.
 pub fn toggled_path(path: &str) -> Option<String> {
     if path == "/" {
@@ -194,21 +227,23 @@ pub fn toggled_path(path: &str) -> Option<String> {
     })
 }
 
-async fn not_found_or_redirect(uri: Uri) -> Response {
-    if let Some(other) = toggled_path(uri.path()) {
-        if PATHS.at(&other).is_ok() {
-            let location = match uri.query() {
-                Some(q) => format!("{other}?{q}"),
-                None => other,
-            };
-            if let Ok(value) = HeaderValue::from_str(&location) {
-                let mut r = StatusCode::TEMPORARY_REDIRECT.into_response();
-                r.headers_mut().insert(header::LOCATION, value);
-                return r;
-            }
+/// 307 to the documented spelling of the requested path (any method, before auth).
+async fn redirect_to_other_spelling(uri: Uri) -> Response {
+    let Some(other) = toggled_path(uri.path()) else {
+        return not_found().await;
+    };
+    let location = match uri.query() {
+        Some(q) => format!("{other}?{q}"),
+        None => other,
+    };
+    match HeaderValue::from_str(&location) {
+        Ok(value) => {
+            let mut r = StatusCode::TEMPORARY_REDIRECT.into_response();
+            r.headers_mut().insert(header::LOCATION, value);
+            r
         }
+        Err(_) => not_found().await,
     }
-    detail_response(StatusCode::NOT_FOUND, msg::NOT_FOUND)
 }
 
 // ---- helpers -----------------------------------------------------------------------------
@@ -225,139 +260,176 @@ fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
-/// The one path parameter of a route, as a UUID (422 `uuid_parsing` otherwise).
-fn path_id(params: &RawPathParams, p: &mut Problems) -> Option<uuid::Uuid> {
-    let (name, value) = params.iter().next()?;
-    path_uuid(p, name, value)
-}
-
 type Handled = Result<Response, ApiError>;
 
 // ---- health and docs ---------------------------------------------------------------------
 
-/// 200 `{"status":"ok"}` when the database answers within [`HEALTH_TIMEOUT`], else 503.
+/// `/health` and `/health/live` bodies.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Health)]
+struct HealthBody {
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+}
+
+/// Readiness: 200 when the database answers within a second, else 503.
+#[utoipa::path(get, path = "/health", responses(
+    (status = 200, description = "Ready", body = HealthBody),
+    (status = 503, description = "Database unavailable", body = HealthBody),
+))]
 async fn health(State(app): State<App>) -> Response {
-    let ping = async {
-        let conn = db::conn(&app.health_pool).await?;
-        conn.simple_query("SELECT 1").await?;
-        Ok::<(), db::DbError>(())
+    let detail = match tokio::time::timeout(HEALTH_TIMEOUT, db::ping(&app.health_pool)).await {
+        Ok(Ok(())) => {
+            return ok(HealthBody {
+                status: "ok",
+                detail: None,
+            });
+        }
+        Ok(Err(e)) => format!("database: {e}"),
+        Err(_) => format!("database: no answer within {HEALTH_TIMEOUT:?}"),
     };
-    match tokio::time::timeout(HEALTH_TIMEOUT, ping).await {
-        Ok(Ok(())) => ok(json!({"status": "ok"})),
-        Ok(Err(e)) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "unavailable", "detail": format!("database: {e}")})),
-        )
-            .into_response(),
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({
-                "status": "unavailable",
-                "detail": format!("database: no answer within {HEALTH_TIMEOUT:?}")
-            })),
-        )
-            .into_response(),
-    }
+    let body = HealthBody {
+        status: "unavailable",
+        detail: Some(detail),
+    };
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }
 
-/// 200 while the process serves requests (liveness; no database access).
+/// Liveness: 200 while the process serves requests (no database access).
+#[utoipa::path(get, path = "/health/live", responses(
+    (status = 200, description = "Alive", body = HealthBody),
+))]
 async fn live() -> Response {
-    ok(json!({"status": "ok"}))
+    ok(HealthBody {
+        status: "ok",
+        detail: None,
+    })
 }
 
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", responses(
+    (status = 200, description = "OpenAPI document", body = Object),
+))]
 async fn openapi_document() -> Response {
-    ok(openapi::document())
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        document().clone(),
+    )
+        .into_response()
+}
+
+/// This document, where the reference served it (B-29).
+#[utoipa::path(get, path = "/openapi.json", responses(
+    (status = 200, description = "OpenAPI document", body = Object),
+))]
+async fn openapi_document_alias() -> Response {
+    openapi_document().await
 }
 
 // ---- auth and users ----------------------------------------------------------------------
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Token {
     access_token: String,
+    /// Always `bearer`.
     token_type: &'static str,
 }
 
-async fn login(State(app): State<App>, headers: HeaderMap, body: Body) -> Handled {
-    let raw = json_body(&headers, body).await?;
-    let mut p = Problems::new();
-    let credentials = parse_login(&raw, &mut p);
-    let (email, password) = p.finish(credentials)?;
-    let token = auth::login(&app.pool, &app.keys, &email, password).await?;
+/// Get an access token.
+#[utoipa::path(post, path = "/api/auth/login", request_body = LoginRequest, responses(
+    (status = 200, description = "Token", body = Token),
+    (status = 401, description = "Invalid email or password", body = ErrorDetail),
+    Anyone,
+))]
+async fn login(
+    State(app): State<App>,
+    Checked(_, JsonBody(req)): Checked<Anyone, JsonBody<LoginRequest>>,
+) -> Handled {
+    let token = auth::login(&app.pool, &app.keys, &req.email, req.password).await?;
     Ok(ok(Token {
         access_token: token,
         token_type: "bearer",
     }))
 }
 
-fn parse_login(raw: &RawBody, p: &mut Problems) -> Option<(String, String)> {
-    use super::validation::{Body, Text, loc};
-    let b = Body::of(raw, p)?;
-    let email = b.string(p, "email", Text::max(users::EMAIL_MAX));
-    let email = email.and_then(|e| match users::check_email_syntax(&e) {
-        Ok(address) => Some(address),
-        Err(reason) => {
-            p.push(users::email_problem(loc("body", "email"), &e, reason));
-            None
-        }
-    });
-    let password = b.string(p, "password", Text::FREE);
-    Some((email?, password?))
+/// The current user.
+#[utoipa::path(get, path = "/api/auth/me", responses(
+    (status = 200, description = "User", body = User), Member,
+))]
+async fn me(Checked(Member(user), ()): Checked<Member>) -> Handled {
+    Ok(ok(user))
 }
 
-async fn me(State(app): State<App>, headers: HeaderMap) -> Handled {
-    Ok(ok(app.user(&headers).await?))
-}
-
-async fn change_password(State(app): State<App>, headers: HeaderMap, body: Body) -> Handled {
-    use super::validation::{Body, Text};
-    let raw = json_body(&headers, body).await?;
-    let user = app.user(&headers).await?;
-    let mut p = Problems::new();
-    let parsed = Body::of(&raw, &mut p).and_then(|b| {
-        let current = b.string(&mut p, "current_password", Text::FREE);
-        let new = users::new_password(&b, &mut p, "new_password");
-        Some((current?, new?))
-    });
-    let (current, new) = p.finish(parsed)?;
-    auth::change_own_password(&app.pool, &user, current, new).await?;
+/// Change one's own password.
+#[utoipa::path(post, path = "/api/auth/change-password", request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 400, description = "Current password is incorrect", body = ErrorDetail),
+        Member,
+    ))]
+async fn change_password(
+    State(app): State<App>,
+    Checked(Member(user), JsonBody(change)): Checked<Member, JsonBody<PasswordChange>>,
+) -> Handled {
+    auth::change_own_password(
+        &app.pool,
+        &user,
+        change.current_password,
+        change.new_password,
+    )
+    .await?;
     Ok(no_content())
 }
 
-async fn list_users(State(app): State<App>, headers: HeaderMap) -> Handled {
-    app.admin(&headers).await?;
+/// List users (admin).
+#[utoipa::path(get, path = "/api/users/", responses(
+    (status = 200, description = "Users", body = Vec<User>), Admin,
+))]
+async fn list_users(State(app): State<App>, _: Checked<Admin>) -> Handled {
     Ok(ok(users::list(&app.pool).await?))
 }
 
-async fn create_user(State(app): State<App>, headers: HeaderMap, body: Body) -> Handled {
-    let raw = json_body(&headers, body).await?;
-    app.admin(&headers).await?;
-    let mut p = Problems::new();
-    let new = NewUser::parse(&raw, &mut p);
-    let new = p.finish(new)?;
+/// Create a user (admin).
+#[utoipa::path(post, path = "/api/users/", request_body = NewUser, responses(
+    (status = 201, description = "Created", body = User),
+    (status = 400, description = "E-mail taken", body = ErrorDetail),
+    Admin,
+))]
+async fn create_user(
+    State(app): State<App>,
+    Checked(_, JsonBody(new)): Checked<Admin, JsonBody<NewUser>>,
+) -> Handled {
     let hash = auth::hash_password(new.password.clone()).await?;
     Ok(created(users::create(&app.pool, &new, &hash).await?))
 }
 
-async fn get_user(State(app): State<App>, headers: HeaderMap, params: RawPathParams) -> Handled {
-    app.admin(&headers).await?;
-    let mut p = Problems::new();
-    let id = path_id(&params, &mut p);
-    let id = p.finish(id)?;
+/// Get a user (admin).
+#[utoipa::path(get, path = "/api/users/{user_id}", params(("user_id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "User", body = User),
+        (status = 404, description = "User not found", body = ErrorDetail),
+        Admin,
+    ))]
+async fn get_user(
+    State(app): State<App>,
+    Checked(_, PathId(id)): Checked<Admin, PathId>,
+) -> Handled {
     Ok(ok(users::get(&app.pool, id).await?))
 }
 
+/// Change a user's role, activity or password (admin).
+#[utoipa::path(put, path = "/api/users/{user_id}", params(("user_id" = Uuid, Path)),
+    request_body = UserChange, responses(
+        (status = 200, description = "User", body = User),
+        (status = 400, description = "Last active admin", body = ErrorDetail),
+        (status = 404, description = "User not found", body = ErrorDetail),
+        Admin,
+    ))]
 async fn update_user(
     State(app): State<App>,
-    headers: HeaderMap,
-    params: RawPathParams,
-    body: Body,
+    Checked(_, (PathId(id), JsonBody(change))): Checked<Admin, (PathId, JsonBody<UserChange>)>,
 ) -> Handled {
-    let raw = json_body(&headers, body).await?;
-    app.admin(&headers).await?;
-    let mut p = Problems::new();
-    let id = path_id(&params, &mut p);
-    let change = UserChange::parse(&raw, &mut p);
-    let (id, change) = p.finish(id.zip(change))?;
     let hash = match &change.password {
         Some(pw) => Some(auth::hash_password(pw.clone()).await?),
         None => None,
@@ -369,207 +441,155 @@ async fn update_user(
 
 // ---- sources and distribution centres ----------------------------------------------------
 
-async fn list_sources(State(app): State<App>, headers: HeaderMap) -> Handled {
-    let email = auth::token_subject(&app.keys, &headers)?;
+async fn list_reference<K: Kind>(
+    State(app): State<App>,
+    Checked(reader, ()): Checked<Reader>,
+) -> Handled {
     let conn = db::conn(&app.pool).await?;
-    let list = app
-        .read(
-            &conn,
-            &email,
-            Problems::new(),
-            reference::list_sources(&conn),
-        )
-        .await?;
-    Ok(ok(list))
+    Ok(ok(reader.read(&conn, reference::list::<K>(&conn)).await?))
 }
 
-async fn create_source(State(app): State<App>, headers: HeaderMap, body: Body) -> Handled {
-    let raw = json_body(&headers, body).await?;
-    app.user(&headers).await?;
-    let mut p = Problems::new();
-    let new = NewSource::parse(&raw, &mut p);
-    let new = p.finish(new)?;
-    Ok(created(reference::create_source(&app.pool, &new).await?))
-}
-
-async fn get_source(State(app): State<App>, headers: HeaderMap, params: RawPathParams) -> Handled {
-    app.user(&headers).await?;
-    let mut p = Problems::new();
-    let id = path_id(&params, &mut p);
-    let id = p.finish(id)?;
-    Ok(ok(reference::get_source(&app.pool, id).await?))
-}
-
-async fn update_source(
+async fn create_reference<K: Kind>(
     State(app): State<App>,
-    headers: HeaderMap,
-    params: RawPathParams,
-    body: Body,
+    Checked(_, JsonBody(new)): Checked<Member, JsonBody<K::New>>,
 ) -> Handled {
-    let raw = json_body(&headers, body).await?;
-    app.user(&headers).await?;
-    let mut p = Problems::new();
-    let id = path_id(&params, &mut p);
-    let change = SourceChange::parse(&raw, &mut p);
-    let (id, change) = p.finish(id.zip(change))?;
-    Ok(ok(reference::update_source(&app.pool, id, &change).await?))
+    Ok(created(reference::create::<K>(&app.pool, &new).await?))
 }
 
-async fn delete_source(
+async fn get_reference<K: Kind>(
     State(app): State<App>,
-    headers: HeaderMap,
-    params: RawPathParams,
+    Checked(_, PathId(id)): Checked<Member, PathId>,
 ) -> Handled {
-    app.admin(&headers).await?;
-    let mut p = Problems::new();
-    let id = path_id(&params, &mut p);
-    let id = p.finish(id)?;
-    reference::delete_source(&app.pool, id).await?;
-    Ok(no_content())
+    Ok(ok(reference::get::<K>(&app.pool, id).await?))
 }
 
-async fn list_dcs(State(app): State<App>, headers: HeaderMap) -> Handled {
-    let email = auth::token_subject(&app.keys, &headers)?;
-    let conn = db::conn(&app.pool).await?;
-    let list = app
-        .read(&conn, &email, Problems::new(), reference::list_dcs(&conn))
-        .await?;
-    Ok(ok(list))
-}
-
-async fn create_dc(State(app): State<App>, headers: HeaderMap, body: Body) -> Handled {
-    let raw = json_body(&headers, body).await?;
-    app.user(&headers).await?;
-    let mut p = Problems::new();
-    let new = NewDistributionCenter::parse(&raw, &mut p);
-    let new = p.finish(new)?;
-    Ok(created(reference::create_dc(&app.pool, &new).await?))
-}
-
-async fn get_dc(State(app): State<App>, headers: HeaderMap, params: RawPathParams) -> Handled {
-    app.user(&headers).await?;
-    let mut p = Problems::new();
-    let id = path_id(&params, &mut p);
-    let id = p.finish(id)?;
-    Ok(ok(reference::get_dc(&app.pool, id).await?))
-}
-
-async fn update_dc(
+async fn update_reference<K: Kind>(
     State(app): State<App>,
-    headers: HeaderMap,
-    params: RawPathParams,
-    body: Body,
+    Checked(_, (PathId(id), JsonBody(change))): Checked<Member, (PathId, JsonBody<K::Change>)>,
 ) -> Handled {
-    let raw = json_body(&headers, body).await?;
-    app.user(&headers).await?;
-    let mut p = Problems::new();
-    let id = path_id(&params, &mut p);
-    let change = DistributionCenterChange::parse(&raw, &mut p);
-    let (id, change) = p.finish(id.zip(change))?;
-    Ok(ok(reference::update_dc(&app.pool, id, &change).await?))
+    Ok(ok(reference::update::<K>(&app.pool, id, &change).await?))
 }
 
-async fn delete_dc(State(app): State<App>, headers: HeaderMap, params: RawPathParams) -> Handled {
-    app.admin(&headers).await?;
-    let mut p = Problems::new();
-    let id = path_id(&params, &mut p);
-    let id = p.finish(id)?;
-    reference::delete_dc(&app.pool, id).await?;
+async fn delete_reference<K: Kind>(
+    State(app): State<App>,
+    Checked(_, PathId(id)): Checked<Admin, PathId>,
+) -> Handled {
+    reference::delete::<K>(&app.pool, id).await?;
     Ok(no_content())
 }
 
 // ---- products ----------------------------------------------------------------------------
 
+/// List products with balances, newest first.
+#[utoipa::path(get, path = "/api/products/", params(PageRequest, ProductFilter), responses(
+    (status = 200, description = "Page", body = Page<ProductWithStock>), Reader,
+))]
 async fn list_products(
     State(app): State<App>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
+    Checked(reader, (QueryOf(page), QueryOf(filter))): Checked<
+        Reader,
+        (QueryOf<PageRequest>, QueryOf<ProductFilter>),
+    >,
 ) -> Handled {
-    let email = auth::token_subject(&app.keys, &headers)?;
-    let q = Query::parse(q.as_deref());
-    let mut p = Problems::new();
-    let page = PageRequest::parse(&q, &mut p);
-    let filter = ProductFilter::parse(&q, &mut p);
     let conn = db::conn(&app.pool).await?;
-    let list = app
-        .read(&conn, &email, p, products::list(&conn, &filter, page))
+    let list = reader
+        .read(&conn, products::list(&conn, &filter, page))
         .await?;
     Ok(ok(list))
 }
 
-async fn create_product(State(app): State<App>, headers: HeaderMap, body: Body) -> Handled {
-    let raw = json_body(&headers, body).await?;
-    app.user(&headers).await?;
-    let mut p = Problems::new();
-    let new = NewProduct::parse(&raw, &mut p);
-    let new = p.finish(new)?;
+/// Create a product.
+#[utoipa::path(post, path = "/api/products/", request_body = NewProduct, responses(
+    (status = 201, description = "Created", body = Product),
+    (status = 400, description = "Barcode or GTIN taken", body = ErrorDetail),
+    Member,
+))]
+async fn create_product(
+    State(app): State<App>,
+    Checked(_, JsonBody(new)): Checked<Member, JsonBody<NewProduct>>,
+) -> Handled {
     Ok(created(products::create(&app.pool, &new).await?))
 }
 
-async fn get_product(State(app): State<App>, headers: HeaderMap, params: RawPathParams) -> Handled {
-    let email = auth::token_subject(&app.keys, &headers)?;
-    let mut p = Problems::new();
-    let id = path_id(&params, &mut p).unwrap_or_default();
+/// Get a product with balances.
+#[utoipa::path(get, path = "/api/products/{product_id}", params(("product_id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "Product", body = ProductWithStock),
+        (status = 404, description = "Product not found", body = ErrorDetail),
+        Reader,
+    ))]
+async fn get_product(
+    State(app): State<App>,
+    Checked(reader, PathId(id)): Checked<Reader, PathId>,
+) -> Handled {
     let conn = db::conn(&app.pool).await?;
-    let product = app.read(&conn, &email, p, products::get(&conn, id)).await?;
-    Ok(ok(product))
+    Ok(ok(reader.read(&conn, products::get(&conn, id)).await?))
 }
 
+/// Update a product.
+#[utoipa::path(put, path = "/api/products/{product_id}", params(("product_id" = Uuid, Path)),
+    request_body = ProductChange, responses(
+        (status = 200, description = "Product", body = Product),
+        (status = 400, description = "Barcode or GTIN taken", body = ErrorDetail),
+        (status = 404, description = "Product not found", body = ErrorDetail),
+        Member,
+    ))]
 async fn update_product(
     State(app): State<App>,
-    headers: HeaderMap,
-    params: RawPathParams,
-    body: Body,
+    Checked(_, (PathId(id), JsonBody(change))): Checked<Member, (PathId, JsonBody<ProductChange>)>,
 ) -> Handled {
-    let raw = json_body(&headers, body).await?;
-    app.user(&headers).await?;
-    let mut p = Problems::new();
-    let id = path_id(&params, &mut p);
-    let change = ProductChange::parse(&raw, &mut p);
-    let (id, change) = p.finish(id.zip(change))?;
     Ok(ok(products::update(&app.pool, id, &change).await?))
 }
 
+/// Soft-delete a product (admin).
+#[utoipa::path(delete, path = "/api/products/{product_id}", params(("product_id" = Uuid, Path)),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "Product not found", body = ErrorDetail),
+        Admin,
+    ))]
 async fn delete_product(
     State(app): State<App>,
-    headers: HeaderMap,
-    params: RawPathParams,
+    Checked(_, PathId(id)): Checked<Admin, PathId>,
 ) -> Handled {
-    app.admin(&headers).await?;
-    let mut p = Problems::new();
-    let id = path_id(&params, &mut p);
-    let id = p.finish(id)?;
     products::soft_delete(&app.pool, id).await?;
     Ok(no_content())
 }
 
+/// Restore a soft-deleted product (admin).
+#[utoipa::path(post, path = "/api/products/{product_id}/restore",
+    params(("product_id" = Uuid, Path)), responses(
+        (status = 200, description = "Product", body = Product),
+        (status = 404, description = "Product not found", body = ErrorDetail),
+        Admin,
+    ))]
 async fn restore_product(
     State(app): State<App>,
-    headers: HeaderMap,
-    params: RawPathParams,
+    Checked(_, PathId(id)): Checked<Admin, PathId>,
 ) -> Handled {
-    app.admin(&headers).await?;
-    let mut p = Problems::new();
-    let id = path_id(&params, &mut p);
-    let id = p.finish(id)?;
     Ok(ok(products::restore(&app.pool, id).await?))
 }
 
 // ---- stock -------------------------------------------------------------------------------
 
-async fn post_movement(State(app): State<App>, headers: HeaderMap, body: Body) -> Handled {
-    let raw = json_body(&headers, body).await?;
-    let user = app.user(&headers).await?;
-    let mut p = Problems::new();
-    let key = match idempotency::key_from_headers(&headers) {
-        Ok(k) => k,
-        Err(item) => {
-            p.push(item);
-            None
-        }
-    };
-    let req = MovementRequest::parse(&raw, &mut p);
-    let req = p.finish(req)?;
+/// Execute a stock operation.
+#[utoipa::path(post, path = "/api/stock/movements",
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255,
+        description = "Retries with the same key (per user, kept 24 h) return the first \
+                       response and move stock once.")),
+    request_body = MovementRequest, responses(
+        (status = 201, description = "Movement", body = Movement),
+        (status = 400, description = "Insufficient stock or overflow", body = ErrorDetail),
+        (status = 404, description = "Product, source or DC not found", body = ErrorDetail),
+        Member,
+    ))]
+async fn post_movement(
+    State(app): State<App>,
+    Checked(Member(user), (IdempotencyKey(key), JsonBody(req))): Checked<
+        Member,
+        (IdempotencyKey, JsonBody<MovementRequest>),
+    >,
+) -> Handled {
     match stock::post_movement(&app.pool, &user, &req, key.as_deref()).await? {
         Posted::Created(m) => Ok(created(m)),
         Posted::Replayed { status, body } => {
@@ -582,54 +602,53 @@ async fn post_movement(State(app): State<App>, headers: HeaderMap, body: Body) -
     }
 }
 
+/// The movement journal, newest first.
+#[utoipa::path(get, path = "/api/stock/movements", params(PageRequest, JournalFilter),
+    responses((status = 200, description = "Page", body = Page<Movement>), Reader))]
 async fn list_movements(
     State(app): State<App>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
+    Checked(reader, (QueryOf(page), QueryOf(filter))): Checked<
+        Reader,
+        (QueryOf<PageRequest>, QueryOf<JournalFilter>),
+    >,
 ) -> Handled {
-    let email = auth::token_subject(&app.keys, &headers)?;
-    let q = Query::parse(q.as_deref());
-    let mut p = Problems::new();
-    let page = PageRequest::parse(&q, &mut p);
-    let filter = JournalFilter::parse(&q, &mut p);
     let conn = db::conn(&app.pool).await?;
-    let list = app
+    let list = reader
         .read(
             &conn,
-            &email,
-            p,
             movements::list(&conn, &filter, &app.business_tz, page),
         )
         .await?;
     Ok(ok(list))
 }
 
-async fn summary(State(app): State<App>, headers: HeaderMap) -> Handled {
-    let email = auth::token_subject(&app.keys, &headers)?;
+/// Totals over non-deleted products.
+#[utoipa::path(get, path = "/api/stock/summary", responses(
+    (status = 200, description = "Summary", body = Summary), Reader,
+))]
+async fn summary(State(app): State<App>, Checked(reader, ()): Checked<Reader>) -> Handled {
     let conn = db::conn(&app.pool).await?;
-    let totals = app
-        .read(&conn, &email, Problems::new(), stock::summary(&conn))
-        .await?;
-    Ok(ok(totals))
+    Ok(ok(reader.read(&conn, stock::summary(&conn)).await?))
 }
 
-async fn ledger_check(State(app): State<App>, headers: HeaderMap) -> Handled {
-    app.admin(&headers).await?;
+/// Products whose balances differ from their journal (admin).
+#[utoipa::path(get, path = "/api/admin/ledger-check", responses(
+    (status = 200, description = "Report", body = LedgerReport), Admin,
+))]
+async fn ledger_check(State(app): State<App>, _: Checked<Admin>) -> Handled {
     Ok(ok(stock::ledger_check(&app.pool).await?))
 }
 
 // ---- exports -----------------------------------------------------------------------------
 
+/// Products with balances as CSV (the list's filters, every page).
+#[utoipa::path(get, path = "/api/export/products.csv", params(ProductFilter), responses(
+    (status = 200, description = "CSV", content_type = "text/csv", body = String), Member,
+))]
 async fn export_products(
     State(app): State<App>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
+    Checked(_, QueryOf(filter)): Checked<Member, QueryOf<ProductFilter>>,
 ) -> Handled {
-    app.user(&headers).await?;
-    let q = Query::parse(q.as_deref());
-    let mut p = Problems::new();
-    let filter = ProductFilter::parse(&q, &mut p);
-    p.check()?;
     let (sql, filters) = products::export_query(&filter);
     export::csv_response(
         &app.pool,
@@ -642,16 +661,14 @@ async fn export_products(
     .await
 }
 
+/// The movement journal as CSV (the journal's filters, every page).
+#[utoipa::path(get, path = "/api/export/movements.csv", params(JournalFilter), responses(
+    (status = 200, description = "CSV", content_type = "text/csv", body = String), Member,
+))]
 async fn export_movements(
     State(app): State<App>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
+    Checked(_, QueryOf(filter)): Checked<Member, QueryOf<JournalFilter>>,
 ) -> Handled {
-    app.user(&headers).await?;
-    let q = Query::parse(q.as_deref());
-    let mut p = Problems::new();
-    let filter = JournalFilter::parse(&q, &mut p);
-    p.check()?;
     let (sql, filters) = movements::export_query(&filter, &app.business_tz);
     export::csv_response(
         &app.pool,
@@ -666,15 +683,21 @@ async fn export_movements(
 
 // ---- import ------------------------------------------------------------------------------
 
-async fn import_excel(State(app): State<App>, headers: HeaderMap, request: Request) -> Handled {
+/// Import products and balances from an Excel file (.xlsx or .xls).
+#[utoipa::path(post, path = "/api/import/excel",
+    request_body(content = UploadForm, content_type = "multipart/form-data"), responses(
+        (status = 200, description = "Result (row errors inside)", body = ImportResponse),
+        (status = 400, description = "Not an Excel file name", body = ErrorDetail),
+        (status = 413, description = "File too large", body = ErrorDetail),
+        Member,
+    ))]
+async fn import_excel(
+    State(app): State<App>,
+    Checked(Member(user), Upload(request)): Checked<Member, Upload>,
+) -> Handled {
     let started = Instant::now();
-    let user = app.user(&headers).await?;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
     // Multipart framing adds a little to the file itself.
-    if declared.is_some_and(|n| n > app.upload_limit as u64 + 64 * 1024) {
+    if declared_length(request.headers()).is_some_and(|n| n > app.upload_limit as u64 + 64 * 1024) {
         return Err(ApiError::detail(
             StatusCode::PAYLOAD_TOO_LARGE,
             msg::FILE_TOO_LARGE,
@@ -689,15 +712,7 @@ async fn import_excel(State(app): State<App>, headers: HeaderMap, request: Reque
         .unwrap_or_else(|e| {
             // A reader panic on a malformed file is that file's problem, not a crash.
             tracing::warn!("the workbook reader failed: {e}");
-            import::ParsedSheet {
-                total_rows: 0,
-                rows: Vec::new(),
-                errors: vec![import::RowError {
-                    row_number: 0,
-                    field: "file".to_owned(),
-                    message: "Failed to open Excel file: the workbook cannot be read".to_owned(),
-                }],
-            }
+            import::unreadable()
         });
     Ok(ok(import::apply(&app.pool, &user, parsed, started).await?))
 }
@@ -710,12 +725,9 @@ async fn read_upload(request: Request, limit: usize) -> Result<(String, Vec<u8>)
             Value::Null,
         ))
     };
-    let mut multipart = {
-        use axum::extract::FromRequest;
-        Multipart::from_request(request, &())
-            .await
-            .map_err(|_| missing())?
-    };
+    let mut multipart = Multipart::from_request(request, &())
+        .await
+        .map_err(|_| missing())?;
     let malformed = |e: axum::extract::multipart::MultipartError| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::detail(StatusCode::PAYLOAD_TOO_LARGE, msg::FILE_TOO_LARGE)
@@ -745,18 +757,15 @@ async fn read_upload(request: Request, limit: usize) -> Result<(String, Vec<u8>)
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::sync::Arc;
 
-    #[test]
-    fn every_route_is_in_the_toggle_table() {
-        let mut r = matchit::Router::new();
-        for (path, _) in routes() {
-            assert!(r.insert(path, ()).is_ok(), "{path}");
-        }
-        assert!(PATHS.at("/api/products/").is_ok());
-        assert!(PATHS.at("/api/products/abc").is_ok());
-        assert!(PATHS.at("/api/products").is_err());
-    }
+    use axum::body::Body;
+    use axum::http::Method;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::backend::auth::Keys;
+    use crate::backend::state::AppState;
 
     #[test]
     fn toggling_adds_or_removes_the_slash() {
@@ -766,5 +775,91 @@ mod tests {
         );
         assert_eq!(toggled_path("/health/").as_deref(), Some("/health"));
         assert_eq!(toggled_path("/"), None);
+    }
+
+    /// A router whose database does not exist: every check before the database still runs.
+    fn offline_router() -> Router {
+        let config =
+            db::parse_database_url("host=/nonexistent/wms user=wms dbname=wms").expect("test URL");
+        let state = AppState {
+            pool: db::pool(config.clone(), 1).expect("pool"),
+            health_pool: db::pool(config, 1).expect("pool"),
+            keys: Keys::new(b"test-secret", Duration::from_secs(60)),
+            business_tz: "UTC".to_owned(),
+            upload_limit: 1024,
+        };
+        router(Arc::new(state))
+    }
+
+    async fn status(router: &Router, method: &Method, path: &str) -> (StatusCode, Response) {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::empty())
+            .expect("request");
+        let response = router.clone().oneshot(request).await.expect("infallible");
+        (response.status(), response)
+    }
+
+    /// Every documented operation is served, and on every documented path the router
+    /// answers no other method (405 with `Allow` naming exactly the documented ones); the
+    /// other spelling of each path redirects to it. The router is built from the same
+    /// annotations, so a route can only be added undocumented by bypassing `api()`.
+    #[tokio::test]
+    async fn the_router_serves_exactly_what_the_document_lists() {
+        let router = offline_router();
+        let doc: serde_json::Value = serde_json::from_slice(document()).expect("JSON");
+        let paths = doc["paths"].as_object().expect("paths");
+        assert_eq!(paths.len(), 22, "{:?}", paths.keys().collect::<Vec<_>>());
+        let all = ["get", "put", "post", "delete", "patch"];
+        for (path, item) in paths {
+            let concrete = path
+                .replace("{user_id}", "00000000-0000-0000-0000-000000000001")
+                .replace("{source_id}", "x")
+                .replace("{dc_id}", "x")
+                .replace("{product_id}", "x");
+            let documented: Vec<&str> = all
+                .iter()
+                .copied()
+                .filter(|m| item.get(*m).is_some())
+                .collect();
+            assert!(!documented.is_empty(), "{path}");
+            for method in all {
+                let m = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+                let (code, response) = status(&router, &m, &concrete).await;
+                if documented.contains(&method) {
+                    assert!(
+                        ![404, 405, 307].contains(&code.as_u16()),
+                        "{method} {path}: {code}"
+                    );
+                    let id = item[method]["operationId"].as_str().unwrap_or_default();
+                    assert_eq!(id, openapi::operation_id(method, path));
+                } else {
+                    assert_eq!(code, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+                    let allow = response.headers()[header::ALLOW].to_str().expect("Allow");
+                    for d in &documented {
+                        assert!(allow.contains(&d.to_uppercase()), "{path}: {allow}");
+                    }
+                }
+            }
+            let other = toggled_path(&concrete).expect("toggle");
+            let (code, response) = status(&router, &Method::GET, &other).await;
+            assert_eq!(code, StatusCode::TEMPORARY_REDIRECT, "{other}");
+            assert_eq!(response.headers()[header::LOCATION], concrete.as_str());
+        }
+        let (code, _) = status(&router, &Method::GET, "/api/nothing-here").await;
+        assert_eq!(code, StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn callers_that_need_a_token_are_documented_with_the_bearer_scheme() {
+        let doc: serde_json::Value = serde_json::from_slice(document()).expect("JSON");
+        let login = &doc["paths"]["/api/auth/login"]["post"];
+        assert!(login.get("security").is_none());
+        let delete = &doc["paths"]["/api/products/{product_id}"]["delete"];
+        assert_eq!(delete["security"][0]["HTTPBearer"], serde_json::json!([]));
+        assert!(delete["responses"]["403"].is_object());
+        assert!(doc["components"]["securitySchemes"]["HTTPBearer"].is_object());
+        assert_eq!(doc["info"]["title"], "WMS Marketplace");
     }
 }

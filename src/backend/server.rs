@@ -5,10 +5,10 @@
 //! migrations with `--migrate` or check the schema version (exit 3 when behind), resolve the
 //! shared JWT secret, seed once, bind (exit 1), serve.
 //!
-//! Serving: one acceptor ([`Acceptor`]) hands each connection to its own task running hyper's
-//! HTTP/1 server with a header-read timeout (a client that never finishes its request head,
-//! or sits idle between requests, is cut off) and a cap on open connections (a permit per
-//! connection, released when the task ends).
+//! Serving: the shared HTTP path ([`crate::http::serve`]) on the socket the supervisor holds
+//! for us (`LISTEN_FDS`, name `http`) or one bound here: a header-read timeout (a client
+//! that never finishes its request head, or sits idle between requests, is cut off), a cap
+//! on open connections, lingering close. `READY=1` goes to `NOTIFY_SOCKET` once serving.
 //!
 //! Shutdown: SIGTERM or SIGINT stops accepting connections; in-flight requests get
 //! `--shutdown-grace` to finish (idle keep-alive connections close at once), then the process
@@ -19,27 +19,23 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
-use hyper::server::conn::http1;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::{Semaphore, watch};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use super::auth::{self, Keys};
 use super::config::{BackendArgs, Settings};
 use super::db;
 use super::idempotency;
 use super::migrate::{self, SchemaState};
-use super::routes::{self, AppState};
+use super::routes;
 use super::seed;
+use super::state::AppState;
 use super::{EXIT_CONFIG, EXIT_SCHEMA};
-use crate::http::lingering::Lingering;
+use crate::http::{self, Drain, Limits, Listener};
 
-/// Checks a time zone name with PostgreSQL's own time zone database.
-const CHECK_TZ: &str = "SELECT now() AT TIME ZONE $1::text";
+/// The name of the listening socket the backend takes from the supervisor.
+pub const LISTENER_NAME: &str = "http";
 /// How often expired idempotency keys are forgotten.
 const PURGE_EVERY: Duration = Duration::from_secs(600);
 
@@ -52,18 +48,8 @@ pub fn run(args: BackendArgs) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(settings.workers)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!("cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(serve(settings))
+    let workers = settings.workers;
+    super::block_on(Some(workers), serve(settings))
 }
 
 /// Aborts the purge task when dropped (at shutdown, or if start-up fails after spawning).
@@ -88,18 +74,15 @@ async fn serve(settings: Settings) -> ExitCode {
         }
     };
     let start = async {
-        let app = match prepare(&settings).await {
-            Ok(app) => app,
-            Err(code) => return Err(code),
-        };
-        let listener = match TcpListener::bind(settings.listen).await {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::error!("cannot listen on {}: {e}", settings.listen);
-                return Err(ExitCode::FAILURE);
-            }
-        };
-        Ok((app, listener))
+        let app = prepare(&settings).await?;
+        // The socket the supervisor holds for us, if it passed one; else our own.
+        let listener = Listener::inherit_or_bind(LISTENER_NAME, settings.listen)
+            .await
+            .map_err(|e| {
+                tracing::error!("{e}");
+                ExitCode::FAILURE
+            })?;
+        Ok::<_, ExitCode>((app, listener))
     };
     let (app, listener) = tokio::select! {
         r = start => match r {
@@ -109,129 +92,38 @@ async fn serve(settings: Settings) -> ExitCode {
         _ = sigterm.recv() => return ExitCode::SUCCESS,
         _ = sigint.recv() => return ExitCode::SUCCESS,
     };
-    let address = listener
-        .local_addr()
-        .map_or_else(|_| settings.listen.to_string(), |a| a.to_string());
     let purge = PurgeTask(tokio::spawn(purge_loop(app.pool.clone())));
+    tracing::info!("wms backend listening on {}", listener.describe());
+    // Ready: the supervisor (ready = { notify = true }) learns it at once.
+    crate::sdnotify::ready();
 
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let acceptor = Acceptor {
-        listener,
-        router: routes::router(app),
-        permits: Arc::new(Semaphore::new(settings.max_connections)),
+    let limits = Limits {
+        max_connections: settings.max_connections,
         header_timeout: settings.header_timeout,
-        stop: stop_rx,
-        connections: JoinSet::new(),
+        drain_timeout: settings.shutdown_grace,
+        ..Limits::default()
     };
-    tracing::info!("wms backend listening on http://{address}");
-    let serving = acceptor.run();
-    tokio::pin!(serving);
-    let signal_name = tokio::select! {
-        connections = &mut serving => {
-            // The acceptor only ends on its own if the stop channel broke: treat as a stop.
-            drop(connections);
-            drop(purge);
-            return ExitCode::SUCCESS;
-        }
-        _ = sigterm.recv() => "SIGTERM",
-        _ = sigint.recv() => "SIGINT",
+    let router = routes::router(app);
+    let make_service = move |_peer| TowerToHyperService::new(router.clone());
+    let grace = settings.shutdown_grace;
+    let shutdown = async move {
+        let signal_name = tokio::select! {
+            _ = sigterm.recv() => "SIGTERM",
+            _ = sigint.recv() => "SIGINT",
+        };
+        tracing::info!(
+            "{signal_name}: not accepting new connections; waiting up to {grace:?} for requests in flight"
+        );
     };
-    tracing::info!(
-        "{signal_name}: not accepting new connections; waiting up to {:?} for requests in flight",
-        settings.shutdown_grace
-    );
+    let drained = http::serve(listener, limits, make_service, shutdown).await;
     drop(purge);
-    let _ = stop_tx.send(true);
-    // The acceptor returns at once (the listener closes); then the connections drain.
-    let mut connections = serving.await;
-    let drained = tokio::time::timeout(settings.shutdown_grace, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
     match drained {
-        Ok(()) => tracing::info!("stopped"),
-        Err(_) => {
-            tracing::warn!(
-                "{} connection(s) still busy after {:?}; exiting anyway",
-                connections.len(),
-                settings.shutdown_grace
-            );
-            connections.abort_all();
+        Drain::Complete => tracing::info!("stopped"),
+        Drain::TimedOut => {
+            tracing::warn!("connections still busy after {grace:?}; exiting anyway")
         }
     }
     ExitCode::SUCCESS
-}
-
-/// Accepts connections until told to stop, each served by its own task.
-struct Acceptor {
-    listener: TcpListener,
-    router: Router,
-    /// One permit per open connection; a task holds its permit until its connection ends,
-    /// so at most `--max-connections` are open and the acceptor waits for a free one.
-    permits: Arc<Semaphore>,
-    header_timeout: Duration,
-    /// Turns `true` at shutdown: the acceptor returns, connections finish gracefully.
-    stop: watch::Receiver<bool>,
-    /// The connection tasks; returned to the caller, who waits for them (bounded).
-    connections: JoinSet<()>,
-}
-
-impl Acceptor {
-    /// Runs until the stop signal; returns the connection tasks still running. Dropping the
-    /// listener on return closes the port.
-    async fn run(mut self) -> JoinSet<()> {
-        loop {
-            // Reap finished connection tasks so the set does not grow.
-            while self.connections.try_join_next().is_some() {}
-            let permit = tokio::select! {
-                p = Arc::clone(&self.permits).acquire_owned() => match p {
-                    Ok(p) => p,
-                    Err(_) => break,
-                },
-                _ = self.stop.changed() => break,
-            };
-            let stream = tokio::select! {
-                r = self.listener.accept() => match r {
-                    Ok((stream, _)) => stream,
-                    Err(e) => {
-                        // E.g. EMFILE: back off instead of spinning; the connection in the
-                        // backlog waits.
-                        tracing::warn!("accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                _ = self.stop.changed() => break,
-            };
-            if let Err(e) = stream.set_nodelay(true) {
-                tracing::debug!("TCP_NODELAY: {e}");
-            }
-            let service = TowerToHyperService::new(self.router.clone());
-            let mut stop = self.stop.clone();
-            let header_timeout = self.header_timeout;
-            self.connections.spawn(async move {
-                // Released when this task ends, whatever the outcome.
-                let _permit = permit;
-                let conn = http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(header_timeout)
-                    .serve_connection(TokioIo::new(Lingering::new(stream)), service);
-                tokio::pin!(conn);
-                let result = tokio::select! {
-                    r = conn.as_mut() => r,
-                    _ = stop.changed() => {
-                        // Finish the request in flight (if any), then close.
-                        conn.as_mut().graceful_shutdown();
-                        conn.await
-                    }
-                };
-                if let Err(e) = result {
-                    tracing::debug!("connection ended: {e}");
-                }
-            });
-        }
-        self.connections
-    }
 }
 
 /// Everything before binding: database, schema, secret, seed. `Err` carries the exit code.
@@ -242,7 +134,7 @@ async fn prepare(settings: &Settings) -> Result<Arc<AppState>, ExitCode> {
             tracing::error!("cannot connect to the database: {e}");
             ExitCode::FAILURE
         })?;
-    if let Err(e) = client.query_one(CHECK_TZ, &[&settings.business_tz]).await {
+    if let Err(e) = db::check_time_zone(&client, &settings.business_tz).await {
         tracing::error!(
             "WMS_BUSINESS_TZ: {:?} is not a time zone PostgreSQL knows: {e}",
             settings.business_tz

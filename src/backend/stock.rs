@@ -17,59 +17,90 @@ use deadpool_postgres::Pool;
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::db::{self, DbError};
+use super::db::{self, DbError, from_columns};
 use super::errors::{ApiError, msg};
 use super::idempotency::{self, Claim};
 use super::movements::{self, Movement, NewMovement};
 use super::users::User;
-use super::validation::{Body, ErrorItem, Patch, Problems, RawBody, Text, check_le, loc};
+use super::validation::{
+    Body, ErrorItem, ParseBody, Patch, Problems, RawBody, Text, check_le, loc,
+};
 
-const CREATE_STOCK: &str = "INSERT INTO stocks (id, product_id, quantity) VALUES ($1, $2, 0) ON CONFLICT (product_id) DO NOTHING";
-const CREATE_DEFECT: &str = "INSERT INTO defect_stocks (id, product_id, quantity) VALUES ($1, $2, 0) \
-     ON CONFLICT (product_id) DO NOTHING";
+/// The statements of one balance table; `stocks` and `defect_stocks` have the same columns.
+struct BalanceSql {
+    /// A zero row for a product, unless it has one.
+    create: &'static str,
+    /// `+n` on a live product's balance, unless the result would exceed `i32::MAX`.
+    increment: &'static str,
+    /// `-n` on a live product's balance, only if at least `n` is there.
+    decrement: &'static str,
+    /// The import: lock the existing rows of these products, in product order.
+    lock: &'static str,
+    /// The import: absolute balances, creating missing rows; unchanged rows are not
+    /// rewritten.
+    set: &'static str,
+}
 
-/// `+n` on a live product's good stock, unless the result would exceed `i32::MAX`.
-const INCREMENT_STOCK: &str = "UPDATE stocks SET quantity = quantity + $2, updated_at = now() \
-     WHERE product_id = $1 AND quantity <= 2147483647 - $2 \
-     AND EXISTS (SELECT 1 FROM products p WHERE p.id = $1 AND NOT p.is_deleted) \
-     RETURNING quantity";
-/// `-n` on a live product's good stock, only if at least `n` is there.
-const DECREMENT_STOCK: &str = "UPDATE stocks SET quantity = quantity - $2, updated_at = now() \
-     WHERE product_id = $1 AND quantity >= $2 \
-     AND EXISTS (SELECT 1 FROM products p WHERE p.id = $1 AND NOT p.is_deleted) \
-     RETURNING quantity";
-const INCREMENT_DEFECT: &str = "UPDATE defect_stocks SET quantity = quantity + $2, updated_at = now() \
-     WHERE product_id = $1 AND quantity <= 2147483647 - $2 \
-     AND EXISTS (SELECT 1 FROM products p WHERE p.id = $1 AND NOT p.is_deleted) \
-     RETURNING quantity";
-const DECREMENT_DEFECT: &str = "UPDATE defect_stocks SET quantity = quantity - $2, updated_at = now() \
-     WHERE product_id = $1 AND quantity >= $2 \
-     AND EXISTS (SELECT 1 FROM products p WHERE p.id = $1 AND NOT p.is_deleted) \
-     RETURNING quantity";
+macro_rules! balance_sql {
+    ($table:literal) => {
+        BalanceSql {
+            create: concat!(
+                "INSERT INTO ",
+                $table,
+                " (id, product_id, quantity) VALUES ($1, $2, 0) \
+                 ON CONFLICT (product_id) DO NOTHING"
+            ),
+            increment: concat!(
+                "UPDATE ",
+                $table,
+                " SET quantity = quantity + $2, updated_at = now() \
+                 WHERE product_id = $1 AND quantity <= 2147483647 - $2 \
+                 AND EXISTS (SELECT 1 FROM products p WHERE p.id = $1 AND NOT p.is_deleted) \
+                 RETURNING quantity"
+            ),
+            decrement: concat!(
+                "UPDATE ",
+                $table,
+                " SET quantity = quantity - $2, updated_at = now() \
+                 WHERE product_id = $1 AND quantity >= $2 \
+                 AND EXISTS (SELECT 1 FROM products p WHERE p.id = $1 AND NOT p.is_deleted) \
+                 RETURNING quantity"
+            ),
+            lock: concat!(
+                "SELECT product_id, quantity FROM ",
+                $table,
+                " WHERE product_id = ANY($1) ORDER BY product_id FOR UPDATE"
+            ),
+            set: concat!(
+                "INSERT INTO ",
+                $table,
+                " AS s (id, product_id, quantity) \
+                 SELECT gen_random_uuid(), u.product_id, u.quantity \
+                 FROM unnest($1::uuid[], $2::int[]) AS u(product_id, quantity) \
+                 ORDER BY u.product_id \
+                 ON CONFLICT (product_id) DO UPDATE \
+                 SET quantity = EXCLUDED.quantity, updated_at = now() \
+                 WHERE s.quantity <> EXCLUDED.quantity"
+            ),
+        }
+    };
+}
+
+/// Good stock.
+const STOCKS: BalanceSql = balance_sql!("stocks");
+/// Defect stock.
+const DEFECTS: BalanceSql = balance_sql!("defect_stocks");
+/// Both, in the lock order (good stock first).
+const BALANCES: [&BalanceSql; 2] = [&STOCKS, &DEFECTS];
+
 /// Why a guarded update matched nothing: is the product live, are its balance rows there?
 const DIAGNOSE: &str = "SELECT NOT p.is_deleted AS live, \
      EXISTS (SELECT 1 FROM stocks s WHERE s.product_id = p.id) AS has_stock, \
      EXISTS (SELECT 1 FROM defect_stocks d WHERE d.product_id = p.id) AS has_defect \
      FROM products p WHERE p.id = $1";
-
-/// The import: lock existing balance rows, good stock first, each in product order.
-const LOCK_STOCKS: &str = "SELECT product_id, quantity FROM stocks \
-     WHERE product_id = ANY($1) ORDER BY product_id FOR UPDATE";
-const LOCK_DEFECTS: &str = "SELECT product_id, quantity FROM defect_stocks \
-     WHERE product_id = ANY($1) ORDER BY product_id FOR UPDATE";
-/// The import: absolute balances, creating missing rows; unchanged rows are not rewritten.
-const SET_STOCKS: &str = "INSERT INTO stocks AS s (id, product_id, quantity) \
-     SELECT gen_random_uuid(), u.product_id, u.quantity \
-     FROM unnest($1::uuid[], $2::int[]) AS u(product_id, quantity) ORDER BY u.product_id \
-     ON CONFLICT (product_id) DO UPDATE SET quantity = EXCLUDED.quantity, updated_at = now() \
-     WHERE s.quantity <> EXCLUDED.quantity";
-const SET_DEFECTS: &str = "INSERT INTO defect_stocks AS s (id, product_id, quantity) \
-     SELECT gen_random_uuid(), u.product_id, u.quantity \
-     FROM unnest($1::uuid[], $2::int[]) AS u(product_id, quantity) ORDER BY u.product_id \
-     ON CONFLICT (product_id) DO UPDATE SET quantity = EXCLUDED.quantity, updated_at = now() \
-     WHERE s.quantity <> EXCLUDED.quantity";
 
 const SUMMARY: &str = "SELECT count(*) AS total_products, \
      COALESCE(sum(s.quantity), 0)::bigint AS total_stock, \
@@ -91,7 +122,7 @@ const LEDGER_MISMATCHES: &str = "WITH ledger AS ( \
                   WHEN operation_type IN ('restoration', 'utilization') THEN -quantity::bigint \
                   ELSE 0 END) AS defect \
        FROM stock_movements GROUP BY product_id) \
-     SELECT p.id, p.barcode, p.is_deleted, \
+     SELECT p.id AS product_id, p.barcode, p.is_deleted, \
        COALESCE(s.quantity, 0)::bigint AS stock_quantity, COALESCE(l.stock, 0)::bigint AS stock_ledger, \
        COALESCE(d.quantity, 0)::bigint AS defect_quantity, COALESCE(l.defect, 0)::bigint AS defect_ledger \
      FROM products p \
@@ -107,7 +138,8 @@ const COUNT_PRODUCTS: &str = "SELECT count(*) FROM products";
 pub const QUANTITY_MAX: i64 = i32::MAX as i64;
 
 /// The nine operation types (spec 7.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
+#[schema(rename_all = "snake_case")]
 pub enum Operation {
     Receipt,
     ReceiptDefect,
@@ -211,19 +243,22 @@ fn invalid_operation_message() -> String {
 }
 
 /// A validated `POST /api/stock/movements` body.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, ToSchema)]
+#[schema(as = MovementCreate)]
 pub struct MovementRequest {
     pub product_id: Uuid,
+    #[schema(rename = "operation_type")]
     pub operation: Operation,
+    #[schema(minimum = 1, maximum = 2147483647)]
     pub quantity: i32,
     pub source_id: Option<Uuid>,
     pub distribution_center_id: Option<Uuid>,
     pub notes: Option<String>,
 }
 
-impl MovementRequest {
+impl ParseBody for MovementRequest {
     /// Field rules in declaration order, then the model-level rules (spec 7.1).
-    pub fn parse(raw: &RawBody, p: &mut Problems) -> Option<MovementRequest> {
+    fn parse(raw: &RawBody, p: &mut Problems) -> Option<MovementRequest> {
         let b = Body::of(raw, p)?;
         let product_id = b.uuid(p, "product_id");
         let operation = match b.string(p, "operation_type", Text::FREE) {
@@ -307,7 +342,9 @@ impl MovementRequest {
             },
         })
     }
+}
 
+impl MovementRequest {
     /// A fingerprint of the request, to recognise a reused idempotency key with a different
     /// request.
     pub fn fingerprint(&self) -> String {
@@ -399,10 +436,10 @@ async fn apply_step(
     step: Step,
 ) -> Result<(), ApiError> {
     let sql = match step {
-        Step::StockUp => INCREMENT_STOCK,
-        Step::StockDown => DECREMENT_STOCK,
-        Step::DefectUp => INCREMENT_DEFECT,
-        Step::DefectDown => DECREMENT_DEFECT,
+        Step::StockUp => STOCKS.increment,
+        Step::StockDown => STOCKS.decrement,
+        Step::DefectUp => DEFECTS.increment,
+        Step::DefectDown => DEFECTS.decrement,
     };
     let stmt = client.prepare_cached(sql).await?;
     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&req.product_id, &req.quantity];
@@ -440,12 +477,11 @@ pub async fn create_zero_balances(
     client: &impl GenericClient,
     product_id: Uuid,
 ) -> Result<(), DbError> {
-    client
-        .execute(CREATE_STOCK, &[&Uuid::new_v4(), &product_id])
-        .await?;
-    client
-        .execute(CREATE_DEFECT, &[&Uuid::new_v4(), &product_id])
-        .await?;
+    for table in BALANCES {
+        client
+            .execute(table.create, &[&Uuid::new_v4(), &product_id])
+            .await?;
+    }
     Ok(())
 }
 
@@ -459,11 +495,16 @@ pub async fn lock_balances(
     if product_ids.is_empty() {
         return Ok(out);
     }
-    for row in client.query(LOCK_STOCKS, &[&product_ids]).await? {
-        out.entry(row.try_get(0)?).or_default().0 = row.try_get(1)?;
-    }
-    for row in client.query(LOCK_DEFECTS, &[&product_ids]).await? {
-        out.entry(row.try_get(0)?).or_default().1 = row.try_get(1)?;
+    for (i, table) in BALANCES.into_iter().enumerate() {
+        for row in client.query(table.lock, &[&product_ids]).await? {
+            let balances = out.entry(row.try_get(0)?).or_default();
+            let quantity = row.try_get(1)?;
+            if i == 0 {
+                balances.0 = quantity;
+            } else {
+                balances.1 = quantity;
+            }
+        }
     }
     Ok(out)
 }
@@ -484,13 +525,13 @@ pub async fn set_balances(client: &impl GenericClient, sets: &[BalanceSet]) -> R
     let ids: Vec<Uuid> = sets.iter().map(|s| s.product_id).collect();
     let stock: Vec<i32> = sets.iter().map(|s| s.stock).collect();
     let defect: Vec<i32> = sets.iter().map(|s| s.defect).collect();
-    client.execute(SET_STOCKS, &[&ids, &stock]).await?;
-    client.execute(SET_DEFECTS, &[&ids, &defect]).await?;
+    client.execute(STOCKS.set, &[&ids, &stock]).await?;
+    client.execute(DEFECTS.set, &[&ids, &defect]).await?;
     Ok(())
 }
 
 /// `GET /api/stock/summary` (all three totals over non-deleted products, B-16).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Summary {
     pub total_products: i64,
     pub total_stock: i64,
@@ -500,15 +541,11 @@ pub struct Summary {
 pub async fn summary(conn: &impl GenericClient) -> Result<Summary, ApiError> {
     let stmt = conn.prepare_cached(SUMMARY).await?;
     let row = conn.query_one(&stmt, &[]).await?;
-    Ok(Summary {
-        total_products: row.try_get("total_products")?,
-        total_stock: row.try_get("total_stock")?,
-        total_defect: row.try_get("total_defect")?,
-    })
+    Ok(from_columns! { row, Summary { total_products, total_stock, total_defect } })
 }
 
 /// A product whose balances differ from its journal.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LedgerMismatch {
     pub product_id: Uuid,
     pub barcode: String,
@@ -520,7 +557,7 @@ pub struct LedgerMismatch {
 }
 
 /// `GET /api/admin/ledger-check`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LedgerReport {
     /// True if and only if every balance equals the sum of its journal rows.
     pub consistent: bool,
@@ -542,16 +579,11 @@ pub async fn ledger_check(pool: &Pool) -> Result<LedgerReport, ApiError> {
     tx.commit().await?;
     let mismatches = rows
         .iter()
-        .map(|r| {
-            Ok(LedgerMismatch {
-                product_id: r.try_get("id")?,
-                barcode: r.try_get("barcode")?,
-                is_deleted: r.try_get("is_deleted")?,
-                stock_quantity: r.try_get("stock_quantity")?,
-                stock_ledger: r.try_get("stock_ledger")?,
-                defect_quantity: r.try_get("defect_quantity")?,
-                defect_ledger: r.try_get("defect_ledger")?,
-            })
+        .map(|row| {
+            Ok(from_columns! { row, LedgerMismatch {
+                product_id, barcode, is_deleted, stock_quantity, stock_ledger, defect_quantity,
+                defect_ledger
+            } })
         })
         .collect::<Result<Vec<_>, tokio_postgres::Error>>()?;
     Ok(LedgerReport {

@@ -9,11 +9,12 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio_postgres::Row;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::db::{self, DbError};
 use super::errors::ApiError;
-use super::validation::{Body, ErrorItem, Patch, Problems, RawBody, Text, loc};
+use super::validation::{Body, ErrorItem, ParseBody, Patch, Problems, RawBody, Text, loc};
 use super::wire::Ts;
 
 /// The user a token names (exact e-mail, as stored; spec 4.2).
@@ -54,7 +55,8 @@ pub const PASSWORD_MIN: usize = 8;
 pub const PASSWORD_MAX: usize = 1024;
 
 /// What a user may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
+#[schema(rename_all = "lowercase")]
 pub enum Role {
     /// Everything, including user management and deleting reference data.
     Admin,
@@ -92,7 +94,7 @@ impl Serialize for Role {
 }
 
 /// The user object: the reference's four fields of `/api/auth/me` in order, plus `role`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct User {
     pub email: String,
     pub id: Uuid,
@@ -191,24 +193,33 @@ pub async fn is_empty(client: &impl deadpool_postgres::GenericClient) -> Result<
 const USER_NOT_FOUND: &str = "User not found";
 
 /// A validated `POST /api/users/` body (the password not yet hashed).
-#[derive(Debug)]
+#[derive(Debug, ToSchema)]
+#[schema(as = UserCreate)]
 pub struct NewUser {
+    #[schema(format = Email, max_length = 255)]
     pub email: String,
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
+    #[schema(required = false, default = "operator")]
     pub role: Role,
+    #[schema(required = false, default = true)]
     pub is_active: bool,
 }
 
 /// A validated `PUT /api/users/{id}` body (the password not yet hashed).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, ToSchema)]
+#[schema(as = UserUpdate)]
 pub struct UserChange {
+    #[schema(nullable = false)]
     pub role: Option<Role>,
+    #[schema(nullable = false)]
     pub is_active: Option<bool>,
+    #[schema(min_length = 8, max_length = 1024, nullable = false)]
     pub password: Option<String>,
 }
 
-impl NewUser {
-    pub fn parse(raw: &RawBody, p: &mut Problems) -> Option<NewUser> {
+impl ParseBody for NewUser {
+    fn parse(raw: &RawBody, p: &mut Problems) -> Option<NewUser> {
         let body = Body::of(raw, p)?;
         let email = email_field(&body, p, "email");
         let password = new_password(&body, p, "password");
@@ -226,8 +237,8 @@ impl NewUser {
     }
 }
 
-impl UserChange {
-    pub fn parse(raw: &RawBody, p: &mut Problems) -> Option<UserChange> {
+impl ParseBody for UserChange {
+    fn parse(raw: &RawBody, p: &mut Problems) -> Option<UserChange> {
         let body = Body::of(raw, p)?;
         let role = role_field(&body, p).into_option();
         let is_active = body.patch_bool(p, "is_active").into_option();
@@ -245,7 +256,7 @@ impl UserChange {
 }
 
 /// A required e-mail field: basic syntax only (B-39), domain lower-cased.
-fn email_field(body: &Body<'_>, p: &mut Problems, name: &str) -> Option<String> {
+pub fn email_field(body: &Body<'_>, p: &mut Problems, name: &str) -> Option<String> {
     let raw = body.string(p, name, Text::max(EMAIL_MAX))?;
     match check_email_syntax(&raw) {
         Ok(address) => Some(address),

@@ -6,55 +6,12 @@
 //! `None`/[`Patch::Invalid`], so one answer lists path and query problems first, then body
 //! problems in field order. Model-level rules run only when [`Problems::is_empty`].
 
-use serde::Serialize;
 use serde_json::{Map, Value, json};
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 use uuid::Uuid;
 
 use super::errors::ApiError;
-
-/// One 422 item.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ErrorItem {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub loc: Vec<Value>,
-    pub msg: String,
-    /// Boxed, like `ctx`, to keep `Result<_, ErrorItem>` small.
-    pub input: Box<Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ctx: Option<Box<Value>>,
-}
-
-impl ErrorItem {
-    /// An item of any type.
-    pub fn new(kind: &'static str, loc: Vec<Value>, msg: impl Into<String>, input: Value) -> Self {
-        ErrorItem {
-            kind,
-            loc,
-            msg: msg.into(),
-            input: Box::new(input),
-            ctx: None,
-        }
-    }
-
-    /// The same item with a `ctx` object.
-    pub fn with_ctx(mut self, ctx: Value) -> Self {
-        self.ctx = Some(Box::new(ctx));
-        self
-    }
-
-    /// A custom rule (`value_error`): the message is prefixed with `Value error, ` and the
-    /// context is `{"error": {}}`, exactly as the reference prints it.
-    pub fn value_error(loc: Vec<Value>, message: &str, input: Value) -> Self {
-        ErrorItem::new("value_error", loc, format!("Value error, {message}"), input)
-            .with_ctx(json!({"error": {}}))
-    }
-
-    pub fn missing(loc: Vec<Value>, input: Value) -> Self {
-        ErrorItem::new("missing", loc, "Field required", input)
-    }
-}
+pub use super::errors::ErrorItem;
 
 /// The location of a value: `["body", field]`, `["query", name]`, ...
 pub fn loc(place: &str, name: &str) -> Vec<Value> {
@@ -98,6 +55,20 @@ impl Problems {
             Err(ApiError::Validation(self.0))
         }
     }
+}
+
+// ---- input types -------------------------------------------------------------------------
+
+/// A JSON request body that reads itself field by field, reporting every problem on `p`;
+/// `None` when something was wrong (the problems say what).
+pub trait ParseBody: Sized {
+    fn parse(raw: &RawBody, p: &mut Problems) -> Option<Self>;
+}
+
+/// Query parameters that read themselves (names they do not know are ignored); problems go
+/// on `p`, the value is always built (with defaults where a parameter was wrong).
+pub trait ParseQuery: Sized {
+    fn parse(q: &Query, p: &mut Problems) -> Self;
 }
 
 // ---- request bodies ----------------------------------------------------------------------
@@ -322,14 +293,8 @@ impl<'a> Body<'a> {
 
     /// A required string (null is a `string_type` problem).
     pub fn string(&self, p: &mut Problems, name: &str, rule: Text) -> Option<String> {
-        match self.patch_string(p, name, rule, false) {
-            Patch::Set(v) => Some(v),
-            Patch::Absent => {
-                self.missing(p, name);
-                None
-            }
-            Patch::Null | Patch::Invalid => None,
-        }
+        let value = self.patch_string(p, name, rule, false);
+        self.required(p, name, value)
     }
 
     /// An optional string; `nullable` says whether null is allowed (else `string_type`).
@@ -340,10 +305,39 @@ impl<'a> Body<'a> {
         rule: Text,
         nullable: bool,
     ) -> Patch<String> {
+        let wrong = ("string_type", "Input should be a valid string");
+        self.patch_text(p, name, nullable, wrong, |loc, s| check_text(loc, s, rule))
+    }
+
+    /// A required UUID.
+    pub fn uuid(&self, p: &mut Problems, name: &str) -> Option<Uuid> {
+        let value = self.patch_uuid(p, name, false);
+        self.required(p, name, value)
+    }
+
+    /// An optional UUID; `nullable` says whether null is allowed (else `uuid_type`).
+    pub fn patch_uuid(&self, p: &mut Problems, name: &str, nullable: bool) -> Patch<Uuid> {
+        let wrong = (
+            "uuid_type",
+            "UUID input should be a string, bytes or UUID object",
+        );
+        self.patch_text(p, name, nullable, wrong, check_uuid)
+    }
+
+    /// A field sent as a JSON string and checked by `read`; any other JSON type is the
+    /// `wrong` (type, message) problem, null too unless `nullable`.
+    fn patch_text<T>(
+        &self,
+        p: &mut Problems,
+        name: &str,
+        nullable: bool,
+        wrong: (&'static str, &'static str),
+        read: impl FnOnce(Vec<Value>, &str) -> Result<T, ErrorItem>,
+    ) -> Patch<T> {
         match self.map.get(name) {
             None => Patch::Absent,
             Some(Value::Null) if nullable => Patch::Null,
-            Some(Value::String(s)) => match check_text(loc("body", name), s, rule) {
+            Some(Value::String(s)) => match read(loc("body", name), s) {
                 Ok(v) => Patch::Set(v),
                 Err(item) => {
                     p.push(item);
@@ -352,9 +346,9 @@ impl<'a> Body<'a> {
             },
             Some(other) => {
                 p.push(ErrorItem::new(
-                    "string_type",
+                    wrong.0,
                     loc("body", name),
-                    "Input should be a valid string",
+                    wrong.1,
                     other.clone(),
                 ));
                 Patch::Invalid
@@ -362,39 +356,15 @@ impl<'a> Body<'a> {
         }
     }
 
-    /// A required UUID.
-    pub fn uuid(&self, p: &mut Problems, name: &str) -> Option<Uuid> {
-        match self.patch_uuid(p, name, false) {
+    /// The value of a required field; absent is a `missing` problem.
+    fn required<T>(&self, p: &mut Problems, name: &str, value: Patch<T>) -> Option<T> {
+        match value {
             Patch::Set(v) => Some(v),
             Patch::Absent => {
                 self.missing(p, name);
                 None
             }
             Patch::Null | Patch::Invalid => None,
-        }
-    }
-
-    /// An optional UUID; `nullable` says whether null is allowed (else `uuid_type`).
-    pub fn patch_uuid(&self, p: &mut Problems, name: &str, nullable: bool) -> Patch<Uuid> {
-        match self.map.get(name) {
-            None => Patch::Absent,
-            Some(Value::Null) if nullable => Patch::Null,
-            Some(Value::String(s)) => match check_uuid(loc("body", name), s) {
-                Ok(v) => Patch::Set(v),
-                Err(item) => {
-                    p.push(item);
-                    Patch::Invalid
-                }
-            },
-            Some(other) => {
-                p.push(ErrorItem::new(
-                    "uuid_type",
-                    loc("body", name),
-                    "UUID input should be a string, bytes or UUID object",
-                    other.clone(),
-                ));
-                Patch::Invalid
-            }
         }
     }
 
@@ -650,6 +620,25 @@ pub enum DateOrTime {
     Day(Date),
     At(OffsetDateTime),
 }
+
+impl utoipa::PartialSchema for DateOrTime {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{
+            AnyOfBuilder, KnownFormat, ObjectBuilder, SchemaFormat, Type,
+        };
+        let string = |format| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(format)))
+        };
+        AnyOfBuilder::new()
+            .item(string(KnownFormat::Date))
+            .item(string(KnownFormat::DateTime))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for DateOrTime {}
 
 /// Parses `YYYY-MM-DD`, an ISO 8601 date-time (`T` or space; optional seconds, fraction,
 /// `Z` or `±HH:MM`/`±HHMM`; no offset means UTC), or a Unix timestamp (seconds; values

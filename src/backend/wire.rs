@@ -1,59 +1,9 @@
 //! Wire formats shared by every resource: timestamps as the reference writes them (UTC, `Z`,
-//! six fractional digits only when the microseconds are not zero), pages of the two
-//! paginated lists, and LIKE patterns. Pure; no I/O.
+//! six fractional digits only when the microseconds are not zero), and LIKE patterns. Pure;
+//! no I/O.
 
 use serde::{Serialize, Serializer};
 use time::{OffsetDateTime, UtcOffset};
-
-use super::validation::{Problems, Query};
-
-/// `page` and `page_size` of a paginated list (spec 6.6): 1-based, 1–100 items per page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageRequest {
-    pub page: i64,
-    pub page_size: i64,
-}
-
-impl PageRequest {
-    /// Reads `page` (default 1, at least 1) and `page_size` (default 20, 1 to 100).
-    pub fn parse(q: &Query, p: &mut Problems) -> PageRequest {
-        PageRequest {
-            page: q.int(p, "page", 1, 1, i64::from(i32::MAX)),
-            page_size: q.int(p, "page_size", 20, 1, 100),
-        }
-    }
-
-    /// Rows to skip.
-    pub fn offset(&self) -> i64 {
-        (self.page - 1) * self.page_size
-    }
-
-    /// Wraps one page of items with the totals.
-    pub fn page<T>(&self, items: Vec<T>, total: i64) -> Page<T> {
-        let pages = if total <= 0 {
-            1
-        } else {
-            (total + self.page_size - 1) / self.page_size
-        };
-        Page {
-            items,
-            total,
-            page: self.page,
-            page_size: self.page_size,
-            pages,
-        }
-    }
-}
-
-/// A page: `{"items","total","page","page_size","pages"}`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub total: i64,
-    pub page: i64,
-    pub page_size: i64,
-    pub pages: i64,
-}
 
 /// A case-insensitive substring pattern for `ILIKE`, with `%`, `_` and `\` escaped (B-15).
 pub fn contains_pattern(text: &str) -> String {
@@ -95,6 +45,35 @@ impl Serialize for Ts {
     }
 }
 
+impl utoipa::PartialSchema for Ts {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Ts {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Timestamp".into()
+    }
+}
+
+impl<'a> tokio_postgres::types::FromSql<'a> for Ts {
+    fn from_sql(
+        ty: &tokio_postgres::types::Type,
+        raw: &'a [u8],
+    ) -> Result<Ts, Box<dyn std::error::Error + Sync + Send>> {
+        OffsetDateTime::from_sql(ty, raw).map(Ts)
+    }
+
+    fn accepts(ty: &tokio_postgres::types::Type) -> bool {
+        <OffsetDateTime as tokio_postgres::types::FromSql>::accepts(ty)
+    }
+}
+
 impl From<OffsetDateTime> for Ts {
     fn from(t: OffsetDateTime) -> Self {
         Ts(t)
@@ -109,17 +88,6 @@ mod tests {
     #[test]
     fn like_patterns_escape_wildcards() {
         assert_eq!(super::contains_pattern("a%b_c\\"), "%a\\%b\\_c\\\\%");
-    }
-
-    #[test]
-    fn pages_count_up_and_never_drop_below_one() {
-        let r = super::PageRequest {
-            page: 3,
-            page_size: 2,
-        };
-        let p = r.page(vec![1], 5);
-        assert_eq!((p.total, p.pages, r.offset()), (5, 3, 4));
-        assert_eq!(r.page::<u8>(vec![], 0).pages, 1);
     }
 
     #[test]

@@ -151,8 +151,17 @@ pub fn restore(settings: &Settings, input: Input, force: bool) -> Result<(), Bac
             );
         }
     }
-    let out = tools
-        .command("pg_restore")
+    // The embedded database belongs to the application's role: restore as that role (the
+    // superuser connects and SET ROLEs), so the app can use what the restore creates.
+    let role = match target.is_embedded() {
+        true => app_role(&tools, &target, &settings.app_role)?,
+        false => None,
+    };
+    let mut cmd = tools.command("pg_restore");
+    if let Some(r) = &role {
+        cmd.arg(format!("--role={r}"));
+    }
+    let out = cmd
         .args([
             "--single-transaction",
             "--exit-on-error",
@@ -207,6 +216,17 @@ fn warehouse_counts(tools: &Tools, target: &Target) -> Result<Option<(u64, u64)>
             "unexpected answer {counts:?} counting products and journal rows"
         ))),
     }
+}
+
+/// `name` if that role exists in the target.
+fn app_role(tools: &Tools, target: &Target, name: &str) -> Result<Option<String>, BackupError> {
+    let literal = format!("'{}'", name.replace('\'', "''"));
+    let found = psql(
+        tools,
+        target,
+        &format!("SELECT count(*) FROM pg_roles WHERE rolname = {literal}"),
+    )?;
+    Ok((found == "1").then(|| name.to_owned()))
 }
 
 /// One query through `psql`, its single value.

@@ -76,28 +76,24 @@ pub fn become_account(settings: &Settings) -> Result<(), BackupError> {
     Ok(())
 }
 
-/// `wms backup init`: the backup volume and its directories exist and belong to the
-/// server's OS account (run as root; as anyone else it only creates what it may).
+/// `wms backup init`: the backup volume exists and belongs to the server's OS account
+/// (run as root with only CAP_CHOWN: it creates the directory when missing and gives it
+/// away when its owner differs; what is inside is the account's business).
 pub fn init(settings: &Settings) -> Result<ExitCode, BackupError> {
     let Some(dir) = settings.backup_dir.as_deref() else {
         info!("WAL archiving is off (WMS_BACKUP_DIR=off)");
         return Ok(ExitCode::SUCCESS);
     };
     let account = Account::for_tools(settings.os_user.as_deref())?;
-    let archive = Archive::new(dir);
-    for d in [
-        archive.root().to_owned(),
-        archive.wal_dir(),
-        archive.base_dir(),
-        archive.root().join(status::STATUS_DIR),
-    ] {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&d)
-            .map_err(io_err("cannot create", &d))?;
-        if let Some(a) = &account {
-            a.chown(&d).map_err(io_err("cannot chown", &d))?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io_err("cannot create", dir))?;
+    if let Some(a) = &account {
+        let meta = std::fs::metadata(dir).map_err(io_err("cannot stat", dir))?;
+        if std::os::unix::fs::MetadataExt::uid(&meta) != a.uid {
+            a.chown(dir).map_err(io_err("cannot give to the server's account", dir))?;
         }
     }
     info!(

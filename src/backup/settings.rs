@@ -15,6 +15,7 @@
 //! | `PGDATA` | `/var/lib/postgresql/data` | the data directory `wms restore --latest` rebuilds |
 //! | `PG_SOCKET_DIR`, `PGPORT` | `/run/postgresql`, `5432` | where the embedded server listens |
 //! | `POSTGRES_USER`, `POSTGRES_DB` | `postgres`, `wms` | superuser and the app database |
+//! | `WMS_DB_USER` | `wms` | the application's role: a restored dump's objects belong to it |
 //! | `PG_OS_USER` | `postgres` | OS account of the server (empty: the current user) |
 //! | `DATABASE_URL` | — | an external database for `wms backup` / `wms restore FILE` |
 //! | `DATABASE_PASSWORD`, `DATABASE_PASSWORD_FILE` | — | its password when the URL has none |
@@ -46,6 +47,8 @@ pub struct Settings {
     pub superuser: String,
     /// The app database.
     pub database: String,
+    /// The application's role (owner of the app's objects in the embedded database).
+    pub app_role: String,
     /// OS account of the server (`None`: the current user).
     pub os_user: Option<String>,
     /// An external database (`DATABASE_URL`), for the logical commands.
@@ -170,6 +173,7 @@ impl Settings {
             port,
             superuser: get("POSTGRES_USER", "postgres"),
             database: get("POSTGRES_DB", "wms"),
+            app_role: get("WMS_DB_USER", "wms"),
             os_user,
             database_url: env("DATABASE_URL").filter(|v| !v.trim().is_empty()),
             database_password,

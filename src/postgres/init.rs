@@ -6,9 +6,14 @@
 //!    version and owner is used as is; anything wrong stops here with a message that says
 //!    what and how to fix it. Nothing is ever deleted.
 //! 3. On first boot only: `initdb` (UTF8, `C.UTF-8` unless a locale is given, superuser and
-//!    password, `scram-sha-256` for TCP and `trust` only on the local socket), then a
-//!    temporary server on a private socket creates the database and runs the init scripts,
-//!    and is stopped again. A marker in PGDATA notes an unfinished first boot.
+//!    password). A marker in PGDATA notes an unfinished first boot.
+//! 4. Every boot: `pg_hba.conf` / `pg_ident.conf` say who may connect (`access.rs`: `peer`
+//!    for the server's OS account as the superuser, `scram-sha-256` for everyone else; no
+//!    `trust`).
+//! 5. When the application role's password file is missing (first boot, or a volume made
+//!    by an earlier version): a temporary server on a private socket creates the role, the
+//!    database it owns (first boot) and runs the init scripts, hands every object of the
+//!    `public` schema to the role, and is stopped again; then the password file is written.
 
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -20,6 +25,7 @@ use std::time::{Duration, Instant};
 use rand::RngCore;
 use tracing::{info, warn};
 
+use super::access::{self, HbaAction};
 use super::binaries::{BinError, PgBin};
 use super::datadir::{self, INIT_PENDING, Verdict};
 use super::settings::{PasswordSource, Settings, SettingsError};
@@ -29,6 +35,9 @@ use crate::accounts::{self, Credentials};
 pub const EXIT_FAILED: u8 = 1;
 /// Where a generated superuser password is kept, inside PGDATA.
 pub const GENERATED_PASSWORD_FILE: &str = "wms-postgres-password";
+/// Where the application role's password is kept, inside PGDATA (written after the role is
+/// set up; its absence means the setup is still to be done).
+pub const APP_PASSWORD_FILE: &str = "wms-app-password";
 /// How long the temporary first-boot server may take to start or stop.
 const SERVER_DEADLINE: Duration = Duration::from_secs(120);
 
@@ -120,8 +129,8 @@ fn prepare() -> Result<(), InitError> {
 
     let pgdata = &settings.pgdata;
     let found = datadir::inspect(pgdata).map_err(io_err("cannot inspect PGDATA", pgdata))?;
-    match datadir::verdict(&found, pgdata, major, account.map(|a| a.uid)) {
-        Verdict::Refuse(message) => Err(InitError::Refused(message)),
+    let is_first_boot = match datadir::verdict(&found, pgdata, major, account.map(|a| a.uid)) {
+        Verdict::Refuse(message) => return Err(InitError::Refused(message)),
         Verdict::Use { fix_mode } => {
             if fix_mode {
                 warn!(
@@ -135,10 +144,67 @@ fn prepare() -> Result<(), InitError> {
                 "using the existing PostgreSQL {major} cluster in {}",
                 pgdata.display()
             );
-            Ok(())
+            false
         }
-        Verdict::Initialize => first_boot(&settings, &bin, account),
+        Verdict::Initialize => {
+            initdb(&settings, &bin, account)?;
+            true
+        }
+    };
+    write_access_files(&settings, account, is_first_boot)?;
+    if is_first_boot || !pgdata.join(APP_PASSWORD_FILE).exists() {
+        if !is_first_boot {
+            info!(
+                "this volume has no application role yet (made by an earlier version): creating {:?} and handing it the database",
+                settings.app_user
+            );
+        }
+        set_up_roles(&settings, &bin, account, is_first_boot)?;
     }
+    Ok(())
+}
+
+/// `pg_hba.conf` and `pg_ident.conf` (see `access.rs` for who may connect).
+/// On first boot initdb's own file is always replaced.
+fn write_access_files(
+    s: &Settings,
+    account: Option<&Credentials>,
+    is_first_boot: bool,
+) -> Result<(), InitError> {
+    let hba_path = s.pgdata.join("pg_hba.conf");
+    let existing = match std::fs::read_to_string(&hba_path) {
+        _ if is_first_boot => None,
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io_err("cannot read", &hba_path)(e)),
+    };
+    match access::hba_action(existing.as_deref(), s.is_hba_kept) {
+        HbaAction::Keep => {
+            info!(
+                "{} is not managed by wms (WMS_PG_HBA=keep, or no marker line): left as it is",
+                hba_path.display()
+            );
+            return Ok(());
+        }
+        HbaAction::Upgrade => warn!(
+            "{} trusted local connections (an earlier version's default): replacing it with peer for the server's account and scram-sha-256 for everyone else",
+            hba_path.display()
+        ),
+        HbaAction::Write => {}
+    }
+    let os_account = match account {
+        Some(a) => a.name.clone(),
+        None => nix::unistd::User::from_uid(nix::unistd::getuid())
+            .ok()
+            .flatten()
+            .map_or_else(|| nix::unistd::getuid().to_string(), |u| u.name),
+    };
+    replace_private(&hba_path, &access::hba(&s.superuser), account)?;
+    replace_private(
+        &s.pgdata.join("pg_ident.conf"),
+        &access::ident(&os_account, &s.superuser),
+        account,
+    )
 }
 
 /// Creates the socket directory: owner = the server's account, mode 2775 (as Debian does).
@@ -185,6 +251,18 @@ fn write_private(
     chown(path, account)
 }
 
+/// Writes a file (mode 0600) only `account` can read, replacing any old one atomically.
+fn replace_private(
+    path: &Path,
+    contents: &str,
+    account: Option<&Credentials>,
+) -> Result<(), InitError> {
+    let tmp = path.with_extension("wms-tmp");
+    let _ = std::fs::remove_file(&tmp);
+    write_private(&tmp, contents, account)?;
+    std::fs::rename(&tmp, path).map_err(io_err("cannot replace", path))
+}
+
 /// A private file that is removed on drop.
 struct SecretFile(PathBuf);
 
@@ -220,7 +298,7 @@ fn generate_password() -> String {
     base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
 }
 
-fn first_boot(s: &Settings, bin: &PgBin, account: Option<&Credentials>) -> Result<(), InitError> {
+fn initdb(s: &Settings, bin: &PgBin, account: Option<&Credentials>) -> Result<(), InitError> {
     let pgdata = &s.pgdata;
     info!(
         "first boot: creating a PostgreSQL cluster in {}",
@@ -231,15 +309,7 @@ fn first_boot(s: &Settings, bin: &PgBin, account: Option<&Credentials>) -> Resul
     std::fs::set_permissions(pgdata, std::fs::Permissions::from_mode(0o700))
         .map_err(io_err("cannot chmod PGDATA", pgdata))?;
 
-    let (password, generated) = match &s.password {
-        PasswordSource::Given(p) => (p.clone(), false),
-        PasswordSource::File(path) => {
-            let text = std::fs::read_to_string(path)
-                .map_err(io_err("POSTGRES_PASSWORD_FILE: cannot read", path))?;
-            (text.trim_end_matches(['\n', '\r']).to_owned(), false)
-        }
-        PasswordSource::Generate => (generate_password(), true),
-    };
+    let (password, generated) = resolve_password(&s.password, "POSTGRES_PASSWORD_FILE")?;
     let pwfile = SecretFile::create(temp_path("wms-pg-init-pw"), &password, account)?;
 
     let mut args: Vec<String> = vec![
@@ -249,7 +319,8 @@ fn first_boot(s: &Settings, bin: &PgBin, account: Option<&Credentials>) -> Resul
         s.superuser.clone(),
         format!("--pwfile={}", pwfile.0.display()),
         "--encoding=UTF8".into(),
-        "--auth-local=trust".into(),
+        // Replaced by pg-init's own pg_hba.conf right after; never `trust`, even briefly.
+        "--auth-local=peer".into(),
         "--auth-host=scram-sha-256".into(),
     ];
     if !s
@@ -273,9 +344,11 @@ fn first_boot(s: &Settings, bin: &PgBin, account: Option<&Credentials>) -> Resul
             output,
         });
     }
-
-    let marker = pgdata.join(INIT_PENDING);
-    write_private(&marker, "first boot in progress\n", account)?;
+    write_private(
+        &pgdata.join(INIT_PENDING),
+        "first boot in progress\n",
+        account,
+    )?;
     if generated {
         let path = pgdata.join(GENERATED_PASSWORD_FILE);
         write_private(&path, &format!("{password}\n"), account)?;
@@ -285,24 +358,60 @@ fn first_boot(s: &Settings, bin: &PgBin, account: Option<&Credentials>) -> Resul
             path.display()
         );
     }
-    // Like the official image: password logins from any address (the server itself only
-    // listens where the config says).
-    let hba = pgdata.join("pg_hba.conf");
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&hba)
-        .and_then(|mut f| f.write_all(b"\nhost all all all scram-sha-256\n"))
-        .map_err(io_err("cannot update", &hba))?;
+    Ok(())
+}
 
+/// A password from its source: `(password, true if generated)`.
+fn resolve_password(
+    source: &PasswordSource,
+    file_variable: &str,
+) -> Result<(String, bool), InitError> {
+    match source {
+        PasswordSource::Given(p) => Ok((p.clone(), false)),
+        PasswordSource::File(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| InitError::Io {
+                what: "cannot read the password file",
+                path: path.clone(),
+                source: std::io::Error::new(e.kind(), format!("{file_variable}: {e}")),
+            })?;
+            Ok((text.trim_end_matches(['\n', '\r']).to_owned(), false))
+        }
+        PasswordSource::Generate => Ok((generate_password(), true)),
+    }
+}
+
+/// With a temporary server on a private socket: the application role (password set), the
+/// database it owns, on first boot the init scripts, then every object of `public` handed
+/// to the role. Writes the role's password file last, and on first boot clears the marker.
+fn set_up_roles(
+    s: &Settings,
+    bin: &PgBin,
+    account: Option<&Credentials>,
+    is_first_boot: bool,
+) -> Result<(), InitError> {
+    let (app_password, _) = resolve_password(&s.app_password, "WMS_DB_PASSWORD_FILE")?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| InitError::Server(format!("cannot start: {e}")))?;
     let sock = temp_path("wms-pg-init");
     std::fs::create_dir(&sock).map_err(io_err("cannot create", &sock))?;
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o700))
+        .map_err(io_err("cannot chmod", &sock))?;
     chown(&sock, account)?;
-    let mut server = TempServer::start(bin, s, &sock, account)?;
-    let setup = runtime.block_on(setup_database(s, &sock, &mut server, account));
+    // The temporary server trusts its private socket (a 0700 directory of the server's
+    // account that only pg-init reaches), and nothing else: no TCP.
+    let hba = sock.join("pg_hba.conf");
+    replace_private(&hba, "local all all trust\n", account)?;
+    let mut server = TempServer::start(bin, s, &sock, &hba, account)?;
+    let setup = runtime.block_on(setup_database(
+        s,
+        &sock,
+        &mut server,
+        account,
+        &app_password,
+        is_first_boot,
+    ));
     // Dropping the runtime closes the clients' sockets (their connection tasks live there);
     // the server is stopped only then, so it terminates no client connection.
     drop(runtime);
@@ -310,17 +419,34 @@ fn first_boot(s: &Settings, bin: &PgBin, account: Option<&Credentials>) -> Resul
     let _ = std::fs::remove_dir_all(&sock);
     setup?;
     stopped?;
-    std::fs::remove_file(&marker).map_err(io_err("cannot remove", &marker))?;
-    info!(
-        "first boot complete: database {:?} owned by {:?}",
-        s.database, s.superuser
-    );
+    replace_private(
+        &s.pgdata.join(APP_PASSWORD_FILE),
+        &format!("{app_password}\n"),
+        account,
+    )?;
+    if is_first_boot {
+        let marker = s.pgdata.join(INIT_PENDING);
+        std::fs::remove_file(&marker).map_err(io_err("cannot remove", &marker))?;
+        info!(
+            "first boot complete: database {:?} owned by the application role {:?}",
+            s.database, s.app_user
+        );
+    } else {
+        info!(
+            "the application role {:?} owns database {:?}",
+            s.app_user, s.database
+        );
+    }
     Ok(())
 }
 
 /// The first-boot server: private socket, no TCP.
 struct TempServer {
     child: Child,
+    /// `pg_ctl` and the data directory, to stop it as its own account.
+    pg_ctl: PathBuf,
+    pgdata: PathBuf,
+    account: Option<Credentials>,
 }
 
 impl TempServer {
@@ -328,6 +454,7 @@ impl TempServer {
         bin: &PgBin,
         s: &Settings,
         sock: &Path,
+        hba: &Path,
         account: Option<&Credentials>,
     ) -> Result<Self, InitError> {
         let child = as_account(bin.path("postgres"), account)
@@ -335,12 +462,19 @@ impl TempServer {
             .arg(&s.pgdata)
             .args(["-c", "listen_addresses="])
             .arg("-c")
+            .arg(format!("hba_file={}", hba.display()))
+            .arg("-c")
             .arg(format!("unix_socket_directories={}", sock.display()))
             .arg("-c")
             .arg(format!("port={}", s.port))
             .spawn()
             .map_err(|e| InitError::Server(format!("cannot start: {e}")))?;
-        Ok(TempServer { child })
+        Ok(TempServer {
+            child,
+            pg_ctl: bin.path("pg_ctl"),
+            pgdata: s.pgdata.clone(),
+            account: account.cloned(),
+        })
     }
 
     fn exited(&mut self) -> Option<String> {
@@ -351,13 +485,21 @@ impl TempServer {
         }
     }
 
-    /// Fast shutdown (SIGINT), waiting for the exit.
+    /// Fast shutdown, waiting for the exit. `pg_ctl` runs as the server's account, so
+    /// pg-init needs no right to signal another account's processes (no CAP_KILL).
     fn stop(mut self) -> Result<(), InitError> {
         if self.exited().is_some() {
             return Ok(());
         }
-        // SAFETY: plain syscall on our own child.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGINT) };
+        let asked = as_account(self.pg_ctl.clone(), self.account.as_ref())
+            .args(["stop", "--no-wait", "-m", "fast", "-D"])
+            .arg(&self.pgdata)
+            .stdout(std::process::Stdio::null())
+            .status();
+        if !asked.is_ok_and(|s| s.success()) {
+            // SAFETY: plain syscall on our own child (works when we may signal it).
+            unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGINT) };
+        }
         let deadline = Instant::now() + SERVER_DEADLINE;
         while Instant::now() < deadline {
             if self.exited().is_some() {
@@ -369,10 +511,6 @@ impl TempServer {
         let _ = self.child.wait();
         Err(InitError::Server("did not stop in time; killed".into()))
     }
-}
-
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 async fn connect(
@@ -405,6 +543,8 @@ async fn setup_database(
     sock: &Path,
     server: &mut TempServer,
     account: Option<&Credentials>,
+    app_password: &str,
+    is_first_boot: bool,
 ) -> Result<(), InitError> {
     let deadline = Instant::now() + SERVER_DEADLINE;
     let admin = loop {
@@ -425,23 +565,41 @@ async fn setup_database(
             }
         }
     };
-    if s.database != "postgres" {
-        let exists = admin
-            .query_opt(
-                "SELECT 1 FROM pg_database WHERE datname = $1",
-                &[&s.database],
-            )
+    admin
+        .batch_execute(&access::app_role_sql(&s.app_user, app_password))
+        .await
+        .map_err(sql_err(format!("setting up the role {}", s.app_user)))?;
+    let exists = admin
+        .query_opt(
+            "SELECT 1 FROM pg_database WHERE datname = $1",
+            &[&s.database],
+        )
+        .await
+        .map_err(sql_err("looking up the database"))?
+        .is_some();
+    if !exists {
+        admin
+            .batch_execute(&format!(
+                "CREATE DATABASE {} OWNER {}",
+                access::quote_ident(&s.database),
+                access::quote_ident(&s.app_user)
+            ))
             .await
-            .map_err(sql_err("looking up the database"))?
-            .is_some();
-        if !exists {
-            admin
-                .batch_execute(&format!("CREATE DATABASE {}", quote_ident(&s.database)))
-                .await
-                .map_err(sql_err(format!("CREATE DATABASE {}", s.database)))?;
-        }
+            .map_err(sql_err(format!("CREATE DATABASE {}", s.database)))?;
     }
-    run_init_scripts(s, sock, account).await
+    drop(admin);
+    if is_first_boot {
+        run_init_scripts(s, sock, account).await?;
+    }
+    let db = connect(s, sock, &s.database)
+        .await
+        .map_err(sql_err(format!("connecting to {}", s.database)))?;
+    db.batch_execute(&access::ownership_sql(&s.database, &s.app_user))
+        .await
+        .map_err(sql_err(format!(
+            "handing database {} to {}",
+            s.database, s.app_user
+        )))
 }
 
 /// Runs `*.sql` (in the new database) and `*.sh` (as the server's account, with `PGHOST`

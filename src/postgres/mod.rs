@@ -14,6 +14,7 @@
 //! server as the `postgres` user via `wms postgres`, which replaces itself with the real
 //! `postgres` binary so the supervisor signals the postmaster directly.
 
+pub mod access;
 pub mod binaries;
 pub mod datadir;
 pub mod init;

@@ -14,9 +14,14 @@
 //! | `PG_SOCKET_DIR` | `/run/postgresql` | unix socket directory, created at every boot |
 //! | `PG_OS_USER` | `postgres` | OS account the server runs as; empty: the current user |
 //! | `WMS_INITDB_DIR` | `/docker-entrypoint-initdb.d` | `*.sql` / `*.sh` run once at first boot |
+//! | `WMS_DB_USER` | `wms` | the application's role (not a superuser; owns the database) |
+//! | `WMS_DB_PASSWORD` | — | its password (`WMS_DB_PASSWORD_FILE`: a file holding it) |
+//! | `WMS_PG_HBA` | — | `keep`: never rewrite `pg_hba.conf` |
 //!
-//! Without a password a random one is generated at first boot and stored, mode 0600, in
-//! `$PGDATA/wms-postgres-password`. There is never a known default.
+//! Without a password a random one is generated and stored, mode 0600, in
+//! `$PGDATA/wms-postgres-password` (the superuser's, at first boot) and
+//! `$PGDATA/wms-app-password` (the application role's, always written: the supervisor hands
+//! it to the backend). There is never a known default.
 
 use std::path::PathBuf;
 
@@ -52,6 +57,12 @@ pub struct Settings {
     pub init_dir: PathBuf,
     /// OS account for the server (`None`: the current user).
     pub os_user: Option<String>,
+    /// The application's role.
+    pub app_user: String,
+    /// Where its password comes from.
+    pub app_password: PasswordSource,
+    /// `WMS_PG_HBA=keep`: leave `pg_hba.conf` alone.
+    pub is_hba_kept: bool,
 }
 
 /// An unusable setting, naming the variable.
@@ -77,21 +88,8 @@ impl Settings {
                 .filter(|v| !v.is_empty())
                 .unwrap_or_else(|| default.to_owned())
         };
-        let password = match (
-            env("POSTGRES_PASSWORD").filter(|v| !v.is_empty()),
-            env("POSTGRES_PASSWORD_FILE").filter(|v| !v.is_empty()),
-        ) {
-            (Some(_), Some(_)) => {
-                return Err(SettingsError {
-                    variable: "POSTGRES_PASSWORD_FILE",
-                    message: "set either POSTGRES_PASSWORD or POSTGRES_PASSWORD_FILE, not both"
-                        .into(),
-                });
-            }
-            (Some(p), None) => PasswordSource::Given(p),
-            (None, Some(f)) => PasswordSource::File(PathBuf::from(f)),
-            (None, None) => PasswordSource::Generate,
-        };
+        let password = password_source(env, "POSTGRES_PASSWORD", "POSTGRES_PASSWORD_FILE")?;
+        let app_password = password_source(env, "WMS_DB_PASSWORD", "WMS_DB_PASSWORD_FILE")?;
         let port_text = get("PGPORT", "5432");
         let port = port_text.parse::<u16>().map_err(|_| SettingsError {
             variable: "PGPORT",
@@ -99,7 +97,20 @@ impl Settings {
         })?;
         let superuser = get("POSTGRES_USER", "postgres");
         let database = get("POSTGRES_DB", "wms");
-        for (variable, value) in [("POSTGRES_USER", &superuser), ("POSTGRES_DB", &database)] {
+        let app_user = get("WMS_DB_USER", "wms");
+        if app_user == superuser {
+            return Err(SettingsError {
+                variable: "WMS_DB_USER",
+                message: format!(
+                    "{app_user:?} is also POSTGRES_USER; the application needs a role of its own"
+                ),
+            });
+        }
+        for (variable, value) in [
+            ("POSTGRES_USER", &superuser),
+            ("POSTGRES_DB", &database),
+            ("WMS_DB_USER", &app_user),
+        ] {
             if value.len() > 63 || value.contains('\0') {
                 return Err(SettingsError {
                     variable,
@@ -124,7 +135,30 @@ impl Settings {
                 .unwrap_or_default(),
             init_dir: PathBuf::from(get("WMS_INITDB_DIR", "/docker-entrypoint-initdb.d")),
             os_user,
+            app_user,
+            app_password,
+            is_hba_kept: env("WMS_PG_HBA").is_some_and(|v| v.trim() == "keep"),
         })
+    }
+}
+
+/// A password given directly, in a file, or to be generated; both given is an error.
+fn password_source(
+    env: &dyn Fn(&str) -> Option<String>,
+    direct: &'static str,
+    file: &'static str,
+) -> Result<PasswordSource, SettingsError> {
+    match (
+        env(direct).filter(|v| !v.is_empty()),
+        env(file).filter(|v| !v.is_empty()),
+    ) {
+        (Some(_), Some(_)) => Err(SettingsError {
+            variable: file,
+            message: format!("set either {direct} or {file}, not both"),
+        }),
+        (Some(p), None) => Ok(PasswordSource::Given(p)),
+        (None, Some(f)) => Ok(PasswordSource::File(PathBuf::from(f))),
+        (None, None) => Ok(PasswordSource::Generate),
     }
 }
 
@@ -149,6 +183,9 @@ mod tests {
         assert_eq!(s.password, PasswordSource::Generate);
         assert_eq!(s.port, 5432);
         assert_eq!(s.os_user.as_deref(), Some("postgres"));
+        assert_eq!(s.app_user, "wms");
+        assert_eq!(s.app_password, PasswordSource::Generate);
+        assert!(!s.is_hba_kept);
     }
 
     #[test]
@@ -165,6 +202,14 @@ mod tests {
         );
         let e = with(&[("POSTGRES_PASSWORD", "a"), ("POSTGRES_PASSWORD_FILE", "b")]).unwrap_err();
         assert_eq!(e.variable, "POSTGRES_PASSWORD_FILE");
+        assert_eq!(
+            with(&[("WMS_DB_PASSWORD_FILE", "/run/secrets/app")])
+                .unwrap()
+                .app_password,
+            PasswordSource::File("/run/secrets/app".into())
+        );
+        let e = with(&[("WMS_DB_USER", "admin"), ("POSTGRES_USER", "admin")]).unwrap_err();
+        assert_eq!(e.variable, "WMS_DB_USER");
     }
 
     #[test]

@@ -57,6 +57,8 @@ struct Answer {
     #[serde(default)]
     health: Option<HealthJson>,
     #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
     kind: Option<ErrorKind>,
     #[serde(default)]
     error: Option<String>,
@@ -64,6 +66,14 @@ struct Answer {
 
 /// Sends one request and returns the `/health` document from the answer.
 pub fn request(socket: &Path, req: &WireRequest) -> Result<HealthJson, ClientError> {
+    request_with_message(socket, req).map(|(h, _)| h)
+}
+
+/// Sends one request; the `/health` document and the message (e.g. what a reload changed).
+pub fn request_with_message(
+    socket: &Path,
+    req: &WireRequest,
+) -> Result<(HealthJson, Option<String>), ClientError> {
     let unreachable = |e: std::io::Error| {
         let hint = match e.kind() {
             std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
@@ -80,7 +90,9 @@ pub fn request(socket: &Path, req: &WireRequest) -> Result<HealthJson, ClientErr
         ))
     };
     let mut stream = UnixStream::connect(socket).map_err(unreachable)?;
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    // A rolling restart answers when the new instance is ready (or not): allow for long
+    // start periods, but never hang forever on a stuck supervisor.
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(11 * 60)));
     let mut line = serde_json::to_string(req).unwrap_or_default();
     line.push('\n');
     stream.write_all(line.as_bytes()).map_err(unreachable)?;
@@ -92,7 +104,7 @@ pub fn request(socket: &Path, req: &WireRequest) -> Result<HealthJson, ClientErr
         ClientError::Unreachable(format!("unexpected answer from {}: {e}", socket.display()))
     })?;
     match (answer.ok, answer.health) {
-        (true, Some(health)) => Ok(health),
+        (true, Some(health)) => Ok((health, answer.message)),
         _ => Err(ClientError::Refused {
             kind: answer.kind.unwrap_or(ErrorKind::BadRequest),
             message: answer.error.unwrap_or_else(|| "refused".to_owned()),
@@ -203,39 +215,95 @@ pub fn socket_path(explicit: Option<PathBuf>, config: &Path) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(super::config::defaults::CONTROL_SOCKET))
 }
 
-/// Runs one `wms ctl` command against `socket`. `service` is required for all but
-/// `status`; printing goes to stdout (results) and stderr (errors).
-pub fn run(socket: &Path, command: &str, service: Option<&str>, is_json: bool) -> ExitCode {
-    if command != "status" && service.is_none() {
-        eprintln!("wms ctl {command} needs a service name (see `wms ctl status` for the names).");
-        if command == "stop" {
-            eprintln!(
-                "To stop everything, stop the supervisor itself: podman stop / docker stop / \
-                 systemctl stop, or SIGTERM to its PID."
-            );
+/// One `wms ctl` command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CtlCommand {
+    /// The status table (or JSON).
+    Status {
+        /// JSON instead of the table.
+        is_json: bool,
+    },
+    /// `start`, `stop` or `restart` of a service.
+    Service {
+        /// The command's name.
+        command: &'static str,
+        /// The service.
+        service: Option<String>,
+    },
+    /// Re-read the config and apply the difference.
+    Reload,
+    /// A signal to a service.
+    Signal {
+        /// The service.
+        service: String,
+        /// The signal's name.
+        signal: String,
+    },
+}
+
+/// Runs one `wms ctl` command against `socket`; printing goes to stdout (results) and
+/// stderr (errors).
+pub fn run(socket: &Path, command: CtlCommand) -> ExitCode {
+    let req = match &command {
+        CtlCommand::Status { .. } => WireRequest {
+            command: "status".into(),
+            service: None,
+            signal: None,
+        },
+        CtlCommand::Service { command, service } => {
+            let Some(service) = service else {
+                eprintln!(
+                    "wms ctl {command} needs a service name (see `wms ctl status` for the names)."
+                );
+                if *command == "stop" {
+                    eprintln!(
+                        "To stop everything, stop the supervisor itself: podman stop / docker stop / \
+                         systemctl stop, or SIGTERM to its PID."
+                    );
+                }
+                return ExitCode::from(EXIT_USAGE);
+            };
+            WireRequest {
+                command: (*command).to_owned(),
+                service: Some(service.clone()),
+                signal: None,
+            }
         }
-        return ExitCode::from(EXIT_USAGE);
-    }
-    let req = WireRequest {
-        command: command.to_owned(),
-        service: service.map(str::to_owned),
+        CtlCommand::Reload => WireRequest {
+            command: "reload".into(),
+            service: None,
+            signal: None,
+        },
+        CtlCommand::Signal { service, signal } => WireRequest {
+            command: "signal".into(),
+            service: Some(service.clone()),
+            signal: Some(signal.clone()),
+        },
     };
-    match request(socket, &req) {
-        Ok(health) if command == "status" => {
-            if is_json {
+    match (request_with_message(socket, &req), &command) {
+        (Ok((health, _)), CtlCommand::Status { is_json }) => {
+            if *is_json {
                 println!("{}", serde_json::to_string(&health).unwrap_or_default());
             } else {
                 print!("{}", status_table(&health));
             }
             ExitCode::SUCCESS
         }
-        Ok(health) => {
-            let name = service.unwrap_or_default();
+        (Ok((_, message)), CtlCommand::Reload) => {
+            println!("reloaded: {}", message.unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        (Ok((health, _)), CtlCommand::Service { service, .. }) => {
+            let name = service.as_deref().unwrap_or_default();
             let state = health.services.get(name).map_or("?", |s| s.state.as_str());
             println!("{name}: {state}");
             ExitCode::SUCCESS
         }
-        Err(e) => {
+        (Ok(_), CtlCommand::Signal { service, signal }) => {
+            println!("{service}: sent {signal}");
+            ExitCode::SUCCESS
+        }
+        (Err(e), _) => {
             eprintln!("wms ctl: {e}");
             ExitCode::from(e.exit_code())
         }

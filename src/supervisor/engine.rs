@@ -112,6 +112,12 @@ pub enum Event {
         /// The verdict.
         outcome: ProbeOutcome,
     },
+    /// A process said `READY=1` on the supervisor's notify socket (its pid as the kernel
+    /// reported it). Counts only from a service's main process.
+    Notified {
+        /// The sender.
+        pid: Pid,
+    },
     /// SIGTERM/SIGINT/SIGQUIT: stop everything. A second one escalates to SIGKILL.
     ShutdownRequested,
     /// Any other signal: forward it to every running service.
@@ -128,6 +134,16 @@ pub enum Command {
     Stop,
     /// Stop (if running) and start again.
     Restart,
+}
+
+/// How a command was taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accepted {
+    /// Carried out (the effect shows in the next snapshot).
+    Done,
+    /// A rolling restart began: its outcome comes as [`Report::HandoverDone`] or
+    /// [`Report::HandoverFailed`] for the service.
+    Rolling,
 }
 
 /// Why a command was refused.
@@ -226,6 +242,18 @@ pub enum Report {
     },
     /// The aggregate status changed.
     Overall(Overall),
+    /// A rolling restart is done: the new instance is ready and serving, the old one drains.
+    HandoverDone {
+        /// The service.
+        service: ServiceId,
+    },
+    /// A rolling restart failed; the old instance keeps serving (when there is one).
+    HandoverFailed {
+        /// The service.
+        service: ServiceId,
+        /// Why.
+        reason: String,
+    },
     /// The engine tried a state move its table refuses (a bug; the state stayed).
     RefusedMove {
         /// The service.
@@ -320,6 +348,33 @@ enum StopReason {
     Shutdown,
 }
 
+/// The next instance of a rolling restart.
+#[derive(Clone, Debug)]
+struct Handover {
+    /// Set when the runtime answered the `Spawn`.
+    pid: Option<Pid>,
+    spawned_at: Option<Instant>,
+    /// `READY=1` must come before this, or the new instance is killed.
+    ready_by: Instant,
+}
+
+impl Svc {
+    /// True if and only if some instance of the service has a process.
+    fn has_process(&self) -> bool {
+        self.pid.is_some()
+            || self.handover.as_ref().is_some_and(|h| h.pid.is_some())
+            || !self.retiring.is_empty()
+    }
+
+    /// Every process of the service, for signals that go to all of them.
+    fn processes(&self) -> Vec<Pid> {
+        let mut all: Vec<Pid> = self.pid.into_iter().collect();
+        all.extend(self.handover.as_ref().and_then(|h| h.pid));
+        all.extend(self.retiring.iter().map(|(p, _)| *p));
+        all
+    }
+}
+
 /// Probe bookkeeping for one service incarnation.
 #[derive(Clone, Debug, Default)]
 struct ProbeTrack {
@@ -349,11 +404,17 @@ struct Svc {
     restart_at: Option<Instant>,
     /// stop_timeout deadline: SIGKILL the group when it passes.
     kill_at: Option<Instant>,
+    /// Notify readiness: `READY=1` must arrive before this (`start_period` after start).
+    ready_by: Option<Instant>,
     stop_reason: Option<StopReason>,
     last_exit: Option<(Termination, Instant)>,
     probe: ProbeTrack,
     /// Scheduled oneshots: when the next run is due (while not running).
     next_run_at: Option<Instant>,
+    /// A rolling restart in progress: the next instance, started beside the serving one.
+    handover: Option<Handover>,
+    /// Earlier instances draining after a handover: pid and SIGKILL deadline.
+    retiring: Vec<(Pid, Instant)>,
     /// Scheduled oneshots: the wall-clock start of the run in progress.
     run_started: Option<SystemTime>,
     /// Scheduled oneshots: the wall-clock start of the last successful run.
@@ -377,10 +438,13 @@ impl Svc {
             backoff: None,
             restart_at: None,
             kill_at: None,
+            ready_by: None,
             stop_reason: None,
             last_exit: None,
             probe: ProbeTrack::default(),
             next_run_at: None,
+            handover: None,
+            retiring: Vec::new(),
             run_started: None,
             last_success: None,
         }
@@ -415,6 +479,13 @@ pub struct Engine {
     started_wall: SystemTime,
     has_been_healthy: bool,
     overall: Overall,
+    /// Per service: removed by a reload (kept as a tombstone until its process is gone, so
+    /// ids stay stable for everything in flight).
+    removed: Vec<bool>,
+    /// Services a reload changed, restarted one after another in dependency order.
+    reload_queue: VecDeque<ServiceId>,
+    /// The one of them restarting now.
+    reload_current: Option<ServiceId>,
 }
 
 impl Engine {
@@ -462,9 +533,20 @@ impl Engine {
             started_wall: wall,
             has_been_healthy: false,
             overall: Overall::Starting,
+            removed: Vec::new(),
+            reload_queue: VecDeque::new(),
+            reload_current: None,
         };
+        engine.removed = vec![false; engine.svcs.len()];
         engine.settle(now);
         engine
+    }
+
+    /// The service called `name`, unless a reload removed it.
+    pub fn find(&self, name: &str) -> Option<ServiceId> {
+        self.plan
+            .ids()
+            .find(|id| !self.removed[id.0] && self.plan.service(*id).name.as_str() == name)
     }
 
     /// The plan being run.
@@ -472,9 +554,10 @@ impl Engine {
         &self.plan
     }
 
-    /// True if and only if `pid` is the main process of a service.
+    /// True if and only if `pid` is the main process of a service instance (serving,
+    /// starting in a rolling restart, or retiring after one).
     pub fn is_service_pid(&self, pid: Pid) -> bool {
-        self.svcs.iter().any(|s| s.pid == Some(pid))
+        self.svcs.iter().any(|s| s.processes().contains(&pid))
     }
 
     /// Services stopped by request whose policy remembers that (`unless-stopped`).
@@ -528,7 +611,18 @@ impl Engine {
                     && self.phase == Phase::Running
                     && matches!(s.state, State::Completed | State::Failed | State::Exited)
             });
-            [s.restart_at, s.kill_at, probe, run]
+            let ready_by = s.ready_by.filter(|_| s.state == State::Starting);
+            let handover = s.handover.as_ref().map(|h| h.ready_by);
+            let retiring = s.retiring.iter().map(|(_, t)| *t).min();
+            [
+                s.restart_at,
+                s.kill_at,
+                probe,
+                run,
+                ready_by,
+                handover,
+                retiring,
+            ]
         });
         let shutdown = match self.phase {
             Phase::ShuttingDown { deadline } => deadline,
@@ -540,12 +634,56 @@ impl Engine {
     /// Feeds one event in.
     pub fn handle(&mut self, event: Event, now: Instant) {
         match event {
-            Event::Spawned { service, pid } => self.on_spawned(service, pid, now),
+            Event::Spawned { service, pid } => match self.svcs[service.0].handover.as_mut() {
+                Some(h) if h.pid.is_none() => {
+                    h.pid = Some(pid);
+                    h.spawned_at = Some(now);
+                }
+                _ => self.on_spawned(service, pid, now),
+            },
             Event::SpawnFailed { service, reason } => {
-                self.on_ended(service, Termination::SpawnFailed(reason), now)
+                let is_handover = self.svcs[service.0]
+                    .handover
+                    .as_ref()
+                    .is_some_and(|h| h.pid.is_none());
+                if is_handover {
+                    self.fail_handover(
+                        service,
+                        format!("the new instance could not start: {reason}"),
+                    );
+                } else {
+                    self.on_ended(service, Termination::SpawnFailed(reason), now)
+                }
             }
             Event::Exited { pid, how } => {
-                if let Some(i) = self.svcs.iter().position(|s| s.pid == Some(pid)) {
+                if let Some(i) = self
+                    .svcs
+                    .iter()
+                    .position(|s| s.handover.as_ref().is_some_and(|h| h.pid == Some(pid)))
+                {
+                    self.actions.push_back(Action::Signal {
+                        service: ServiceId(i),
+                        pid,
+                        signal: Signal::KILL,
+                    });
+                    self.svcs[i].handover = None;
+                    self.fail_handover(
+                        ServiceId(i),
+                        format!("the new instance {how} before it was ready"),
+                    );
+                } else if let Some(i) = self
+                    .svcs
+                    .iter()
+                    .position(|s| s.retiring.iter().any(|(p, _)| *p == pid))
+                {
+                    // A drained instance is gone; its leftovers go with it.
+                    self.svcs[i].retiring.retain(|(p, _)| *p != pid);
+                    self.actions.push_back(Action::Signal {
+                        service: ServiceId(i),
+                        pid,
+                        signal: Signal::KILL,
+                    });
+                } else if let Some(i) = self.svcs.iter().position(|s| s.pid == Some(pid)) {
                     // Leftovers of the group (workers, orphans) go with the main process;
                     // stale PostgreSQL backends would otherwise block the next postmaster.
                     self.actions.push_back(Action::Signal {
@@ -553,7 +691,15 @@ impl Engine {
                         pid,
                         signal: Signal::KILL,
                     });
-                    self.on_ended(ServiceId(i), how, now);
+                    if self.svcs[i]
+                        .handover
+                        .as_ref()
+                        .is_some_and(|h| h.pid.is_some())
+                    {
+                        self.adopt_handover(ServiceId(i), &how, now);
+                    } else {
+                        self.on_ended(ServiceId(i), how, now);
+                    }
                 }
             }
             Event::ProbeFinished {
@@ -561,10 +707,21 @@ impl Engine {
                 generation,
                 outcome,
             } => self.on_probe(service, generation, outcome, now),
+            Event::Notified { pid } => {
+                if let Some(i) = self
+                    .svcs
+                    .iter()
+                    .position(|s| s.handover.as_ref().is_some_and(|h| h.pid == Some(pid)))
+                {
+                    self.complete_handover(ServiceId(i), now);
+                } else if let Some(i) = self.svcs.iter().position(|s| s.pid == Some(pid)) {
+                    self.on_ready_notification(ServiceId(i), now);
+                }
+            }
             Event::ShutdownRequested => self.on_shutdown_request(now),
             Event::Forward(signal) => {
                 for id in self.plan.ids() {
-                    if let Some(pid) = self.svcs[id.0].pid {
+                    for pid in self.svcs[id.0].processes() {
                         self.actions.push_back(Action::Signal {
                             service: id,
                             pid,
@@ -586,6 +743,53 @@ impl Engine {
                 if s.state == State::Backoff {
                     self.set_state(id, State::Waiting);
                 }
+            }
+            let s = &self.svcs[id.0];
+            if s.state == State::Starting && s.ready_by.is_some_and(|t| t <= now) {
+                self.on_not_ready_in_time(id, now);
+            }
+            let s = &mut self.svcs[id.0];
+            if s.handover.as_ref().is_some_and(|h| h.ready_by <= now) {
+                if let Some(pid) = s.handover.take().and_then(|h| h.pid) {
+                    self.actions.push_back(Action::Signal {
+                        service: id,
+                        pid,
+                        signal: Signal::KILL,
+                    });
+                }
+                let period = self
+                    .plan
+                    .service(id)
+                    .ready
+                    .as_ref()
+                    .map_or(Duration::ZERO, |r| r.start_period);
+                self.fail_handover(
+                    id,
+                    format!(
+                        "the new instance did not say READY=1 within {}; it was stopped",
+                        humantime::format_duration(period)
+                    ),
+                );
+            }
+            let s = &mut self.svcs[id.0];
+            let due: Vec<Pid> = s
+                .retiring
+                .iter_mut()
+                .filter(|(_, t)| *t <= now)
+                .map(|(p, t)| {
+                    // Far away: one SIGKILL is enough; the reap removes the entry.
+                    *t = now + Duration::from_secs(365 * 24 * 3600);
+                    *p
+                })
+                .collect();
+            for pid in due {
+                self.actions.push_back(Action::Signal {
+                    service: id,
+                    pid,
+                    signal: Signal::KILL,
+                });
+                self.actions
+                    .push_back(Action::Report(Report::StopTimedOut { service: id }));
             }
             let s = &mut self.svcs[id.0];
             if let (Some(t), Some(pid)) = (s.kill_at, s.pid) {
@@ -638,15 +842,43 @@ impl Engine {
         id: ServiceId,
         command: Command,
         now: Instant,
-    ) -> Result<(), CommandError> {
+    ) -> Result<Accepted, CommandError> {
         if self.phase != Phase::Running {
             return Err(CommandError::ShuttingDown);
+        }
+        if command == Command::Restart && self.can_roll(id) {
+            let spec = self.plan.service(id);
+            let start_period = spec
+                .ready
+                .as_ref()
+                .map_or(Duration::ZERO, |r| r.start_period);
+            let s = &mut self.svcs[id.0];
+            s.handover = Some(Handover {
+                pid: None,
+                spawned_at: None,
+                ready_by: now + start_period,
+            });
+            self.actions.push_back(Action::Spawn { service: id });
+            self.settle(now);
+            return Ok(Accepted::Rolling);
         }
         let s = &mut self.svcs[id.0];
         match command {
             Command::Stop => {
                 s.is_wanted = false;
                 s.restart_at = None;
+                if let Some(pid) = s.handover.as_ref().and_then(|h| h.pid) {
+                    s.retiring.push((pid, now));
+                    self.actions.push_back(Action::Signal {
+                        service: id,
+                        pid,
+                        signal: Signal::KILL,
+                    });
+                }
+                if self.svcs[id.0].handover.is_some() {
+                    self.fail_handover(id, "stopped by request".into());
+                }
+                let s = &mut self.svcs[id.0];
                 if s.pid.is_some() {
                     self.stop(id, StopReason::User, now);
                 } else {
@@ -676,7 +908,107 @@ impl Engine {
             }
         }
         self.settle(now);
-        Ok(())
+        Ok(Accepted::Done)
+    }
+
+    /// `wms ctl signal NAME SIG`: the signal to every process group of the service.
+    pub fn signal_service(
+        &mut self,
+        id: ServiceId,
+        signal: Signal,
+        now: Instant,
+    ) -> Result<Accepted, CommandError> {
+        if self.phase != Phase::Running {
+            return Err(CommandError::ShuttingDown);
+        }
+        for pid in self.svcs[id.0].processes() {
+            self.actions.push_back(Action::Signal {
+                service: id,
+                pid,
+                signal,
+            });
+        }
+        self.settle(now);
+        Ok(Accepted::Done)
+    }
+
+    /// True if and only if a restart of `id` can be rolling: its sockets are held (old and
+    /// new instances share them), it says READY=1 (a probe could not tell the instances
+    /// apart on a shared port), it serves now, and no handover is already under way.
+    fn can_roll(&self, id: ServiceId) -> bool {
+        let spec = self.plan.service(id);
+        let s = &self.svcs[id.0];
+        !spec.listen.is_empty()
+            && spec.ready.as_ref().is_some_and(|r| r.is_notify)
+            && s.pid.is_some()
+            && matches!(s.state, State::Ready | State::Unhealthy)
+            && s.handover.is_none()
+    }
+
+    /// The new instance said READY=1: it becomes the serving one, the old one is asked to
+    /// stop (it stops accepting and finishes its requests within `stop_timeout`).
+    fn complete_handover(&mut self, id: ServiceId, now: Instant) {
+        let spec = self.plan.service(id);
+        let (stop_signal, stop_timeout) = (spec.stop_signal, spec.stop_timeout);
+        let interval = spec
+            .ready
+            .as_ref()
+            .and_then(|r| r.kind.as_ref().map(|_| r.interval));
+        let s = &mut self.svcs[id.0];
+        let Some(h) = s.handover.take() else { return };
+        let Some(new_pid) = h.pid else { return };
+        if let Some(old) = s.pid.replace(new_pid) {
+            s.retiring.push((old, now + stop_timeout));
+            self.actions.push_back(Action::Signal {
+                service: id,
+                pid: old,
+                signal: stop_signal,
+            });
+        }
+        let s = &mut self.svcs[id.0];
+        s.generation = Generation(s.generation.0 + 1);
+        s.spawned_at = h.spawned_at.or(Some(now));
+        s.probe = ProbeTrack {
+            next_at: interval.map(|i| now + i),
+            ..ProbeTrack::default()
+        };
+        self.set_state(id, State::Ready);
+        self.actions
+            .push_back(Action::Report(Report::HandoverDone { service: id }));
+    }
+
+    /// The serving instance died during a rolling restart: the new one, already started,
+    /// takes over as a plain start (it becomes ready when it says READY=1).
+    fn adopt_handover(&mut self, id: ServiceId, how: &Termination, now: Instant) {
+        let s = &mut self.svcs[id.0];
+        let Some(h) = s.handover.take() else { return };
+        s.last_exit = Some((how.clone(), now));
+        s.pid = h.pid;
+        s.spawned_at = h.spawned_at;
+        s.ready_by = Some(h.ready_by);
+        s.generation = Generation(s.generation.0 + 1);
+        s.probe = ProbeTrack::default();
+        self.actions.push_back(Action::Report(Report::Died {
+            service: id,
+            how: how.clone(),
+            uptime: Duration::ZERO,
+        }));
+        self.set_state(id, State::Starting);
+        self.fail_handover(
+            id,
+            format!(
+                "the serving instance {how} during the rolling restart; the new one takes over"
+            ),
+        );
+    }
+
+    fn fail_handover(&mut self, id: ServiceId, reason: String) {
+        self.svcs[id.0].handover = None;
+        self.actions
+            .push_back(Action::Report(Report::HandoverFailed {
+                service: id,
+                reason,
+            }));
     }
 
     fn on_spawned(&mut self, id: ServiceId, pid: Pid, now: Instant) {
@@ -685,10 +1017,17 @@ impl Engine {
             (Some(_), _) | (None, true) => State::Starting,
             (None, false) => State::Ready,
         };
-        let first_probe = spec.ready.as_ref().map(|p| now + p.start_interval);
+        // With notification, READY=1 decides readiness and the probe (if any) only checks
+        // liveness afterwards; without, the probe runs fast from the start.
+        let (first_probe, ready_by) = match &spec.ready {
+            Some(p) if p.is_notify => (None, Some(now + p.start_period)),
+            Some(p) if p.kind.is_some() => (Some(now + p.start_interval), None),
+            Some(_) | None => (None, None),
+        };
         let s = &mut self.svcs[id.0];
         s.pid = Some(pid);
         s.spawned_at = Some(now);
+        s.ready_by = ready_by;
         s.probe = ProbeTrack {
             next_at: first_probe,
             ..ProbeTrack::default()
@@ -696,9 +1035,50 @@ impl Engine {
         self.set_state(id, state);
     }
 
+    /// `READY=1` from the service's main process: ready (liveness probing begins).
+    fn on_ready_notification(&mut self, id: ServiceId, now: Instant) {
+        let Some(spec) = self.plan.service(id).ready.as_ref() else {
+            return;
+        };
+        let (is_notify, has_probe, interval) = (spec.is_notify, spec.kind.is_some(), spec.interval);
+        let s = &mut self.svcs[id.0];
+        if !is_notify || s.state != State::Starting {
+            return;
+        }
+        s.ready_by = None;
+        s.probe.next_at = has_probe.then_some(now + interval);
+        self.set_state(id, State::Ready);
+    }
+
+    /// No `READY=1` within `start_period`: unhealthy, restarted per policy.
+    fn on_not_ready_in_time(&mut self, id: ServiceId, now: Instant) {
+        let spec = self.plan.service(id);
+        let restart = spec.restart;
+        let period = spec
+            .ready
+            .as_ref()
+            .map_or(Duration::ZERO, |p| p.start_period);
+        let s = &mut self.svcs[id.0];
+        s.ready_by = None;
+        let detail = format!(
+            "no READY=1 within the start period ({})",
+            humantime::format_duration(period)
+        );
+        s.probe.last_error = Some(detail.clone());
+        self.actions.push_back(Action::Report(Report::Unhealthy {
+            service: id,
+            detail,
+        }));
+        self.set_state(id, State::Unhealthy);
+        if restart.restarts_after(false) {
+            self.stop(id, StopReason::Unhealthy, now);
+        }
+    }
+
     /// The service's process is gone (or never started): decide what comes next.
     fn on_ended(&mut self, id: ServiceId, how: Termination, now: Instant) {
         let s = &mut self.svcs[id.0];
+        s.ready_by = None;
         let uptime = s
             .spawned_at
             .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
@@ -864,6 +1244,20 @@ impl Engine {
                 for id in self.plan.ids() {
                     let s = &mut self.svcs[id.0];
                     s.restart_at = None;
+                    if let Some(pid) = s.handover.as_ref().and_then(|h| h.pid) {
+                        // The new instance of a rolling restart is not serving yet: the
+                        // shutdown has no reason to wait for it.
+                        s.retiring.push((pid, now));
+                        self.actions.push_back(Action::Signal {
+                            service: id,
+                            pid,
+                            signal: Signal::KILL,
+                        });
+                    }
+                    if self.svcs[id.0].handover.is_some() {
+                        self.fail_handover(id, "the supervisor is shutting down".into());
+                    }
+                    let s = &self.svcs[id.0];
                     if s.pid.is_none() && matches!(s.state, State::Waiting | State::Backoff) {
                         self.set_state(id, State::Stopped);
                     }
@@ -882,7 +1276,7 @@ impl Engine {
         for id in self.plan.ids() {
             let s = &mut self.svcs[id.0];
             s.kill_at = None;
-            if let Some(pid) = s.pid {
+            for pid in s.processes() {
                 self.actions.push_back(Action::Signal {
                     service: id,
                     pid,
@@ -919,7 +1313,11 @@ impl Engine {
     fn settle(&mut self, now: Instant) {
         match self.phase {
             Phase::Running => {
+                self.advance_reload(now);
                 for id in self.plan.ids() {
+                    if self.removed[id.0] {
+                        continue;
+                    }
                     let s = &self.svcs[id.0];
                     let is_due = s.next_run_at.is_none_or(|t| t <= now);
                     if s.state == State::Waiting
@@ -940,12 +1338,12 @@ impl Engine {
                     let s = &self.svcs[id.0];
                     let dependents_gone = self.dependents[id.0]
                         .iter()
-                        .all(|d| self.svcs[d.0].pid.is_none());
+                        .all(|d| !self.svcs[d.0].has_process());
                     if s.pid.is_some() && s.state != State::Stopping && dependents_gone {
                         self.stop(id, StopReason::Shutdown, now);
                     }
                 }
-                if self.svcs.iter().all(|s| s.pid.is_none()) {
+                if self.svcs.iter().all(|s| !s.has_process()) {
                     self.phase = Phase::Done;
                     self.actions.push_back(Action::Exit);
                 }
@@ -1019,7 +1417,7 @@ impl Engine {
         if self.phase != Phase::Running {
             return Overall::Stopping;
         }
-        let all_ok = self.plan.ids().all(|id| {
+        let all_ok = self.plan.ids().filter(|id| !self.removed[id.0]).all(|id| {
             counts_as_up(
                 self.svcs[id.0].state,
                 self.plan.service(id).schedule.is_some(),
@@ -1029,12 +1427,21 @@ impl Engine {
             self.has_been_healthy = true;
             return Overall::Healthy;
         }
-        let has_trouble = self.svcs.iter().any(|s| {
-            matches!(
-                s.state,
-                State::Unhealthy | State::Backoff | State::Failed | State::Exited | State::Stopped
-            )
-        });
+        let has_trouble = self
+            .plan
+            .ids()
+            .filter(|id| !self.removed[id.0])
+            .map(|id| &self.svcs[id.0])
+            .any(|s| {
+                matches!(
+                    s.state,
+                    State::Unhealthy
+                        | State::Backoff
+                        | State::Failed
+                        | State::Exited
+                        | State::Stopped
+                )
+            });
         if self.has_been_healthy || has_trouble {
             Overall::Degraded
         } else {
@@ -1048,6 +1455,7 @@ impl Engine {
         let services = self
             .plan
             .ids()
+            .filter(|id| !self.removed[id.0] || self.svcs[id.0].has_process())
             .map(|id| {
                 let s = &self.svcs[id.0];
                 let spec = self.plan.service(id);
@@ -1093,7 +1501,9 @@ impl Engine {
 /// * Starting, Ready, Unhealthy: the process runs. Starting → Ready (probe passed, or none);
 ///   Ready ⇄ Unhealthy (liveness); any of them → Stopping (asked to stop) or, when the process
 ///   ends on its own, to what its policy says: Backoff or Waiting (restart), Completed (a
-///   oneshot's success), Exited or Failed (not restarted), Stopped (during shutdown).
+///   oneshot's success), Exited or Failed (not restarted), Stopped (during shutdown); Ready
+///   or Unhealthy → Starting when the serving instance died during a rolling restart and
+///   the new one takes over.
 /// * Stopping → Stopped (asked to stay down), Waiting (restart), Backoff or Failed (stopped
 ///   because unhealthy: restart per policy, or give up).
 /// * Backoff → Waiting (the delay passed) or Stopped.
@@ -1107,7 +1517,9 @@ pub fn is_allowed_move(from: State, to: State) -> bool {
             Ready => from != Ready,
             Unhealthy => from != Unhealthy,
             Stopping | Backoff | Waiting | Completed | Exited | Failed | Stopped => true,
-            Starting => false,
+            // The serving instance died during a rolling restart and the new one, already
+            // started beside it, takes over.
+            Starting => from != Starting,
         },
         Stopping => matches!(to, Stopped | Waiting | Backoff | Failed),
         Backoff => matches!(to, Waiting | Stopped),
@@ -1226,5 +1638,8 @@ pub struct ServiceSnapshot {
     pub waiting_for: Vec<(ServiceName, Condition)>,
 }
 
+mod reload;
 #[cfg(test)]
 mod tests;
+
+pub use reload::ReloadSummary;

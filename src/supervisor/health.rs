@@ -181,6 +181,54 @@ pub fn render_json(snap: &Snapshot, tails: &Tails, now: Instant, wall_now: Syste
     serde_json::to_string(&health_json(snap, tails, now, wall_now)).unwrap_or_default()
 }
 
+/// The public view (`/health/public`, what `wms web` shows anyone on the published port):
+/// the aggregate and, per service, its state, restarts and uptime. No pids, probe errors,
+/// exit details or output lines: those may carry anything a service printed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublicHealthJson {
+    /// Aggregate status.
+    pub status: String,
+    /// Supervisor uptime, whole seconds.
+    pub uptime_s: u64,
+    /// Per service, in start order.
+    pub services: IndexMap<String, PublicServiceJson>,
+}
+
+/// One service in the public view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublicServiceJson {
+    /// `waiting`, `starting`, `ready`, ...
+    pub state: String,
+    /// True for a oneshot.
+    pub oneshot: bool,
+    /// Automatic restarts.
+    pub restarts: u32,
+    /// Seconds since the running process started.
+    pub uptime_s: Option<u64>,
+}
+
+/// The public view as JSON text.
+pub fn render_public_json(snap: &Snapshot, now: Instant) -> String {
+    let doc = PublicHealthJson {
+        status: snap.status.as_str().to_owned(),
+        uptime_s: now.saturating_duration_since(snap.started_at).as_secs(),
+        services: snap
+            .services
+            .iter()
+            .map(|s| {
+                let json = PublicServiceJson {
+                    state: s.state.as_str().to_owned(),
+                    oneshot: s.is_oneshot,
+                    restarts: s.restarts,
+                    uptime_s: s.uptime(now).map(|d| d.as_secs()),
+                };
+                (s.name.to_string(), json)
+            })
+            .collect(),
+    };
+    serde_json::to_string(&doc).unwrap_or_default()
+}
+
 /// What `/health` and `wms ctl status` are rendered from: the latest engine snapshot
 /// (published by the runtime) and the services' last output lines (kept by `logs`).
 #[derive(Clone, Debug)]
@@ -352,6 +400,12 @@ pub fn answer(method: &Method, path: &str, snap: &Snapshot, tails: &Tails) -> Re
             render_json(snap, tails, now, SystemTime::now()),
             is_head,
         ),
+        "/health/public" => respond(
+            status_code(snap),
+            "application/json",
+            render_public_json(snap, now),
+            is_head,
+        ),
         "/health/live" => respond(
             StatusCode::OK,
             "text/plain; charset=utf-8",
@@ -519,6 +573,23 @@ mod tests {
             json["services"]["web"]["last_exit"],
             serde_json::Value::Null
         );
+    }
+
+    #[test]
+    fn public_view_has_states_restarts_and_uptime_only() {
+        let now = Instant::now();
+        let tails = Tails::default();
+        tails.record("postgres", "password=hunter2");
+        let text = render_public_json(&snap(now), now);
+        assert!(!text.contains("hunter2") && !text.contains("connection refused"));
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let web = json["services"]["web"].as_object().unwrap();
+        let keys: Vec<&String> = web.keys().collect();
+        assert_eq!(keys, ["oneshot", "restarts", "state", "uptime_s"]);
+        assert_eq!(json["services"]["postgres"]["restarts"], 2);
+        assert_eq!(json["services"]["web"]["uptime_s"], 65);
+        let r = answer(&Method::GET, "/health/public", &snap(now), &tails);
+        assert_eq!(r.status(), 503);
     }
 
     #[test]

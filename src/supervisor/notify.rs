@@ -5,50 +5,34 @@
 //! `STATUS=<one line>` on every aggregate change; `STOPPING=1` when shutdown begins;
 //! `WATCHDOG=1` every `WATCHDOG_USEC / 2` while the loop runs, when systemd asks for it.
 
-use std::os::linux::net::SocketAddrExt;
-use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::time::Duration;
+
+use crate::sdnotify::Client;
 
 /// A connection to the service manager's notification socket.
 #[derive(Debug)]
 pub struct Notifier {
-    socket: UnixDatagram,
-    addr: SocketAddr,
+    client: Client,
     has_sent_ready: bool,
 }
 
 impl Notifier {
     /// From `NOTIFY_SOCKET`; `None` when unset or unusable (a warning is logged).
     pub fn from_env() -> Option<Self> {
-        let path = std::env::var_os("NOTIFY_SOCKET")?;
-        let path = path.to_str().map(str::to_owned);
-        let made = path
-            .as_deref()
-            .ok_or_else(|| "not UTF-8".to_owned())
-            .and_then(|p| {
-                let addr = match p.strip_prefix('@') {
-                    Some(name) => SocketAddr::from_abstract_name(name.as_bytes()),
-                    None => SocketAddr::from_pathname(p),
-                }
-                .map_err(|e| e.to_string())?;
-                let socket = UnixDatagram::unbound().map_err(|e| e.to_string())?;
-                Ok(Notifier {
-                    socket,
-                    addr,
-                    has_sent_ready: false,
-                })
-            });
-        match made {
-            Ok(n) => Some(n),
+        match Client::from_env() {
+            Ok(client) => client.map(|client| Notifier {
+                client,
+                has_sent_ready: false,
+            }),
             Err(e) => {
-                tracing::warn!("NOTIFY_SOCKET={path:?} is unusable ({e}); not notifying");
+                tracing::warn!("{e}; not notifying");
                 None
             }
         }
     }
 
     fn send(&self, message: &str) {
-        if let Err(e) = self.socket.send_to_addr(message.as_bytes(), &self.addr) {
+        if let Err(e) = self.client.send(message) {
             tracing::debug!("sd_notify {message:?} failed: {e}");
         }
     }

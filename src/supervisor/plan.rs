@@ -200,7 +200,7 @@ impl Plan {
 }
 
 /// `[supervisor]` settings.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SupervisorSettings {
     /// Where the aggregate `/health` listens (`None`: no listener).
     pub health_listen: Option<SocketAddr>,
@@ -213,7 +213,7 @@ pub struct SupervisorSettings {
 }
 
 /// One `[services.NAME]` section, resolved.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServiceSpec {
     /// The service's name.
     pub name: ServiceName,
@@ -221,6 +221,19 @@ pub struct ServiceSpec {
     pub command: Vec<String>,
     /// Extra environment: `env_file` entries first, then `env` (later wins).
     pub env: Vec<(String, String)>,
+    /// Variables passed through from the supervisor's environment (names, or prefixes
+    /// ending in `*`) besides the base set (see `environ.rs`).
+    pub inherit_env: Vec<String>,
+    /// Variables whose values are read from files at each start (secrets generated at
+    /// first boot, readable only by root).
+    pub secret_env: Vec<SecretEnv>,
+    /// Capabilities kept in the bounding set (numbers; empty: none).
+    pub capabilities: Vec<u32>,
+    /// Directories created before each start, owned by the service's account, mode 0700.
+    pub directories: Vec<PathBuf>,
+    /// Listening sockets the supervisor binds once and hands to every instance
+    /// (`LISTEN_FDS`), in `LISTEN_FDNAMES` order.
+    pub listen: Vec<ListenSpec>,
     /// Identity to run as; `None` keeps the supervisor's.
     pub user: Option<Credentials>,
     /// Working directory; `None` keeps the supervisor's.
@@ -313,11 +326,73 @@ impl RestartPolicy {
 pub use super::schedule::Schedule;
 pub use crate::accounts::Credentials;
 
-/// A readiness probe with Docker-style timing.
-#[derive(Clone, Debug)]
+/// One socket of `listen`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListenSpec {
+    /// Its name (`LISTEN_FDNAMES`).
+    pub name: String,
+    /// Where it listens.
+    pub addr: ListenAddr,
+}
+
+/// A listening address.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListenAddr {
+    /// `tcp:HOST:PORT`.
+    Tcp(std::net::SocketAddr),
+    /// `unix:/path`.
+    Unix(PathBuf),
+}
+
+impl ListenAddr {
+    /// Parses `tcp:127.0.0.1:8000` or `unix:/run/x.sock`.
+    pub fn parse(text: &str) -> Result<ListenAddr, String> {
+        let usage = "write \"tcp:HOST:PORT\" (e.g. \"tcp:0.0.0.0:8080\") or \"unix:/path\"";
+        if let Some(addr) = text.strip_prefix("tcp:") {
+            return addr
+                .parse()
+                .map(ListenAddr::Tcp)
+                .map_err(|_| format!("{addr:?} is not HOST:PORT with a numeric host; {usage}"));
+        }
+        if let Some(path) = text.strip_prefix("unix:") {
+            if path.starts_with('/') {
+                return Ok(ListenAddr::Unix(PathBuf::from(path)));
+            }
+            return Err(format!("{path:?} is not an absolute path; {usage}"));
+        }
+        Err(format!("{text:?} is not a listening address; {usage}"))
+    }
+}
+
+impl fmt::Display for ListenAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ListenAddr::Tcp(a) => write!(f, "tcp:{a}"),
+            ListenAddr::Unix(p) => write!(f, "unix:{}", p.display()),
+        }
+    }
+}
+
+/// One `secret_env` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretEnv {
+    /// The variable.
+    pub name: String,
+    /// The file whose first line is its value.
+    pub path: PathBuf,
+    /// Written with a leading `-`: a missing file leaves the variable unset.
+    pub is_optional: bool,
+}
+
+/// Readiness (and liveness) with Docker-style timing: by notification (`READY=1` on the
+/// supervisor's notify socket, within `start_period`), by a probe, or both (notification
+/// for readiness, the probe for liveness afterwards).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProbeSpec {
-    /// What to check.
-    pub kind: ProbeKind,
+    /// What to check (none: notification only).
+    pub kind: Option<ProbeKind>,
+    /// Ready when the service says `READY=1`; the probe, if any, then checks liveness.
+    pub is_notify: bool,
     /// Time between probes once ready (and after `start_period`).
     pub interval: Duration,
     /// Time one probe may take.
@@ -339,7 +414,7 @@ pub enum ProbeKind {
     Tcp(String),
     /// Run the command; exit 0 passes.
     Exec(Vec<String>),
-    /// Connect with this libpq connection string and run `SELECT 1`.
+    /// Accepting connections at this libpq connection string (as `pg_isready`).
     Postgres(String),
 }
 
@@ -434,16 +509,34 @@ impl fmt::Display for Plan {
                 writeln!(f, "       after:   {}", deps.join(", "))?;
             }
             match &svc.ready {
-                Some(p) => writeln!(
-                    f,
-                    "       ready:   {} (every {} while starting, then {}; timeout {}, retries {}, start period {})",
-                    p.kind,
-                    humantime::format_duration(p.start_interval),
-                    humantime::format_duration(p.interval),
-                    humantime::format_duration(p.timeout),
-                    p.retries,
-                    humantime::format_duration(p.start_period),
-                )?,
+                Some(p) => {
+                    let how = match (&p.kind, p.is_notify) {
+                        (Some(k), true) => format!(
+                            "READY=1 within {}, then {k}",
+                            humantime::format_duration(p.start_period)
+                        ),
+                        (None, true) => format!(
+                            "READY=1 within {}",
+                            humantime::format_duration(p.start_period)
+                        ),
+                        (Some(k), false) => format!(
+                            "{k} (every {} while starting, start period {})",
+                            humantime::format_duration(p.start_interval),
+                            humantime::format_duration(p.start_period)
+                        ),
+                        (None, false) => "when started".to_owned(),
+                    };
+                    writeln!(f, "       ready:   {how}")?;
+                    if p.kind.is_some() {
+                        writeln!(
+                            f,
+                            "       alive:   every {}, timeout {}, retries {}",
+                            humantime::format_duration(p.interval),
+                            humantime::format_duration(p.timeout),
+                            p.retries,
+                        )?;
+                    }
+                }
                 None => writeln!(f, "       ready:   when started (no probe)")?,
             }
             let max = svc
@@ -467,6 +560,33 @@ impl fmt::Display for Plan {
                     "       user:    {} (uid {}, gid {})",
                     u.name, u.uid, u.gid
                 )?;
+            }
+            let caps: Vec<String> = svc
+                .capabilities
+                .iter()
+                .map(|c| super::caps::name(*c))
+                .collect();
+            writeln!(
+                f,
+                "       rights:  no_new_privs, capabilities {}",
+                if caps.is_empty() {
+                    "none".to_owned()
+                } else {
+                    caps.join(" ")
+                }
+            )?;
+            let mut env: Vec<String> = svc.inherit_env.clone();
+            env.extend(svc.env.iter().map(|(k, _)| k.clone()));
+            env.extend(
+                svc.secret_env
+                    .iter()
+                    .map(|s| format!("{} (secret)", s.name)),
+            );
+            if !env.is_empty() {
+                writeln!(f, "       env:     {} (+ PATH, locale, log)", env.join(" "))?;
+            }
+            for d in &svc.directories {
+                writeln!(f, "       dir:     {} (0700, its account)", d.display())?;
             }
         }
         if !self.disabled.is_empty() {

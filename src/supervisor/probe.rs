@@ -16,7 +16,6 @@ use tokio::sync::oneshot;
 
 use super::engine::{Pid, ProbeOutcome, Termination};
 use super::plan::{HttpTarget, Signal};
-use crate::pgerror;
 
 /// Most output an exec probe keeps (for its `detail`).
 const EXEC_OUTPUT_MAX: usize = 4096;
@@ -93,21 +92,105 @@ pub async fn http_get_status(target: &HttpTarget) -> Result<hyper::StatusCode, S
     Ok(response.status())
 }
 
-/// Connects with a libpq connection string and runs `SELECT 1`.
+/// Is PostgreSQL accepting connections (what `pg_isready` asks)? Sends a startup message
+/// for the conninfo's user and database and reads the first answer: an authentication
+/// request (or success) means yes, and the probe hangs up right there, before any
+/// credential is exchanged, so the server logs nothing; "starting up" / "shutting down"
+/// means no; an authentication refusal (peer) also means yes, though the server logs it.
+/// The supervisor holds no database credentials and needs none.
 pub async fn postgres(conninfo: &str, timeout: Duration) -> ProbeOutcome {
-    timed(timeout, async {
-        let (client, conn) = tokio_postgres::connect(conninfo, tokio_postgres::NoTls)
-            .await
-            .map_err(|e| pgerror::describe(&e))?;
-        let conn = tokio::spawn(conn);
-        let result = client.simple_query("SELECT 1").await;
-        drop(client);
-        let _ = conn.await;
-        result
-            .map(|_| "SELECT 1 ok".to_owned())
-            .map_err(|e| pgerror::describe(&e))
-    })
-    .await
+    timed(timeout, postgres_check(conninfo)).await
+}
+
+async fn postgres_check(conninfo: &str) -> Result<String, String> {
+    use postgres_protocol::message::frontend;
+    use tokio::io::AsyncWriteExt;
+
+    let config: tokio_postgres::Config =
+        conninfo.parse().map_err(|e| format!("bad conninfo: {e}"))?;
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or("postgres").to_owned();
+    let dbname = config.get_dbname().unwrap_or(&user).to_owned();
+    let mut startup = bytes::BytesMut::new();
+    frontend::startup_message(
+        [("user", user.as_str()), ("database", dbname.as_str())],
+        &mut startup,
+    )
+    .map_err(|e| e.to_string())?;
+    let mut answer = bytes::BytesMut::with_capacity(1024);
+    match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Unix(dir)) => {
+            let path = dir.join(format!(".s.PGSQL.{port}"));
+            let mut s = tokio::net::UnixStream::connect(&path)
+                .await
+                .map_err(|e| format!("connect to {}: {e}", path.display()))?;
+            s.write_all(&startup).await.map_err(|e| e.to_string())?;
+            read_first_message(&mut s, &mut answer).await?;
+        }
+        Some(tokio_postgres::config::Host::Tcp(host)) => {
+            let mut s = TcpStream::connect((host.as_str(), port))
+                .await
+                .map_err(|e| format!("connect to {host}:{port}: {e}"))?;
+            s.write_all(&startup).await.map_err(|e| e.to_string())?;
+            read_first_message(&mut s, &mut answer).await?;
+        }
+        None => return Err("the conninfo names no host".into()),
+    }
+    match answer.first() {
+        Some(b'E') => {
+            let (code, message) = error_fields(answer.get(5..).unwrap_or_default());
+            if code.starts_with("28") {
+                Ok(format!("accepting connections ({code}: {message})"))
+            } else {
+                Err(format!("{code}: {message}"))
+            }
+        }
+        Some(_) => Ok("accepting connections".into()),
+        None => Err("the server closed the connection".into()),
+    }
+}
+
+/// SQLSTATE (`C`) and message (`M`) of an ErrorResponse body: fields of a type byte and a
+/// NUL-terminated value, ended by a NUL.
+fn error_fields(body: &[u8]) -> (String, String) {
+    let (mut code, mut message) = (String::new(), String::new());
+    let mut rest = body;
+    while let Some((&kind, tail)) = rest.split_first() {
+        if kind == 0 {
+            break;
+        }
+        let end = tail.iter().position(|b| *b == 0).unwrap_or(tail.len());
+        let value = String::from_utf8_lossy(&tail[..end]).into_owned();
+        match kind {
+            b'C' => code = value,
+            b'M' => message = value,
+            _ => {}
+        }
+        rest = tail.get(end + 1..).unwrap_or_default();
+    }
+    (code, message)
+}
+
+/// Reads until one whole backend message is buffered (or the peer closes).
+async fn read_first_message(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+    buf: &mut bytes::BytesMut,
+) -> Result<(), String> {
+    loop {
+        if let Ok(Some(header)) = postgres_protocol::message::backend::Header::parse(buf) {
+            // The type byte, then `len` bytes (the length counts itself).
+            if buf.len() > header.len() as usize {
+                return Ok(());
+            }
+        }
+        if buf.len() > 64 * 1024 {
+            return Err("an oversized first message".into());
+        }
+        let n = stream.read_buf(buf).await.map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Ok(());
+        }
+    }
 }
 
 /// Waits for an exec probe's process (reaped by the reaper) and reads its merged output.
@@ -202,5 +285,24 @@ pub fn run_cli(url: &str, timeout: Duration) -> std::process::ExitCode {
     } else {
         eprintln!("wms probe: {target}: {}", outcome.detail);
         std::process::ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_fields_of_an_error_response() {
+        let body = b"SFATAL\0C57P03\0Mthe database system is starting up\0\0";
+        assert_eq!(
+            error_fields(body),
+            ("57P03".into(), "the database system is starting up".into())
+        );
+        assert_eq!(error_fields(b""), (String::new(), String::new()));
+        assert_eq!(
+            error_fields(b"Cunterminated"),
+            ("unterminated".into(), String::new())
+        );
     }
 }

@@ -22,26 +22,32 @@ use signal_hook_tokio::Signals;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::{debug, error, info, warn};
 
-use super::control::{self, ErrorKind};
+use super::control::{self, Action as ControlAction, ErrorKind};
 use super::engine::{
-    Action, CommandError, Engine, Event, Generation, Overall, ProbeOutcome, Report, Snapshot, State,
+    Accepted, Action, CommandError, Engine, Event, Generation, Overall, ProbeOutcome, Report,
+    Snapshot, State,
 };
 use super::logs::{self, Stream};
 use super::notify::{self, Notifier};
-use super::plan::{Plan, ProbeKind, ServiceId, ServiceName, Signal};
+use super::notify_socket;
+use super::plan::{Plan, ProbeKind, ServiceId, ServiceName, ServiceSpec, Signal};
 use super::probe;
 use super::process::{self, Launch};
 use super::reaper::Reaper;
-use super::{health, memory};
+use super::sockets::{self, HeldSockets};
+use super::{config, health, memory, prepare};
 
 /// Signals that stop the supervisor; a second one escalates to SIGKILL.
 const SHUTDOWN_SIGNALS: [i32; 3] = [SIGTERM, SIGINT, SIGQUIT];
 /// Signals passed on to every running service's process group.
-const FORWARDED_SIGNALS: [i32; 4] = [SIGHUP, SIGUSR1, SIGUSR2, SIGWINCH];
+const FORWARDED_SIGNALS: [i32; 3] = [SIGUSR1, SIGUSR2, SIGWINCH];
 
 /// Why the supervisor could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
+    /// A `listen` socket could not be bound (a port taken, say): an invalid config here.
+    #[error(transparent)]
+    Listen(#[from] sockets::BindError),
     /// The tokio runtime, the signal handlers or a listener could not be set up.
     #[error("cannot set up {what}: {source}")]
     Setup {
@@ -71,6 +77,9 @@ pub fn run(plan: Plan) -> Result<ExitCode, RuntimeError> {
 
 /// The loop's state. Dropping it closes the signal stream and the snapshot channel (which
 /// ends the health server thread); child pipes are owned by their drain tasks.
+/// The answer channel of one control request.
+type Reply = oneshot::Sender<control::Answer>;
+
 struct Shell {
     engine: Engine,
     reaper: Reaper,
@@ -81,7 +90,11 @@ struct Shell {
     /// `wms ctl start/stop/restart`, from the control socket's task.
     control_rx: mpsc::Receiver<control::Request>,
     /// Replies to send once the effects of their commands are published.
-    pending_replies: Vec<oneshot::Sender<Result<(), (ErrorKind, String)>>>,
+    pending_replies: Vec<(Reply, control::Answer)>,
+    /// Replies to rolling restarts, sent when the engine reports how the handover ended.
+    rolling_replies: Vec<(ServiceId, Reply)>,
+    /// Handover outcomes reported by the engine, answered at the next publish.
+    handover_outcomes: Vec<(ServiceId, Result<(), String>)>,
     /// Aggregate changes to tell the service manager once they are published.
     pending_notes: Vec<Report>,
     /// The latest snapshot, for /health and `wms ctl status`.
@@ -95,6 +108,10 @@ struct Shell {
     tails: Arc<logs::Tails>,
     /// The scheduled runs last written to `state_dir` (written again when they change).
     saved_runs: Vec<(ServiceName, SystemTime)>,
+    /// Where services with notify readiness send `READY=1` (`None`: no service does).
+    notify_socket: Option<PathBuf>,
+    /// Listening sockets held for services across their restarts.
+    sockets: HeldSockets,
 }
 
 impl Shell {
@@ -104,6 +121,7 @@ impl Shell {
             SHUTDOWN_SIGNALS
                 .iter()
                 .chain(&FORWARDED_SIGNALS)
+                .chain(&[SIGHUP])
                 .chain(&[SIGCHLD]),
         )
         .map_err(setup("signal handlers"))?;
@@ -120,6 +138,8 @@ impl Shell {
             pid = std::process::id(),
             "supervisor starting"
         );
+        // Before anything starts: a taken port is a config error naming the service.
+        let sockets = HeldSockets::bind_all(&plan)?;
         let memory = memory::load(&settings.state_dir);
         if !memory.stopped.is_empty() {
             let names: Vec<&str> = memory.stopped.iter().map(|n| n.as_str()).collect();
@@ -155,6 +175,16 @@ impl Shell {
             n.status(&engine.snapshot().summary());
         }
         let (results_tx, results_rx) = mpsc::unbounded_channel();
+        // Services with `ready = { notify = true }` say READY=1 here.
+        let notify_socket = notify_socket::path_beside(&settings.control_socket);
+        let uses_notify = plan_uses_notify(engine.plan());
+        if uses_notify {
+            let socket = notify_socket::bind(&notify_socket).map_err(setup(format!(
+                "the notify socket {}",
+                notify_socket.display()
+            )))?;
+            tokio::spawn(notify_socket::serve(socket, results_tx.clone()));
+        }
         Ok(Shell {
             engine,
             reaper: Reaper::default(),
@@ -163,6 +193,8 @@ impl Shell {
             results_rx,
             control_rx,
             pending_replies: Vec::new(),
+            rolling_replies: Vec::new(),
+            handover_outcomes: Vec::new(),
             pending_notes: Vec::new(),
             snapshots,
             notifier,
@@ -171,6 +203,8 @@ impl Shell {
             name_width,
             tails,
             saved_runs: memory.last_runs,
+            notify_socket: uses_notify.then_some(notify_socket),
+            sockets,
         })
     }
 
@@ -206,15 +240,7 @@ impl Shell {
     /// the service manager about the changes it shows (so READY=1 never precedes a healthy
     /// /health).
     fn publish(&mut self) {
-        let snap = self.engine.snapshot();
-        self.snapshots.send_if_modified(|current| {
-            if **current == snap {
-                false
-            } else {
-                *current = Arc::new(snap);
-                true
-            }
-        });
+        // Remembered before it shows: whoever sees a run completed finds it in state_dir.
         let runs = self.engine.last_runs();
         if runs != self.saved_runs {
             let state_dir = &self.engine.plan().supervisor.state_dir;
@@ -226,8 +252,31 @@ impl Shell {
             }
             self.saved_runs = runs;
         }
-        for reply in self.pending_replies.drain(..) {
-            let _ = reply.send(Ok(()));
+        let snap = self.engine.snapshot();
+        self.snapshots.send_if_modified(|current| {
+            if **current == snap {
+                false
+            } else {
+                *current = Arc::new(snap);
+                true
+            }
+        });
+        for (service, outcome) in std::mem::take(&mut self.handover_outcomes) {
+            let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.rolling_replies)
+                .into_iter()
+                .partition(|(s, _)| *s == service);
+            self.rolling_replies = waiting;
+            for (_, reply) in done {
+                let _ = reply.send(
+                    outcome
+                        .clone()
+                        .map(|()| None)
+                        .map_err(|reason| (ErrorKind::RestartFailed, reason)),
+                );
+            }
+        }
+        for (reply, answer) in self.pending_replies.drain(..) {
+            let _ = reply.send(answer);
         }
         for report in std::mem::take(&mut self.pending_notes) {
             self.notify(&report);
@@ -235,12 +284,22 @@ impl Shell {
     }
 
     fn on_control(&mut self, request: control::Request) {
-        let plan = self.engine.plan();
-        let Some(id) = plan.find(&request.service) else {
+        if request.action == ControlAction::Reload {
+            info!("control: reload");
+            let answer = self.reload();
+            self.pending_replies.push((request.reply, answer));
+            return;
+        }
+        let Some(id) = self.engine.find(&request.service) else {
+            let plan = self.engine.plan();
             let message = if plan.disabled.iter().any(|d| d.as_str() == request.service) {
                 format!("service {:?} is disabled in the config", request.service)
             } else {
-                let names: Vec<&str> = plan.services.iter().map(|s| s.name.as_str()).collect();
+                let names: Vec<&str> = plan
+                    .ids()
+                    .filter(|id| self.engine.find(plan.service(*id).name.as_str()).is_some())
+                    .map(|id| plan.service(id).name.as_str())
+                    .collect();
                 format!(
                     "unknown service {:?} (services: {})",
                     request.service,
@@ -252,12 +311,16 @@ impl Shell {
                 .send(Err((ErrorKind::UnknownService, message)));
             return;
         };
-        info!(service = %request.service, "control: {:?}", request.command);
-        match self
-            .engine
-            .handle_command(id, request.command, Instant::now())
-        {
-            Ok(()) => {
+        info!(service = %request.service, "control: {:?}", request.action);
+        let now = Instant::now();
+        let taken = match request.action {
+            ControlAction::Service(command) => self.engine.handle_command(id, command, now),
+            ControlAction::Signal(signal) => self.engine.signal_service(id, signal, now),
+            ControlAction::Reload => unreachable!("answered above"),
+        };
+        match taken {
+            Ok(Accepted::Rolling) => self.rolling_replies.push((id, request.reply)),
+            Ok(Accepted::Done) => {
                 let state_dir = &self.engine.plan().supervisor.state_dir;
                 if let Err(e) = memory::save_stopped(state_dir, &self.engine.remembered_stops()) {
                     warn!(
@@ -265,7 +328,7 @@ impl Shell {
                         state_dir.display()
                     );
                 }
-                self.pending_replies.push(request.reply);
+                self.pending_replies.push((request.reply, Ok(None)));
             }
             Err(CommandError::ShuttingDown) => {
                 let _ = request.reply.send(Err((
@@ -276,6 +339,38 @@ impl Shell {
         }
     }
 
+    /// Re-reads the config file and applies the difference. An invalid file, or a socket
+    /// that cannot be bound, changes nothing.
+    fn reload(&mut self) -> control::Answer {
+        let path = self.engine.plan().source.clone();
+        let new = config::load(&path).map_err(|e| (ErrorKind::InvalidConfig, e.to_string()))?;
+        // The new plan's sockets: kept where the address is the same, bound otherwise.
+        let sockets = self
+            .sockets
+            .rebound(&new)
+            .map_err(|e| (ErrorKind::InvalidConfig, format!("{}: {e}", path.display())))?;
+        if self.notify_socket.is_none() && plan_uses_notify(&new) {
+            let notify = notify_socket::path_beside(&self.engine.plan().supervisor.control_socket);
+            let socket = notify_socket::bind(&notify).map_err(|e| {
+                (
+                    ErrorKind::InvalidConfig,
+                    format!("{}: {e}", notify.display()),
+                )
+            })?;
+            tokio::spawn(notify_socket::serve(socket, self.results_tx.clone()));
+            self.notify_socket = Some(notify);
+        }
+        let summary = self.engine.reload(new, Instant::now()).map_err(|_| {
+            (
+                ErrorKind::ShuttingDown,
+                "the supervisor is shutting down".into(),
+            )
+        })?;
+        self.sockets = sockets;
+        info!("reloaded {}: {summary}", path.display());
+        Ok(Some(summary.to_string()))
+    }
+
     fn on_signal(&mut self, signal: i32) {
         let now = Instant::now();
         if signal == SIGCHLD {
@@ -284,6 +379,13 @@ impl Shell {
                     debug!(pid = pid.0, "reaped an orphan ({how})");
                 }
                 self.engine.handle(Event::Exited { pid, how }, now);
+            }
+        } else if signal == SIGHUP {
+            // SIGHUP reloads the config, as nginx and systemd services do; `wms ctl signal
+            // NAME SIGHUP` forwards one to a service.
+            info!("received SIGHUP: reloading the config");
+            if let Err((_, e)) = self.reload() {
+                error!("reload refused, nothing changed:\n{e}");
             }
         } else if SHUTDOWN_SIGNALS.contains(&signal) {
             info!("received {}: stopping", Signal::from_raw(signal));
@@ -317,6 +419,15 @@ impl Shell {
                 } => self.start_probe(service, generation),
                 Action::Report(report) => {
                     self.log_report(&report);
+                    match &report {
+                        Report::HandoverDone { service } => {
+                            self.handover_outcomes.push((*service, Ok(())));
+                        }
+                        Report::HandoverFailed { service, reason } => {
+                            self.handover_outcomes.push((*service, Err(reason.clone())));
+                        }
+                        _ => {}
+                    }
                     if matches!(report, Report::Overall(_) | Report::ShutdownStarted) {
                         self.pending_notes.push(report);
                     }
@@ -329,14 +440,23 @@ impl Shell {
 
     fn spawn(&mut self, id: ServiceId) {
         let spec = self.engine.plan().service(id);
-        let launch = Launch {
-            argv: &spec.command,
-            env: &spec.env,
-            user: spec.user.as_ref(),
-            workdir: spec.workdir.as_deref(),
-            merge_stderr: false,
-        };
-        let event = match process::spawn(&launch) {
+        let notify = self.notify_socket.as_deref();
+        let pass_fds = self.sockets.for_service(spec.name.as_str());
+        let prepared = prepare::directories(spec)
+            .and_then(|()| prepare::environment(spec, notify))
+            .and_then(|env| {
+                let launch = Launch {
+                    argv: &spec.command,
+                    env: &env,
+                    keep_caps: keep_caps(spec),
+                    user: spec.user.as_ref(),
+                    workdir: spec.workdir.as_deref(),
+                    merge_stderr: false,
+                    pass_fds: &pass_fds,
+                };
+                process::spawn(&launch).map_err(|e| format!("{}: {e}", spec.command[0]))
+            });
+        let event = match prepared {
             Ok(child) => {
                 let name = spec.name.to_string();
                 info!(service = %name, pid = child.pid.0, "started: {}", spec.command.join(" "));
@@ -362,8 +482,7 @@ impl Shell {
                     pid: child.pid,
                 }
             }
-            Err(e) => {
-                let reason = format!("{}: {e}", spec.command[0]);
+            Err(reason) => {
                 error!(service = %spec.name, "cannot start: {reason}");
                 Event::SpawnFailed {
                     service: id,
@@ -378,6 +497,9 @@ impl Shell {
         let Some(spec) = self.engine.plan().service(service).ready.clone() else {
             return;
         };
+        let Some(kind) = spec.kind else {
+            return;
+        };
         let tx = self.results_tx.clone();
         let finish = move |outcome| {
             // The receiver lives as long as the loop; after exit nobody needs the result.
@@ -387,7 +509,7 @@ impl Shell {
                 outcome,
             });
         };
-        match spec.kind {
+        match kind {
             ProbeKind::Http(target) => {
                 tokio::spawn(async move { finish(probe::http(&target, spec.timeout).await) });
             }
@@ -398,14 +520,21 @@ impl Shell {
                 tokio::spawn(async move { finish(probe::postgres(&conninfo, spec.timeout).await) });
             }
             ProbeKind::Exec(argv) => {
-                let launch = Launch {
-                    argv: &argv,
-                    env: &[],
-                    user: None,
-                    workdir: None,
-                    merge_stderr: true,
-                };
-                match process::spawn(&launch) {
+                // A probe is part of its service: same account, environment and rights.
+                let svc = self.engine.plan().service(service);
+                let spawned = prepare::environment(svc, None).and_then(|env| {
+                    let launch = Launch {
+                        argv: &argv,
+                        env: &env,
+                        keep_caps: keep_caps(svc),
+                        user: svc.user.as_ref(),
+                        workdir: svc.workdir.as_deref(),
+                        merge_stderr: true,
+                        pass_fds: &[],
+                    };
+                    process::spawn(&launch).map_err(|e| e.to_string())
+                });
+                match spawned {
                     Ok(child) => {
                         // Registered before the loop can reap it: we are on the loop's thread.
                         let exited = self.reaper.watch(child.pid);
@@ -489,12 +618,34 @@ impl Shell {
                 warn!("shutdown_timeout passed: killing all services now")
             }
             Report::Overall(o) => info!("status: {}", o.as_str()),
+            Report::HandoverDone { service } => info!(
+                service = %name(*service),
+                "rolling restart: the new instance is ready and serving; the old one drains"
+            ),
+            Report::HandoverFailed { service, reason } => {
+                warn!(service = %name(*service), "rolling restart failed: {reason}")
+            }
             Report::RefusedMove { service, from, to } => error!(
                 service = %name(*service),
                 "bug: refused state move {} -> {}", from.as_str(), to.as_str()
             ),
         }
     }
+}
+
+/// True if and only if some service is ready by notification.
+fn plan_uses_notify(plan: &Plan) -> bool {
+    plan.services
+        .iter()
+        .any(|s| s.ready.as_ref().is_some_and(|r| r.is_notify))
+}
+
+/// The capabilities a service keeps, as the bit mask `process::spawn` wants.
+fn keep_caps(spec: &ServiceSpec) -> u64 {
+    spec.capabilities
+        .iter()
+        .filter(|c| **c < 64)
+        .fold(0, |mask, c| mask | (1u64 << c))
 }
 
 /// The next watchdog tick, or never without a watchdog.

@@ -104,6 +104,8 @@ pub fn run(args: WebArgs) -> ExitCode {
             args.root.display(),
             listener.describe()
         );
+        // Ready: the supervisor (ready = { notify = true }) learns it at once.
+        crate::sdnotify::ready();
         let shutdown = async {
             let signal = crate::http::serve::termination_signal().await;
             tracing::info!("{signal}: draining in-flight requests");

@@ -1,5 +1,11 @@
 //! The `/api` reverse proxy and the `/health` forwarder.
 //!
+//! `/health` on the published port is the supervisor's public view (status, and per service
+//! its state, restarts and uptime); the full document (pids, probe errors, last output
+//! lines) only for a request whose bearer token the backend accepts as an administrator's
+//! (`GET /api/auth/me` answers `"role": "admin"`). This server holds no secret and checks no
+//! token itself; with the backend down everyone gets the public view.
+//!
 //! Requests stream through in both directions (uploads and CSV exports are never buffered
 //! whole). Hop-by-hop headers are dropped both ways; `Host` is kept; `X-Real-IP`,
 //! `X-Forwarded-For` (appended), `X-Forwarded-Proto` and `X-Forwarded-Host` are set. A
@@ -10,7 +16,8 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty, Full};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Empty, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode, Uri};
@@ -97,9 +104,17 @@ pub fn full(bytes: Bytes) -> Body {
     Full::new(bytes).map_err(|never| match never {}).boxed()
 }
 
+/// A request body to the backend: streamed from the client, or buffered (and so replayable).
+type UpstreamBody = BoxBody<Bytes, hyper::Error>;
+
+/// Largest request body buffered so the request can be sent again.
+pub const REPLAY_MAX: usize = 1 << 20;
+/// Attempts for a replayable request whose connection closed before any answer.
+const ATTEMPTS: usize = 3;
+
 /// The connections to the backend and to the supervisor.
 pub struct Upstreams {
-    api: Client<HttpConnector, Incoming>,
+    api: Client<HttpConnector, UpstreamBody>,
     api_base: Uri,
     health: Client<HttpConnector, Empty<Bytes>>,
     health_url: Option<Uri>,
@@ -126,8 +141,9 @@ impl Upstreams {
     }
 
     /// Forwards an `/api/...` request to the backend.
-    pub async fn forward(&self, mut req: Request<Incoming>, peer: IpAddr) -> Response<Body> {
-        let path_and_query = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    pub async fn forward(&self, req: Request<Incoming>, peer: IpAddr) -> Response<Body> {
+        let (mut parts, body) = req.into_parts();
+        let path_and_query = parts.uri.path_and_query().map_or("/", |p| p.as_str());
         let uri = match Uri::builder()
             .scheme(self.api_base.scheme_str().unwrap_or("http"))
             .authority(
@@ -141,35 +157,88 @@ impl Upstreams {
             Ok(u) => u,
             Err(_) => return json_error(StatusCode::BAD_REQUEST, "Bad Request"),
         };
-        *req.uri_mut() = uri;
-        strip_hop_by_hop(req.headers_mut());
-        set_forwarded(req.headers_mut(), peer);
+        parts.uri = uri;
+        strip_hop_by_hop(&mut parts.headers);
+        set_forwarded(&mut parts.headers, peer);
+        if !is_replayable(&parts.method, &parts.headers) {
+            let req = Request::from_parts(parts, body.boxed());
+            return self.send(req).await.unwrap_or_else(|e| e);
+        }
+        // Idempotent, or deduplicated by the backend (Idempotency-Key), and small: buffered,
+        // so a request whose connection closed before any answer (an instance going away in
+        // a rolling restart, a crash) is sent again, as nginx's proxy_next_upstream does.
+        let bytes = match Limited::new(body, REPLAY_MAX).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) => {
+                return json_error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("Bad Request: cannot read the request body: {e}"),
+                );
+            }
+        };
+        let mut last = None;
+        for _ in 0..ATTEMPTS {
+            let mut req = Request::new(full_upstream(bytes.clone()));
+            *req.method_mut() = parts.method.clone();
+            *req.uri_mut() = parts.uri.clone();
+            *req.version_mut() = parts.version;
+            *req.headers_mut() = parts.headers.clone();
+            match self.send(req).await {
+                Ok(resp) => return resp,
+                Err(resp) => last = Some(resp),
+            }
+        }
+        last.unwrap_or_else(|| json_error(StatusCode::BAD_GATEWAY, "Bad Gateway"))
+    }
+
+    /// One attempt. `Err` carries the error response, and only for a request that got no
+    /// answer at all (retrying it cannot do harm to a replayable request).
+    async fn send(&self, req: Request<UpstreamBody>) -> Result<Response<Body>, Response<Body>> {
         match tokio::time::timeout(RESPONSE_TIMEOUT, self.api.request(req)).await {
             Ok(Ok(resp)) => {
                 let (mut parts, body) = resp.into_parts();
                 strip_hop_by_hop(&mut parts.headers);
-                Response::from_parts(parts, body.boxed())
+                Ok(Response::from_parts(parts, body.boxed()))
             }
             Ok(Err(e)) => {
                 tracing::warn!("backend unavailable: {e}");
-                json_error(
+                let resp = json_error(
                     StatusCode::BAD_GATEWAY,
                     "Bad Gateway: the backend is unavailable",
-                )
+                );
+                if is_unanswered(&e) {
+                    Err(resp)
+                } else {
+                    Ok(resp)
+                }
             }
-            Err(_) => json_error(
+            Err(_) => Ok(json_error(
                 StatusCode::GATEWAY_TIMEOUT,
                 "Gateway Timeout: the backend did not answer in time",
-            ),
+            )),
         }
     }
 
-    /// `/health`: the supervisor's aggregate (status and JSON) when configured, else `ok`.
-    pub async fn health(&self, is_head: bool) -> Response<Body> {
-        let Some(url) = &self.health_url else {
+    /// `/health`: the supervisor's aggregate (status and JSON) when configured, else `ok`;
+    /// the full document for an administrator, the public view for everyone else.
+    pub async fn health(
+        &self,
+        authorization: Option<&HeaderValue>,
+        is_head: bool,
+    ) -> Response<Body> {
+        let Some(full_url) = &self.health_url else {
             return text(StatusCode::OK, "ok\n", is_head);
         };
-        let request = Request::get(url.clone()).body(Empty::<Bytes>::new());
+        let is_admin = match authorization {
+            Some(auth) => self.is_admin(auth).await,
+            None => false,
+        };
+        let url = if is_admin {
+            full_url.clone()
+        } else {
+            public_view(full_url)
+        };
+        let request = Request::get(url).body(Empty::<Bytes>::new());
         let Ok(request) = request else {
             return json_error(StatusCode::SERVICE_UNAVAILABLE, "bad health upstream");
         };
@@ -206,6 +275,95 @@ impl Upstreams {
             Err(_) => unavailable("the supervisor's health did not answer in time"),
         }
     }
+}
+
+impl Upstreams {
+    /// True if and only if the backend says this bearer token is an active administrator's.
+    async fn is_admin(&self, authorization: &HeaderValue) -> bool {
+        let uri = format!(
+            "{}/api/auth/me",
+            self.api_base.to_string().trim_end_matches('/')
+        );
+        let Ok(request) = Request::get(uri)
+            .header(header::AUTHORIZATION, authorization.clone())
+            .body(Empty::<Bytes>::new())
+        else {
+            return false;
+        };
+        let check = async {
+            let resp = self.health.request(request).await.ok()?;
+            if resp.status() != StatusCode::OK {
+                return None;
+            }
+            let body = Limited::new(resp.into_body(), 64 * 1024)
+                .collect()
+                .await
+                .ok()?;
+            let me: serde_json::Value = serde_json::from_slice(&body.to_bytes()).ok()?;
+            Some(me["role"] == "admin" && me["is_active"] != false)
+        };
+        matches!(
+            tokio::time::timeout(HEALTH_TIMEOUT, check).await,
+            Ok(Some(true))
+        )
+    }
+}
+
+/// The supervisor's public view: the same listener, path `/health/public`.
+fn public_view(full: &Uri) -> Uri {
+    let mut parts = full.clone().into_parts();
+    parts.path_and_query = Some(hyper::http::uri::PathAndQuery::from_static(
+        "/health/public",
+    ));
+    Uri::from_parts(parts).unwrap_or_else(|_| full.clone())
+}
+
+/// True if and only if sending the request again is harmless: an idempotent method
+/// (RFC 9110 §9.2.2), or a request the backend deduplicates by its `Idempotency-Key`; and a
+/// body small enough to buffer (a known `Content-Length` up to [`REPLAY_MAX`], or none).
+fn is_replayable(method: &hyper::Method, headers: &HeaderMap) -> bool {
+    use hyper::Method;
+    let is_idempotent = matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE
+    ) || headers.contains_key("idempotency-key");
+    let length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let is_chunked = headers.contains_key(header::TRANSFER_ENCODING);
+    is_idempotent && !is_chunked && length.is_none_or(|n| n <= REPLAY_MAX)
+}
+
+/// True if and only if the backend never answered: the connection failed, or closed or
+/// reset before any response arrived (typed checks down the error's sources).
+fn is_unanswered(e: &hyper_util::client::legacy::Error) -> bool {
+    if e.is_connect() {
+        return true;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(h) = s.downcast_ref::<hyper::Error>() {
+            if h.is_incomplete_message() || h.is_canceled() {
+                return true;
+            }
+        }
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            if matches!(
+                io.kind(),
+                ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
+            ) {
+                return true;
+            }
+        }
+        source = s.source();
+    }
+    false
+}
+
+fn full_upstream(bytes: Bytes) -> UpstreamBody {
+    Full::new(bytes).map_err(|never| match never {}).boxed()
 }
 
 fn unavailable(detail: &str) -> Response<Body> {

@@ -60,7 +60,10 @@ async fn handle(ctx: &Ctx, req: Request<Incoming>, client: std::net::IpAddr) -> 
         return r;
     }
     match path {
-        "/health" | "/health/" => return ctx.upstreams.health(is_head).await,
+        "/health" | "/health/" => {
+            let auth = req.headers().get(header::AUTHORIZATION);
+            return ctx.upstreams.health(auth, is_head).await;
+        }
         "/health/live" => return text(StatusCode::OK, "ok\n", is_head),
         _ => {}
     }

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The product as users run it, for real, on this machine (podman 4.3, runc, no systemd):
-#   1. build the image; run it with a volume; healthy via its HEALTHCHECK; API smoke test
-#      through :8080; POSTGRES_PASSWORD and SECRET_KEY honoured; `wms ctl status` inside;
+#   1. build the image; run it hardened as the README says (--read-only, --cap-drop=ALL plus
+#      the supervisor's minimal list, no-new-privileges) with a volume; healthy via its
+#      HEALTHCHECK; API smoke test through :8080; POSTGRES_PASSWORD and SECRET_KEY honoured;
+#      `wms ctl status` inside; every service under its own account with no capabilities and
+#      no_new_privs, web's environment without secrets, the public /health without pids;
 #   2. kill the backend inside -> degraded, then healthy again; `podman stop` exits 0 well
 #      under 10 s with a clean PostgreSQL shutdown; `podman start` -> the data is still there;
 #      the same image under --init (catatonit as PID 1) and through the Docker API (`docker run`);
@@ -9,6 +12,8 @@
 #      4.3 ignores service_healthy), and passes the same smoke test; `docker compose config -q`
 #      accepts the file;
 #   4. sd_notify through `podman run --sdnotify=container`: READY=1 only once /health is 200;
+#   6. rootless podman: the same image run by an unprivileged user (host networking here:
+#      this machine's /dev/net/tun is root-only, so slirp4netns cannot run rootless);
 #   5. systemd for real in a nested systemd + podman 5.4 container: `systemctl start` of the
 #      Quadlet unit returns once the stack is ready; `systemd-analyze verify` is clean; the
 #      split variant again there, on podman 5's netavark + aardvark-dns network backend.
@@ -30,6 +35,12 @@ NESTED_IMAGE=localhost/wms-nested:ci-$$
 DNSCHECK=wms-ct-dnscheck-$$
 export DISABLE_HC_SYSTEMD=true PODMAN_IGNORE_CGROUPSV1_WARNING=1
 ADMIN_PW=container-admin-pw
+JWT_SECRET=ct-jwt-secret-0123456789abcdef0123456789
+# The capabilities the supervisor needs (README, "Least privilege"): dropping to service
+# accounts, preparing directories, pg-init's chown, dropping bounding sets, signalling.
+CAPS=CHOWN,DAC_OVERRIDE,FOWNER,SETUID,SETGID,SETPCAP,KILL
+HARDENED=(--read-only --cap-drop=ALL "--cap-add=$CAPS" --security-opt no-new-privileges)
+ROOTLESS=wms-ct-rootless
 PIDS=()
 
 say() { printf '\n== %s\n' "$*"; }
@@ -37,11 +48,16 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 cleanup() {
   set +e
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  podman rm -f -t0 --ignore wms-ct wms-ct-init wms-ct-notify wms-ct-docker wms-ct-nested \
+  podman rm -f -v -t0 --ignore wms-ct wms-ct-init wms-ct-notify wms-ct-docker wms-ct-nested \
     "$DNSCHECK-a" "$DNSCHECK-b" >/dev/null 2>&1
   podman network rm -f "$DNSCHECK" >/dev/null 2>&1
   remove_compose
-  podman volume rm -f wms-ct-data wms-ct-data2 wms-ct-nested-storage >/dev/null 2>&1
+  podman volume rm -f wms-ct-data wms-ct-state wms-ct-data2 wms-ct-nested-storage >/dev/null 2>&1
+  if id -u "$ROOTLESS" >/dev/null 2>&1; then
+    runuser -u "$ROOTLESS" -- env XDG_RUNTIME_DIR="$W/rootless-run" HOME="$W/rootless-home" \
+      podman system reset --force >/dev/null 2>&1
+    userdel "$ROOTLESS" >/dev/null 2>&1
+  fi
   for i in "$IMAGE" "$NESTED_IMAGE"; do
     podman image exists "$i" && podman untag "$i" "$i" >/dev/null 2>&1
   done
@@ -51,7 +67,7 @@ cleanup() {
 # `down -v` leaves named volumes behind on this podman) and the project's network (a
 # network made before the DNS plugin was installed would stay without name resolution).
 remove_compose() {
-  for c in wms_web_1 wms_backend_1 wms_postgres_1; do podman rm -f -t0 --ignore "$c" >/dev/null 2>&1; done
+  for c in wms_web_1 wms_backend_1 wms_postgres_1; do podman rm -f -v -t0 --ignore "$c" >/dev/null 2>&1; done
   podman volume rm -f wms_wms-data >/dev/null 2>&1
   podman network rm -f wms_wms >/dev/null 2>&1
 }
@@ -114,7 +130,7 @@ podman run -d --name "$DNSCHECK-a" --network "$DNSCHECK" docker.io/library/debia
 timeout 30 podman run --rm --name "$DNSCHECK-b" --network "$DNSCHECK" docker.io/library/debian:trixie-slim \
     getent hosts "$DNSCHECK-a" >/dev/null \
   || fail "containers on a podman network ($backend backend) cannot resolve each other by name: podman-compose.yml needs $missing"
-podman rm -f -t0 "$DNSCHECK-a" >/dev/null
+podman rm -f -v -t0 "$DNSCHECK-a" >/dev/null
 podman network rm -f "$DNSCHECK" >/dev/null
 echo "name resolution works ($backend backend)"
 
@@ -138,25 +154,48 @@ echo "built in $((SECONDS - start)) s; size $(podman image inspect -f '{{.Size}}
 podman run --rm --entrypoint sh "$IMAGE" -c 'test ! -e /run/secrets/extra-ca' \
   || fail "the build secret leaked into the image"
 
-say "1. run with a volume: healthy, smoke test, secrets honoured, wms ctl status"
+say "1. run hardened with a volume: healthy, smoke test, secrets honoured, wms ctl status"
 P1=$(port)
-podman run -d --name wms-ct -p "127.0.0.1:$P1:8080" -v wms-ct-data:/var/lib/postgresql/data \
-  -e POSTGRES_PASSWORD=ct-pg-secret -e SECRET_KEY=ct-jwt-secret -e WMS_ADMIN_PASSWORD="$ADMIN_PW" "$IMAGE" >/dev/null
+podman run -d --name wms-ct "${HARDENED[@]}" -p "127.0.0.1:$P1:8080" \
+  -v wms-ct-data:/var/lib/postgresql/data -v wms-ct-state:/var/lib/wms \
+  -e POSTGRES_PASSWORD=ct-pg-secret -e SECRET_KEY="$JWT_SECRET" -e WMS_ADMIN_PASSWORD="$ADMIN_PW" "$IMAGE" >/dev/null
 start=$SECONDS
 wait_healthy wms-ct 120
 echo "healthy after $((SECONDS - start)) s"
 B1="http://127.0.0.1:$P1"
 TOKEN=$(smoke "$B1" "$ADMIN_PW" one)
-python3 - "$TOKEN" <<'PY' || fail "the token is not signed with SECRET_KEY"
+python3 - "$TOKEN" "$JWT_SECRET" <<'PY' || fail "the token is not signed with SECRET_KEY"
 import base64, hashlib, hmac, sys
 head, body, sig = sys.argv[1].split(".")
-want = base64.urlsafe_b64encode(hmac.new(b"ct-jwt-secret", f"{head}.{body}".encode(), hashlib.sha256).digest()).rstrip(b"=").decode()
+want = base64.urlsafe_b64encode(hmac.new(sys.argv[2].encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()).rstrip(b"=").decode()
 sys.exit(0 if hmac.compare_digest(want, sig) else 1)
 PY
 [ "$(podman exec -e PGPASSWORD=ct-pg-secret wms-ct psql -h 127.0.0.1 -U postgres -d wms -tAc 'select 1')" = 1 ] \
   || fail "POSTGRES_PASSWORD not honoured"
 podman exec wms-ct wms ctl status | tee "$W/ctl.txt"
 grep -q '^backend  *ready' "$W/ctl.txt" && grep -q 'status: healthy' "$W/ctl.txt" || fail "wms ctl status"
+
+say "1. least privilege inside: accounts, capabilities, no_new_privs, environments, /health"
+# One line per process: pid uid CapEff CapBnd NoNewPrivs command.
+# (The listing's own shell, its tr and awk run with podman exec's capabilities: skipped.)
+podman exec wms-ct sh -c 'for s in /proc/[0-9]*/status; do d=${s%/status}; [ "${d#/proc/}" = $$ ] && continue; c=$(tr "\0\n" "  " < $d/cmdline 2>/dev/null) || continue; awk -v c="$c" -v p="${d#/proc/}" "/^Uid:/{u=\$2} /^CapEff:/{e=\$2} /^CapBnd:/{b=\$2} /^NoNewPrivs:/{n=\$2} END{print p, u, e, b, n, c}" $s; done' > "$W/procs.txt"
+cat "$W/procs.txt"
+owner() { awk -v w="$1" 'index($0, w) {print $2; exit}' "$W/procs.txt"; }
+[ "$(owner 'wms supervise')" = 0 ] || fail "the supervisor is not root"
+[ "$(owner 'wms backend')" = 10001 ] || fail "backend runs as uid $(owner 'wms backend'), not wms (10001)"
+[ "$(owner 'wms web')" = 10002 ] || fail "web runs as uid $(owner 'wms web'), not wms-web (10002)"
+[ "$(owner 'postgres -D')" = 999 ] || fail "postgres runs as uid $(owner 'postgres -D')"
+awk '$1 != 1 && $6 != "tr" && $6 != "awk" && NF >= 6 && ($3 != "0000000000000000" || $4 != "0000000000000000" || $5 != 1) {bad = bad $0 "\n"}
+     END {if (bad) {printf "capabilities or no_new_privs left:\n%s", bad; exit 1}}' "$W/procs.txt" \
+  || fail "a service keeps capabilities or may gain privileges"
+web_pid=$(awk '/wms web/ {print $1; exit}' "$W/procs.txt")
+podman exec wms-ct sh -c "tr '\0' '\n' < /proc/$web_pid/environ" > "$W/web.env"
+if grep -E '^(SECRET_KEY|POSTGRES_PASSWORD|WMS_ADMIN_PASSWORD|DATABASE_PASSWORD|DATABASE_URL)=' "$W/web.env"; then
+  fail "web's environment holds a secret"
+fi
+curl -s "$B1/health" | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(any("pid" in s or "last_output" in s for s in d["services"].values()))' \
+  || fail "the public /health shows pids or output"
+podman exec wms-ct sh -c 'touch /usr/local/bin/x 2>/dev/null' && fail "the root file system is writable"
 
 say "2. kill the backend inside: degraded, then healthy"
 pid=$(podman exec wms-ct wms ctl status --json | json 'd["services"]["backend"]["pid"]')
@@ -189,7 +228,7 @@ wait_healthy wms-ct 120
 [ "$(journal_total "$B1" "$(smoke "$B1" "$ADMIN_PW" two)" one)" = 1 ] || fail "data lost across stop/start"
 podman logs wms-ct > "$W/start.log" 2>&1
 ! grep -q 'automatic recovery in progress' "$W/start.log" || fail "recovery needed after a clean stop"
-podman rm -f -t0 wms-ct >/dev/null
+podman rm -f -v -t0 wms-ct >/dev/null
 
 say "2. under --init (catatonit as PID 1, the supervisor as a subreaper)"
 P2=$(port)
@@ -202,7 +241,7 @@ case $init_comm in catatonit|podman-init) ;; *) fail "PID 1 is $init_comm, not p
 podman exec wms-ct-init sh -c 'test -s /var/lib/postgresql/data/wms-postgres-password' || fail "no generated password"
 podman stop -t 10 wms-ct-init >/dev/null
 [ "$(podman inspect -f '{{.State.ExitCode}}' wms-ct-init)" = 0 ] || fail "--init: exit code"
-podman rm -f -t0 wms-ct-init >/dev/null
+podman rm -f -v -t0 wms-ct-init >/dev/null
 
 say "2. docker run (through the Docker-compatible API)"
 podman system service --time=0 "unix://$W/docker.sock" &
@@ -215,17 +254,38 @@ wait_code "http://127.0.0.1:$P3/health" 200 120 || fail "docker run: not healthy
 smoke "http://127.0.0.1:$P3" "$ADMIN_PW" docker >/dev/null
 DOCKER_HOST="unix://$W/docker.sock" docker stop -t 10 wms-ct-docker >/dev/null
 [ "$(podman inspect -f '{{.State.ExitCode}}' wms-ct-docker)" = 0 ] || fail "docker stop: exit code"
-podman rm -f -t0 wms-ct-docker >/dev/null
+podman rm -f -v -t0 wms-ct-docker >/dev/null
+
+say "6. rootless podman: an unprivileged user runs the same image, hardened"
+id -u "$ROOTLESS" >/dev/null 2>&1 && fail "the account $ROOTLESS exists already (left by another run?)"
+useradd --no-create-home --home-dir "$W/rootless-home" --shell /usr/sbin/nologin "$ROOTLESS"
+grep -q "^$ROOTLESS:" /etc/subuid || usermod --add-subuids 200000-265535 --add-subgids 200000-265535 "$ROOTLESS"
+mkdir -p "$W/rootless-home" "$W/rootless-run"
+chown "$ROOTLESS" "$W/rootless-home" "$W/rootless-run"; chmod 700 "$W/rootless-run"
+rl() { runuser -u "$ROOTLESS" -- env -C "$W/rootless-home" XDG_RUNTIME_DIR="$W/rootless-run" HOME="$W/rootless-home" \
+  PODMAN_IGNORE_CGROUPSV1_WARNING=1 podman "$@"; }
+podman save "$IMAGE" -o "$W/image.tar" && chmod 644 "$W/image.tar"
+rl load -q -i "$W/image.tar" >/dev/null
+rm -f "$W/image.tar"
+P6=$(port)
+rl run -d --name wms-ct-rootless "${HARDENED[@]}" --network host \
+  -e WMS_WEB_PORT="$P6" -e PGPORT="$(port)" -e WMS_BACKEND_PORT="$(port)" -e WMS_HEALTH_LISTEN="127.0.0.1:$(port)" \
+  -e WMS_ADMIN_PASSWORD="$ADMIN_PW" "$IMAGE" >/dev/null
+wait_code "http://127.0.0.1:$P6/health" 200 120 || { rl logs --tail 30 wms-ct-rootless; fail "rootless: not healthy"; }
+smoke "http://127.0.0.1:$P6" "$ADMIN_PW" rootless >/dev/null
+rl stop -t 10 wms-ct-rootless >/dev/null
+[ "$(rl inspect -f '{{.State.ExitCode}}' wms-ct-rootless)" = 0 ] || fail "rootless: exit code"
+echo "rootless: healthy, smoke test passed, clean stop"
 
 say "3. the split variant: podman-compose, staged start; docker compose config -q"
-DOCKER_CONFIG="$CACHE/docker" POSTGRES_PASSWORD=x docker compose -f podman-compose.yml config -q \
+DOCKER_CONFIG="$CACHE/docker" WMS_DB_PASSWORD=x docker compose -f podman-compose.yml config -q \
   || fail "docker compose rejects podman-compose.yml"
 mkdir -p "$W/compose" && cp podman-compose.yml "$W/compose/"
 remove_compose   # whatever an aborted run left behind
 P4=$(port)
 (
   cd "$W/compose"
-  export POSTGRES_PASSWORD=compose-pg-secret WMS_PORT=$P4 WMS_IMAGE=$IMAGE WMS_ADMIN_PASSWORD="$ADMIN_PW"
+  export WMS_DB_PASSWORD=compose-db-secret WMS_PORT=$P4 WMS_IMAGE=$IMAGE WMS_ADMIN_PASSWORD="$ADMIN_PW"
   pc() { "$CACHE/venv/bin/podman-compose" -f podman-compose.yml "$@" >/dev/null 2>&1; }
   # podman 4.3 ignores condition: service_healthy, so start in dependency order by hand.
   pc up -d postgres && wait_healthy wms_postgres_1 120
@@ -268,7 +328,7 @@ ready_at=$(awk '/ READY=1/ {print $1; exit}' "$W/notify.log")
 [ "$(code "http://127.0.0.1:$P5/health")" = 200 ] || fail "READY=1 arrived but /health is not 200"
 python3 -c "import sys; r,l=float(sys.argv[1]),float(sys.argv[2]); print('READY=1 %.0f ms after the last 503' % ((r-l)*1000)); sys.exit(0 if r >= l - 0.1 else 1)" "$ready_at" "$last_503" \
   || fail "READY=1 came while /health still answered 503"
-podman rm -f -t0 wms-ct-notify >/dev/null
+podman rm -f -v -t0 wms-ct-notify >/dev/null
 
 say "5. systemd for real: Quadlet unit in a nested systemd 257 + podman 5.4"
 cat > "$W/Containerfile.nested" <<'CF'
@@ -320,9 +380,10 @@ podman exec wms-ct-nested sh -c '[ "$(podman info --format "{{.Host.NetworkBacke
   || fail "the nested podman does not use netavark"
 podman exec wms-ct-nested mkdir -p /srv/compose
 podman cp podman-compose.yml wms-ct-nested:/srv/compose/podman-compose.yml
+# (Without a pod: podman 5 cannot create a pod's cgroup in this nested, cgroup-v1 systemd.)
 nested_compose() {
-  timeout 300 podman exec -w /srv/compose -e POSTGRES_PASSWORD=nested-compose-pg -e WMS_ADMIN_PASSWORD="$ADMIN_PW" \
-    -e WMS_IMAGE=localhost/wms:latest -e WMS_PORT=18080 wms-ct-nested podman-compose -f podman-compose.yml "$@"
+  timeout 300 podman exec -w /srv/compose -e WMS_DB_PASSWORD=nested-compose-db -e WMS_ADMIN_PASSWORD="$ADMIN_PW" \
+    -e WMS_IMAGE=localhost/wms:latest -e WMS_PORT=18080 wms-ct-nested podman-compose --in-pod=false -f podman-compose.yml "$@"
 }
 start=$SECONDS
 nested_compose up -d > "$W/nested-compose.log" 2>&1 \
@@ -347,7 +408,7 @@ podman cp "$W/nested-smoke.sh" wms-ct-nested:/srv/compose/smoke.sh
 podman exec wms-ct-nested sh /srv/compose/smoke.sh "$web_ip" "$ADMIN_PW" \
   || fail "nested compose: API through web -> backend -> postgres"
 nested_compose down -v >/dev/null 2>&1 || true
-podman rm -f -t0 wms-ct-nested >/dev/null
+podman rm -f -v -t0 wms-ct-nested >/dev/null
 
 echo
 echo "container tests: all passed"

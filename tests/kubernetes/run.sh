@@ -347,9 +347,9 @@ say "8. the external-db overlay, against that database as if it were a managed o
 BASE_GEN=$GEN
 BASE_PLAYED=("${PLAYED[@]}")
 PLAYED=()
-pg_password=$(awk -F'"' '/^  postgres-password:/ {print $2}' "$W/secret.yaml")
+app_password=$(awk -F'"' '/^  db-app-password:/ {print $2}' "$W/secret.yaml")
 deploy/kubernetes/make-secret.sh --admin-password "$ADMIN_PW" \
-  --database-url "postgresql://postgres:$pg_password@wms-postgres:5432/wms" > "$W/secret-external.yaml" 2>/dev/null
+  --database-url "postgresql://wms:$app_password@wms-postgres:5432/wms" > "$W/secret-external.yaml" 2>/dev/null
 EXT0=$(free_port) EXT1=$(free_port)
 generate external-db "$PREFIX-x" "$W/secret-external.yaml" "$EXT0,$EXT1"
 [ -z "$(containers_of wms-postgres)" ] || fail "the external-db overlay still has a PostgreSQL workload"

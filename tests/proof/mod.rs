@@ -7,6 +7,8 @@
 //! * [`workload`]: client threads sending stock operations with idempotency keys, and the
 //!   audit of the journal and balances afterwards.
 //! * [`stats`]: percentiles for the printed figures.
+//! * [`sql`]: a blocking PostgreSQL client for locks, roles and owners.
+//! * [`load`]: a steady load of ordinary clients that count every failure (restart tests).
 //!
 //! Nothing here sleeps to let things settle: waits poll a condition with a deadline.
 
@@ -14,6 +16,8 @@
 
 pub mod api;
 pub mod http;
+pub mod load;
+pub mod sql;
 pub mod stack;
 pub mod stats;
 pub mod workload;

@@ -5,7 +5,10 @@ POST /api/upload       -> 200 JSON: bytes received and their SHA-256 (Content-Le
 GET  /api/big?n=N      -> N bytes of a repeating pattern, streamed in chunks
 GET  /api/slow?ms=M    -> waits M ms, then 200 "done"
 GET  /api/status/NNN   -> that status with a JSON body
-GET  /health           -> 503 {"status":"degraded",...} (stands in for the supervisor)
+GET  /health           -> 503 {"status":"degraded",...} with a pid (stands in for the supervisor)
+GET  /health/public    -> 503 {"status":"degraded",...} without it (the supervisor's public view)
+GET  /api/auth/me      -> 200 {"role": "admin"} for "Bearer admin-token", "operator" for
+                          "Bearer operator-token", else 401
 """
 import hashlib, json, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -56,7 +59,14 @@ class Handler(BaseHTTPRequestHandler):
         if url.path.startswith("/api/status/"):
             return self.send_json(int(url.path.rsplit("/", 1)[1]), {"detail": "as asked"})
         if url.path == "/health":
+            return self.send_json(503, {"status": "degraded", "services": {"backend": {"state": "backoff", "pid": 42}}})
+        if url.path == "/health/public":
             return self.send_json(503, {"status": "degraded", "services": {"backend": {"state": "backoff"}}})
+        if url.path == "/api/auth/me":
+            role = {"Bearer admin-token": "admin", "Bearer operator-token": "operator"}.get(self.headers.get("Authorization"))
+            if role is None:
+                return self.send_json(401, {"detail": "Could not validate credentials"})
+            return self.send_json(200, {"email": "x@example.com", "is_active": True, "role": role})
         self.send_json(404, {"detail": "Not Found"})
 
     def do_POST(self):

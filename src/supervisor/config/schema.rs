@@ -36,6 +36,16 @@ pub(super) struct RawService {
     #[serde(default)]
     pub(super) env: IndexMap<Spanned<String>, Spanned<String>>,
     pub(super) env_file: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) inherit_env: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) secret_env: IndexMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    pub(super) capabilities: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) directories: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) listen: IndexMap<Spanned<String>, Spanned<String>>,
     pub(super) user: Option<Spanned<String>>,
     pub(super) group: Option<Spanned<String>>,
     pub(super) workdir: Option<Spanned<String>>,
@@ -61,6 +71,8 @@ pub(super) struct RawProbe {
     pub(super) tcp: Option<Spanned<String>>,
     pub(super) exec: Option<Spanned<Vec<Spanned<String>>>>,
     pub(super) postgres: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) notify: bool,
     pub(super) interval: Option<Spanned<String>>,
     pub(super) timeout: Option<Spanned<String>>,
     pub(super) retries: Option<u32>,

@@ -6,14 +6,17 @@ use std::time::Duration;
 
 use toml::Spanned;
 
+use std::path::PathBuf;
+
 use super::defaults;
 use super::env_file::{is_env_name, parse_env_file};
 use super::schema::{BoolOrString, RawProbe, RawService};
 use super::validate::{Partial, Validator};
 use crate::supervisor::plan::{
-    Condition, Credentials, HttpTarget, ProbeKind, ProbeSpec, RestartPolicy, Schedule, ServiceName,
-    ServiceSpec, Signal,
+    Condition, Credentials, HttpTarget, ListenAddr, ListenSpec, ProbeKind, ProbeSpec,
+    RestartPolicy, Schedule, SecretEnv, ServiceName, ServiceSpec, Signal,
 };
+use crate::supervisor::{caps, environ};
 
 impl Validator<'_> {
     pub(super) fn service(
@@ -37,6 +40,15 @@ impl Validator<'_> {
         };
 
         let env = self.env(raw, key);
+        let inherit_env = self.inherit_env(raw, key);
+        let secret_env = self.secret_env(raw, key);
+        let capabilities = self.capabilities(raw, key);
+        let listen = self.listen(raw, key);
+        let directories: Vec<PathBuf> = raw
+            .directories
+            .iter()
+            .filter_map(|d| self.path(d, &format!("{key}.directories")))
+            .collect();
 
         let user = self.identity(raw, key);
 
@@ -75,6 +87,11 @@ impl Validator<'_> {
                 name,
                 command: command?,
                 env,
+                inherit_env,
+                secret_env,
+                capabilities,
+                directories,
+                listen,
                 user,
                 workdir,
                 depends_on: Vec::new(),
@@ -276,6 +293,112 @@ impl Validator<'_> {
         }
     }
 
+    /// `inherit_env`: names or `PREFIX*` patterns.
+    fn inherit_env(&mut self, raw: &RawService, key: &str) -> Vec<String> {
+        let k = format!("{key}.inherit_env");
+        let mut out = Vec::new();
+        for p in &raw.inherit_env {
+            let Some(pattern) = self.string(p, &k) else {
+                continue;
+            };
+            if environ::is_valid_pattern(&pattern) {
+                out.push(pattern);
+            } else {
+                self.problem(
+                    Some(p.span()),
+                    &k,
+                    format!("{pattern:?} is not a variable name (or a prefix ending in *)"),
+                );
+            }
+        }
+        out
+    }
+
+    /// `secret_env`: variable name -> file read at each start (`-/path`: optional).
+    fn secret_env(&mut self, raw: &RawService, key: &str) -> Vec<SecretEnv> {
+        let mut out = Vec::new();
+        for (name, file) in &raw.secret_env {
+            let k = format!("{key}.secret_env.{}", name.get_ref());
+            if !is_env_name(name.get_ref()) {
+                self.problem(
+                    Some(name.span()),
+                    &k,
+                    "not a valid environment variable name",
+                );
+                continue;
+            }
+            let Some(text) = self.string(file, &k) else {
+                continue;
+            };
+            let (is_optional, path) = match text.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, text.as_str()),
+            };
+            if path.is_empty() {
+                self.problem(Some(file.span()), &k, "must name a file");
+                continue;
+            }
+            out.push(SecretEnv {
+                name: name.get_ref().clone(),
+                path: self.base.join(path),
+                is_optional,
+            });
+        }
+        out
+    }
+
+    /// `listen`: socket name -> `tcp:HOST:PORT` | `unix:/path`.
+    fn listen(&mut self, raw: &RawService, key: &str) -> Vec<ListenSpec> {
+        let mut out = Vec::new();
+        for (name, addr) in &raw.listen {
+            let k = format!("{key}.listen.{}", name.get_ref());
+            let n = name.get_ref();
+            let is_name = !n.is_empty()
+                && n.len() <= 255
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+            if !is_name {
+                self.problem(
+                    Some(name.span()),
+                    &k,
+                    "a socket name is letters, digits, '_', '-' or '.' (it goes in LISTEN_FDNAMES)",
+                );
+                continue;
+            }
+            let Some(text) = self.string(addr, &k) else {
+                continue;
+            };
+            match ListenAddr::parse(&text) {
+                Ok(a) => out.push(ListenSpec {
+                    name: n.clone(),
+                    addr: a,
+                }),
+                Err(e) => self.problem(Some(addr.span()), &k, e),
+            }
+        }
+        out
+    }
+
+    /// `capabilities`: names such as "CHOWN" or "CAP_CHOWN".
+    fn capabilities(&mut self, raw: &RawService, key: &str) -> Vec<u32> {
+        let k = format!("{key}.capabilities");
+        let mut out = Vec::new();
+        for c in &raw.capabilities {
+            let Some(name) = self.string(c, &k) else {
+                continue;
+            };
+            match caps::parse(&name) {
+                Some(n) => out.push(n),
+                None => self.problem(
+                    Some(c.span()),
+                    &k,
+                    format!("unknown capability {name:?}; write e.g. \"CHOWN\" or \"CAP_SETUID\""),
+                ),
+            }
+        }
+        out
+    }
+
     /// `schedule`: only for oneshots.
     fn schedule(&mut self, raw: &RawService, key: &str) -> Option<Schedule> {
         let value = raw.schedule.as_ref()?;
@@ -336,11 +459,11 @@ impl Validator<'_> {
         .iter()
         .filter(|g| **g)
         .count();
-        if given != 1 {
+        if given > 1 || (given == 0 && !p.notify) {
             self.problem(
                 Some(raw.span()),
                 key,
-                "give exactly one probe kind: http = \"URL\", tcp = \"HOST:PORT\", exec = [..] or postgres = \"CONNINFO\"",
+                "give exactly one probe kind: http = \"URL\", tcp = \"HOST:PORT\", exec = [..] or postgres = \"CONNINFO\" (with notify = true, at most one)",
             );
             return None;
         }
@@ -348,7 +471,7 @@ impl Validator<'_> {
             let k = format!("{key}.http");
             let url = self.string(u, &k)?;
             match HttpTarget::parse(&url) {
-                Ok(t) => ProbeKind::Http(t),
+                Ok(t) => Some(ProbeKind::Http(t)),
                 Err(e) => {
                     self.problem(Some(u.span()), k, e);
                     return None;
@@ -364,13 +487,15 @@ impl Validator<'_> {
                 self.problem(Some(t.span()), k, format!("{addr:?} is not HOST:PORT"));
                 return None;
             }
-            ProbeKind::Tcp(addr)
+            Some(ProbeKind::Tcp(addr))
         } else if let Some(e) = &p.exec {
-            ProbeKind::Exec(self.argv(e, &format!("{key}.exec"))?)
+            Some(ProbeKind::Exec(self.argv(e, &format!("{key}.exec"))?))
         } else if let Some(c) = &p.postgres {
-            ProbeKind::Postgres(self.string(c, &format!("{key}.postgres"))?)
+            Some(ProbeKind::Postgres(
+                self.string(c, &format!("{key}.postgres"))?,
+            ))
         } else {
-            return None;
+            None
         };
         let mut positive = |v: Option<&Spanned<String>>, name: &str, default: Duration| {
             let k = format!("{key}.{name}");
@@ -402,6 +527,7 @@ impl Validator<'_> {
         }
         Some(ProbeSpec {
             kind,
+            is_notify: p.notify,
             interval,
             timeout,
             retries,

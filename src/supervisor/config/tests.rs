@@ -102,7 +102,7 @@ ready = { tcp = "127.0.0.1:5432", start_interval = "20ms", retries = 5 }
     let user = pg.user.as_ref().unwrap();
     assert_eq!((user.uid, user.gid), (101, 110));
     let probe = pg.ready.as_ref().unwrap();
-    assert_eq!(probe.kind, ProbeKind::Tcp("127.0.0.1:5432".into()));
+    assert_eq!(probe.kind, Some(ProbeKind::Tcp("127.0.0.1:5432".into())));
     assert_eq!(probe.start_interval, Duration::from_millis(20));
     assert_eq!(probe.retries, 5);
     assert_eq!(probe.interval, defaults::PROBE_INTERVAL);
@@ -134,7 +134,7 @@ ready = { tcp = "127.0.0.1:5432", start_interval = "20ms", retries = 5 }
     );
     let web = &plan.services[3];
     match &web.ready.as_ref().unwrap().kind {
-        ProbeKind::Http(t) => assert_eq!(t.to_string(), "http://127.0.0.1:9000/health"),
+        Some(ProbeKind::Http(t)) => assert_eq!(t.to_string(), "http://127.0.0.1:9000/health"),
         other => panic!("{other:?}"),
     }
     let summary = plan.to_string();
@@ -421,6 +421,31 @@ schedule = "hourly"
     );
     assert!(
         e.contains("config.toml:8:12: services.job.schedule: unknown schedule \"hourly\""),
+        "{e}"
+    );
+}
+
+#[test]
+fn readiness_by_notification_with_or_without_a_liveness_probe() {
+    let plan = check(
+        r#"
+[services.a]
+command = ["a"]
+ready = { notify = true }
+[services.b]
+command = ["b"]
+ready = { notify = true, http = "http://127.0.0.1:1/live", start_period = "2m" }
+"#,
+    )
+    .unwrap();
+    let a = plan.services[0].ready.as_ref().unwrap();
+    assert!(a.is_notify && a.kind.is_none());
+    let b = plan.services[1].ready.as_ref().unwrap();
+    assert!(b.is_notify && b.kind.is_some());
+    assert_eq!(b.start_period, Duration::from_secs(120));
+    let e = errors("[services.c]\ncommand = [\"c\"]\nready = { interval = \"1s\" }\n");
+    assert!(
+        e.contains("services.c.ready: give exactly one probe kind"),
         "{e}"
     );
 }

@@ -36,6 +36,8 @@ struct Behaviour {
     probe: fn(Duration) -> bool,
     /// Time a probe takes.
     probe_latency: Duration,
+    /// Says `READY=1` this long after starting.
+    notifies_after: Option<Duration>,
 }
 
 impl Default for Behaviour {
@@ -47,6 +49,7 @@ impl Default for Behaviour {
             stop_delay: 5 * MS,
             probe: |_| true,
             probe_latency: MS,
+            notifies_after: None,
         }
     }
 }
@@ -87,6 +90,11 @@ fn svc(name: &str) -> ServiceSpec {
         name: ServiceName::parse(name).unwrap(),
         command: vec![name.to_owned()],
         env: Vec::new(),
+        inherit_env: Vec::new(),
+        secret_env: Vec::new(),
+        capabilities: Vec::new(),
+        directories: Vec::new(),
+        listen: Vec::new(),
         user: None,
         workdir: None,
         depends_on: Vec::new(),
@@ -103,7 +111,10 @@ fn svc(name: &str) -> ServiceSpec {
 
 fn probed(mut spec: ServiceSpec) -> ServiceSpec {
     spec.ready = Some(ProbeSpec {
-        kind: ProbeKind::Http(HttpTarget::parse("http://127.0.0.1:1/").unwrap()),
+        kind: Some(ProbeKind::Http(
+            HttpTarget::parse("http://127.0.0.1:1/").unwrap(),
+        )),
+        is_notify: false,
         interval: Duration::from_secs(1),
         timeout: Duration::from_millis(500),
         retries: 3,
@@ -227,6 +238,9 @@ impl Sim {
                     if let Some((d, how)) = b.exits_after {
                         self.pending
                             .push((self.now + d, Event::Exited { pid, how }));
+                    }
+                    if let Some(d) = b.notifies_after {
+                        self.pending.push((self.now + d, Event::Notified { pid }));
                     }
                     self.engine
                         .handle(Event::Spawned { service, pid }, self.now);
@@ -1359,7 +1373,8 @@ fn state_moves_allowed_and_refused() {
         (Waiting, Backoff, false),
         (Waiting, Completed, false),
         (Starting, Starting, false),
-        (Ready, Starting, false),
+        (Ready, Starting, true),
+        (Unhealthy, Starting, true),
         (Stopping, Ready, false),
         (Stopping, Completed, false),
         (Stopping, Starting, false),
@@ -1575,4 +1590,436 @@ fn a_dependent_of_a_scheduled_oneshot_waits_for_its_first_success() {
     );
     sim.run_until(Duration::from_secs(60));
     assert_eq!(sim.spawns("verify"), [Duration::from_secs(30)]);
+}
+
+// ---- readiness by notification ----------------------------------------------------------
+
+/// Ready by `READY=1`, with an HTTP liveness probe afterwards.
+fn notifying(spec: ServiceSpec) -> ServiceSpec {
+    let mut spec = probed(spec);
+    if let Some(r) = spec.ready.as_mut() {
+        r.is_notify = true;
+    }
+    spec
+}
+
+fn says_ready_after(ms: u64) -> Behaviour {
+    Behaviour {
+        notifies_after: Some(Duration::from_millis(ms)),
+        ..Behaviour::default()
+    }
+}
+
+#[test]
+fn ready_the_instant_it_notifies_and_dependents_start_then() {
+    let mut sim = Sim::new(
+        vec![notifying(svc("db")), after(svc("app"), 0, Condition::Ready)],
+        // The probe would pass at once; only READY=1 counts for readiness.
+        &[("db", says_ready_after(137))],
+    );
+    sim.run_until(Duration::from_millis(136));
+    assert_eq!(sim.state("db"), State::Starting);
+    sim.run_until(Duration::from_millis(137));
+    assert_eq!(sim.state("db"), State::Ready);
+    assert_eq!(sim.spawns("app"), [Duration::from_millis(137)]);
+}
+
+#[test]
+fn without_ready_within_the_start_period_it_is_restarted() {
+    // start_period is 5 s in `probed`.
+    let mut sim = Sim::new(vec![notifying(svc("mute"))], &[]);
+    sim.run_until(Duration::from_secs(6));
+    assert!(sim.reports.iter().any(|r| matches!(
+        r,
+        Report::Unhealthy { detail, .. } if detail.contains("no READY=1 within the start period (5s)")
+    )));
+    assert_eq!(
+        sim.spawns("mute")[..2],
+        [
+            Duration::ZERO,
+            Duration::from_secs(5) + 5 * MS + FIRST_BACKOFF
+        ]
+    );
+}
+
+#[test]
+fn ready_from_another_process_does_not_count() {
+    let mut sim = Sim::new(vec![notifying(svc("db"))], &[]);
+    sim.run_until(Duration::from_millis(10));
+    sim.engine
+        .handle(Event::Notified { pid: Pid(4242) }, sim.now);
+    sim.drain();
+    assert_eq!(sim.state("db"), State::Starting);
+}
+
+#[test]
+fn after_ready_the_probe_checks_liveness() {
+    // Ready by notification at 50 ms; the probe then fails from 2 s on: three failures a
+    // second apart make it unhealthy, and it is restarted.
+    let mut sim = Sim::new(
+        vec![notifying(svc("db"))],
+        &[(
+            "db",
+            Behaviour {
+                notifies_after: Some(50 * MS),
+                probe: |t| t < Duration::from_secs(2),
+                ..Behaviour::default()
+            },
+        )],
+    );
+    sim.run_until(Duration::from_secs(1));
+    assert_eq!(sim.state("db"), State::Ready);
+    sim.run_until(Duration::from_secs(5));
+    assert!(
+        sim.reports
+            .iter()
+            .any(|r| matches!(r, Report::Unhealthy { .. }))
+    );
+    assert_eq!(sim.spawns("db").len(), 2);
+}
+
+// ---- rolling restarts (held sockets + READY=1) --------------------------------------------
+
+/// Holds its socket and says READY=1: restarts are rolling.
+fn rolling(spec: ServiceSpec) -> ServiceSpec {
+    let mut spec = notifying(spec);
+    spec.listen = vec![crate::supervisor::plan::ListenSpec {
+        name: "http".into(),
+        addr: crate::supervisor::plan::ListenAddr::Tcp("127.0.0.1:1".parse().unwrap()),
+    }];
+    spec
+}
+
+fn restart(sim: &mut Sim, name: &str) -> Accepted {
+    let id = sim.id(name);
+    let accepted = sim
+        .engine
+        .handle_command(id, Command::Restart, sim.now)
+        .unwrap();
+    sim.drain();
+    accepted
+}
+
+fn handover_reports(sim: &Sim) -> Vec<Result<(), String>> {
+    sim.reports
+        .iter()
+        .filter_map(|r| match r {
+            Report::HandoverDone { .. } => Some(Ok(())),
+            Report::HandoverFailed { reason, .. } => Some(Err(reason.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_rolling_restart_stops_the_old_instance_only_once_the_new_one_is_ready() {
+    let mut sim = Sim::new(vec![rolling(svc("api"))], &[("api", says_ready_after(30))]);
+    sim.run_until(Duration::from_secs(1));
+    assert_eq!(restart(&mut sim, "api"), Accepted::Rolling);
+    // The old instance (pid 100) keeps serving while the new one (101) starts.
+    sim.run_until(Duration::from_secs(1) + 29 * MS);
+    assert_eq!(sim.engine.snapshot().services[0].pid, Some(Pid(100)));
+    assert!(sim.entries(|e| matches!(e, Entry::Signal(..))).is_empty());
+    assert_eq!(sim.state("api"), State::Ready);
+    // READY=1 from the new one: it serves, the old one gets its stop signal and drains.
+    sim.run_until(Duration::from_secs(2));
+    assert_eq!(sim.engine.snapshot().services[0].pid, Some(Pid(101)));
+    assert_eq!(
+        sim.entries(|e| matches!(e, Entry::Signal(_, s) if *s == Signal::TERM)),
+        [Entry::Signal("api", Signal::TERM)]
+    );
+    assert_eq!(handover_reports(&sim), [Ok(())]);
+    assert!(
+        !sim.engine.is_service_pid(Pid(100)),
+        "the old one has exited"
+    );
+    assert_eq!(
+        sim.entries(|e| matches!(e, Entry::Overall(_))),
+        [Entry::Overall(Overall::Healthy)],
+        "never degraded"
+    );
+    assert_eq!(sim.engine.snapshot().services[0].restarts, 0);
+}
+
+#[test]
+fn a_new_instance_that_never_gets_ready_is_stopped_and_the_old_one_keeps_serving() {
+    let mut sim = Sim::new(vec![rolling(svc("api"))], &[]);
+    // The first instance becomes ready by hand; later ones never say READY=1.
+    sim.run_until(10 * MS);
+    sim.engine
+        .handle(Event::Notified { pid: Pid(100) }, sim.now);
+    sim.drain();
+    assert_eq!(restart(&mut sim, "api"), Accepted::Rolling);
+    sim.run_until(Duration::from_secs(10));
+    let reports = handover_reports(&sim);
+    assert_eq!(reports.len(), 1);
+    assert!(
+        reports[0]
+            .as_ref()
+            .is_err_and(|e| e.contains("did not say READY=1 within 5s")),
+        "{reports:?}"
+    );
+    assert_eq!(sim.engine.snapshot().services[0].pid, Some(Pid(100)));
+    assert_eq!(sim.state("api"), State::Ready);
+    assert_eq!(
+        sim.entries(|e| matches!(e, Entry::Signal(..))),
+        [Entry::Signal("api", Signal::KILL)],
+        "only the new instance was killed"
+    );
+}
+
+#[test]
+fn a_new_instance_that_crashes_fails_the_restart_and_the_old_one_keeps_serving() {
+    let mut sim = Sim::new(vec![rolling(svc("api"))], &[("api", says_ready_after(30))]);
+    sim.run_until(Duration::from_secs(1));
+    restart(&mut sim, "api");
+    let new = Pid(101);
+    sim.engine.handle(
+        Event::Exited {
+            pid: new,
+            how: Termination::Exited(3),
+        },
+        sim.now,
+    );
+    sim.drain();
+    let reports = handover_reports(&sim);
+    assert!(
+        reports[0]
+            .as_ref()
+            .is_err_and(|e| e.contains("exited with code 3 before it was ready")),
+        "{reports:?}"
+    );
+    assert_eq!(sim.engine.snapshot().services[0].pid, Some(Pid(100)));
+    assert_eq!(sim.state("api"), State::Ready);
+}
+
+#[test]
+fn when_the_old_instance_dies_during_the_handover_the_new_one_takes_over() {
+    let mut sim = Sim::new(vec![rolling(svc("api"))], &[("api", says_ready_after(300))]);
+    sim.run_until(Duration::from_secs(1));
+    restart(&mut sim, "api");
+    sim.run_until(Duration::from_secs(1) + 100 * MS);
+    // The serving instance (100) dies; the new one (101) is still starting.
+    sim.procs.remove(&Pid(100));
+    sim.engine.handle(
+        Event::Exited {
+            pid: Pid(100),
+            how: Termination::Killed(Signal::KILL),
+        },
+        sim.now,
+    );
+    sim.drain();
+    assert_eq!(sim.state("api"), State::Starting);
+    assert_eq!(sim.engine.snapshot().services[0].pid, Some(Pid(101)));
+    sim.run_until(Duration::from_secs(2));
+    assert_eq!(sim.state("api"), State::Ready);
+    assert_eq!(sim.spawns("api").len(), 2, "no third instance");
+}
+
+#[test]
+fn without_held_sockets_a_restart_stops_then_starts() {
+    let mut sim = Sim::new(
+        vec![notifying(svc("api"))],
+        &[("api", says_ready_after(30))],
+    );
+    sim.run_until(Duration::from_secs(1));
+    assert_eq!(restart(&mut sim, "api"), Accepted::Done);
+    sim.run_until(Duration::from_secs(2));
+    // Stopped (5 ms), then started again.
+    assert_eq!(
+        sim.spawns("api"),
+        [Duration::ZERO, Duration::from_secs(1) + 5 * MS]
+    );
+}
+
+#[test]
+fn an_old_instance_that_ignores_its_stop_signal_is_killed_after_stop_timeout() {
+    let mut sim = Sim::new(
+        vec![rolling(svc("api"))],
+        &[(
+            "api",
+            Behaviour {
+                notifies_after: Some(30 * MS),
+                ignores: vec![Signal::TERM],
+                ..Behaviour::default()
+            },
+        )],
+    );
+    sim.run_until(Duration::from_secs(1));
+    restart(&mut sim, "api");
+    sim.run_until(Duration::from_secs(20));
+    let kills: Vec<Duration> = sim
+        .timeline
+        .iter()
+        .filter(|(_, e)| *e == Entry::Signal("api", Signal::KILL))
+        .map(|(t, _)| *t)
+        .collect();
+    // stop_timeout is 10 s after the handover at 1.03 s (then the group cleanup).
+    assert_eq!(kills[0], Duration::from_secs(11) + 30 * MS);
+    assert!(!sim.engine.is_service_pid(Pid(100)));
+}
+
+#[test]
+fn shutdown_during_a_handover_kills_the_new_instance_and_exits() {
+    let mut sim = Sim::new(vec![rolling(svc("api"))], &[("api", says_ready_after(300))]);
+    sim.run_until(Duration::from_secs(1));
+    restart(&mut sim, "api");
+    sim.run_until(Duration::from_secs(1) + 100 * MS);
+    sim.shutdown();
+    sim.run_until_idle();
+    assert!(sim.is_done);
+    assert!(
+        handover_reports(&sim)[0]
+            .as_ref()
+            .is_err_and(|e| e.contains("shutting down"))
+    );
+}
+
+// ---- live reload ------------------------------------------------------------------------------
+
+fn reload(sim: &mut Sim, services: Vec<ServiceSpec>) -> ReloadSummary {
+    let summary = sim.engine.reload(plan(services.clone()), sim.now).unwrap();
+    // New services need names in the simulation.
+    for s in &services {
+        if !sim.names.contains(&s.name.as_str()) {
+            sim.names
+                .push(Box::leak(s.name.as_str().to_owned().into_boxed_str()));
+        }
+    }
+    sim.drain();
+    summary
+}
+
+fn pid_of(sim: &Sim, name: &str) -> Option<Pid> {
+    sim.engine
+        .snapshot()
+        .services
+        .iter()
+        .find(|s| s.name.as_str() == name)
+        .and_then(|s| s.pid)
+}
+
+#[test]
+fn reload_starts_added_stops_removed_restarts_changed_and_leaves_the_rest() {
+    let mut sim = Sim::new(vec![svc("db"), svc("api"), svc("old")], &[]);
+    sim.run_until(Duration::from_secs(1));
+    let (db, api) = (pid_of(&sim, "db"), pid_of(&sim, "api"));
+    let mut api2 = svc("api");
+    api2.env = vec![("MODE".into(), "new".into())];
+    let summary = reload(&mut sim, vec![svc("db"), api2, svc("new")]);
+    assert_eq!(
+        summary.to_string(),
+        "added new; removed old; restarting api"
+    );
+    sim.run_until(Duration::from_secs(2));
+    assert_eq!(pid_of(&sim, "db"), db, "unchanged: same process");
+    assert_ne!(pid_of(&sim, "api"), api, "changed: restarted");
+    assert!(pid_of(&sim, "new").is_some(), "added: started");
+    let names: Vec<String> = sim
+        .engine
+        .snapshot()
+        .services
+        .iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    assert_eq!(names, ["db", "api", "new"], "the removed one is gone");
+    assert_eq!(sim.engine.snapshot().status, Overall::Healthy);
+    assert!(sim.engine.find("old").is_none());
+}
+
+#[test]
+fn changed_services_restart_one_at_a_time_in_dependency_order() {
+    let mut sim = Sim::new(
+        vec![
+            probed(svc("db")),
+            after(probed(svc("api")), 0, Condition::Ready),
+        ],
+        &[
+            (
+                "db",
+                Behaviour {
+                    probe: ready_after(Duration::from_millis(300)),
+                    ..Behaviour::default()
+                },
+            ),
+            (
+                "api",
+                Behaviour {
+                    probe: ready_after(Duration::from_millis(300)),
+                    ..Behaviour::default()
+                },
+            ),
+        ],
+    );
+    sim.run_until(Duration::from_secs(5));
+    let t = sim.now - sim.t0;
+    let changed = |mut s: ServiceSpec| {
+        s.env = vec![("V".into(), "2".into())];
+        s
+    };
+    reload(
+        &mut sim,
+        vec![
+            changed(probed(svc("db"))),
+            after(changed(probed(svc("api"))), 0, Condition::Ready),
+        ],
+    );
+    sim.run_until(Duration::from_secs(10));
+    let db = sim.spawns("db");
+    let api = sim.spawns("api");
+    assert_eq!(db.len(), 2);
+    assert_eq!(api.len(), 2);
+    // db restarted first; api only once db was ready again (300 ms later and more).
+    assert!(
+        db[1] >= t && api[1] >= db[1] + Duration::from_millis(300),
+        "db {db:?} api {api:?}"
+    );
+}
+
+#[test]
+fn a_changed_service_with_held_sockets_is_restarted_rolling() {
+    let mut sim = Sim::new(vec![rolling(svc("web"))], &[("web", says_ready_after(30))]);
+    sim.run_until(Duration::from_secs(1));
+    let mut web2 = rolling(svc("web"));
+    web2.command = vec!["web".into(), "--new".into()];
+    reload(&mut sim, vec![web2]);
+    // The old instance serves until the new one said READY=1.
+    sim.run_until(Duration::from_secs(1) + 29 * MS);
+    assert_eq!(pid_of(&sim, "web"), Some(Pid(100)));
+    sim.run_until(Duration::from_secs(2));
+    assert_eq!(pid_of(&sim, "web"), Some(Pid(101)));
+    assert_eq!(handover_reports(&sim), [Ok(())]);
+    assert_eq!(
+        sim.entries(|e| matches!(e, Entry::Overall(_))),
+        [Entry::Overall(Overall::Healthy)]
+    );
+}
+
+#[test]
+fn an_added_service_waits_for_its_dependency_in_the_running_plan() {
+    let mut sim = Sim::new(vec![svc("db")], &[]);
+    sim.run_until(Duration::from_secs(1));
+    // `cache` depends on `db`, which keeps its id; the plan's own indices differ.
+    reload(
+        &mut sim,
+        vec![
+            svc("cache0"),
+            svc("db"),
+            after(svc("cache"), 1, Condition::Started),
+        ],
+    );
+    sim.run_until(Duration::from_secs(2));
+    assert!(pid_of(&sim, "cache").is_some());
+    assert!(pid_of(&sim, "cache0").is_some());
+    assert_eq!(sim.spawns("db").len(), 1);
+}
+
+#[test]
+fn reload_is_refused_while_shutting_down() {
+    let mut sim = Sim::new(vec![svc("a")], &[]);
+    sim.shutdown();
+    assert_eq!(
+        sim.engine.reload(plan(vec![svc("a")]), sim.now),
+        Err(CommandError::ShuttingDown)
+    );
 }
