@@ -37,7 +37,7 @@ trap 'stop_stack; rm -rf "$W"' EXIT
 if [ -f "$ROOT/frontend/dist/index.html" ]; then root="$ROOT/frontend/dist"; else
   mkdir -p "$W/www"; echo '<!doctype html><title>wms</title>' > "$W/www/index.html"; root="$W/www"
 fi
-export PGDATA="$W/pgdata" PG_SOCKET_DIR="$W/run" PGPORT=$(free_port) WMS_RUN_DIR="$W/run" WMS_STATE_DIR="$W/state"
+export PGDATA="$W/pgdata" PG_SOCKET_DIR="$W/run" PGPORT=$(free_port) WMS_RUN_DIR="$W/run" WMS_STATE_DIR="$W/state" WMS_BACKUP_DIR="$W/backup"
 export WMS_HEALTH_LISTEN="127.0.0.1:$(free_port)" WMS_BACKEND_PORT=$(free_port) WMS_WEB_PORT=$(free_port)
 export WMS_WEB_ROOT="$root" POSTGRES_PASSWORD="bench-$RANDOM$RANDOM"
 

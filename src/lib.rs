@@ -9,6 +9,8 @@
 //!   order gated on readiness probes, restarts what dies, stops everything in reverse order.
 //!   Its decisions live in a pure engine; the syscalls in a thin runtime around it.
 //! * [`web`]: the static SPA server and `/api` reverse proxy (`wms web`).
+//! * [`backup`]: logical dumps, WAL archiving, base backups, point-in-time restore, drills
+//!   (`wms backup`, `wms restore`).
 //! * [`http`]: the one HTTP serving path (accept loop, limits, lingering close, graceful
 //!   drain, sockets inherited from the supervisor) of the health listener, web and backend.
 //! * [`accounts`]: OS account lookups ([`accounts::Credentials`]), for the supervisor's
@@ -16,6 +18,7 @@
 //! * [`pgerror`]: PostgreSQL error text for every role that talks to PostgreSQL.
 //! * [`sdnotify`]: the sd_notify client: the supervisor to systemd, the servers to the
 //!   supervisor (`READY=1`).
+//! * [`ledger`]: the ledger check's SQL, shared by the backend and the restore drills.
 //!
 //! The four roles (`supervisor`, `postgres`, `backend`, `web`) are siblings: none imports
 //! another. What two of them share lives in a small module of its own (`http`, `accounts`, `pgerror`, `sdnotify`).
@@ -25,7 +28,9 @@
 
 pub mod accounts;
 pub mod backend;
+pub mod backup;
 pub mod http;
+pub mod ledger;
 pub mod pgerror;
 pub mod postgres;
 pub mod sdnotify;

@@ -18,7 +18,7 @@ use clap::{Parser, Subcommand};
 
 use wms::supervisor::ctl::CtlCommand;
 use wms::supervisor::{config, ctl, probe, runtime};
-use wms::{backend, postgres, web};
+use wms::{backend, backup, postgres, web};
 
 /// Exit code for an invalid config or command line.
 const EXIT_INVALID: u8 = 2;
@@ -77,6 +77,11 @@ enum Command {
     Admin(backend::admin::AdminArgs),
     /// Prepare embedded PostgreSQL (first boot: initdb, password, database, init scripts).
     PgInit,
+    /// Back up the app database (a dump to stdout or --output), or run an archive job.
+    Backup(backup::BackupArgs),
+    /// Restore a dump (FILE or - for stdin), or rebuild PGDATA from the archive
+    /// (--latest, --at TIME).
+    Restore(backup::RestoreArgs),
     /// Run the PostgreSQL server found via PG_BIN or /usr/lib/postgresql/*/bin (newest).
     Postgres {
         /// Arguments for `postgres`, e.g. `-D /var/lib/postgresql/data`.
@@ -169,6 +174,8 @@ fn main() -> ExitCode {
         Command::Admin(args) => backend::admin::run(args),
         Command::PgInit => postgres::init::run(),
         Command::Postgres { args } => postgres::exec_server(&args),
+        Command::Backup(args) => backup::run_backup(args),
+        Command::Restore(args) => backup::run_restore(args),
     }
 }
 

@@ -15,7 +15,7 @@ wms="$target/debug/wms"
 
 W=$(mktemp -d); chmod 755 "$W"
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-export PGDATA="$W/pgdata" PG_SOCKET_DIR="$W/run" PGPORT=$(port) WMS_RUN_DIR="$W/run" WMS_STATE_DIR="$W/state"
+export PGDATA="$W/pgdata" PG_SOCKET_DIR="$W/run" PGPORT=$(port) WMS_RUN_DIR="$W/run" WMS_STATE_DIR="$W/state" WMS_BACKUP_DIR="$W/backup"
 export WMS_HEALTH_LISTEN="127.0.0.1:$(port)" WMS_BACKEND_PORT=$(port) WMS_WEB_PORT=$(port)
 export WMS_WEB_ROOT="$PWD/frontend/dist" POSTGRES_PASSWORD="e2e-$RANDOM$RANDOM"
 artifacts="${E2E_ARTIFACTS:-$target/e2e-artifacts}"

@@ -83,6 +83,8 @@ impl Layout {
                 "WMS_ADMIN_PASSWORD".into(),
                 super::api::ADMIN_PASSWORD.to_owned(),
             ),
+            // No WAL archiving unless a test asks for it (tests/backup.rs does).
+            ("WMS_BACKUP_DIR".into(), "off".into()),
             // Long soaks outlive the default 30 min token.
             ("ACCESS_TOKEN_EXPIRE_MINUTES".into(), "1440".into()),
         ]
