@@ -771,6 +771,8 @@ await step('status: the stack is healthy', async () => {
   await go('/status');
   await waitForStack('healthy', 60_000);
   await page.getByTestId('state-backend').waitFor();
+  // The stack archives WAL (tests/e2e.sh gives it a backup volume): the backups are current.
+  await page.locator('[data-testid=backup-status][data-status=ok]').waitFor({ timeout: 60_000 });
   await shot('status');
 });
 
