@@ -15,6 +15,7 @@
 //!   drain, sockets inherited from the supervisor) of the health listener, web and backend.
 //! * [`accounts`]: OS account lookups ([`accounts::Credentials`]), for the supervisor's
 //!   privilege drop and `pg-init`'s directory ownership.
+//! * [`pgbin`]: where PostgreSQL's binaries are (`PG_BIN` or Debian's newest).
 //! * [`pgerror`]: PostgreSQL error text for every role that talks to PostgreSQL.
 //! * [`sdnotify`]: the sd_notify client: the supervisor to systemd, the servers to the
 //!   supervisor (`READY=1`).
@@ -36,6 +37,7 @@ pub mod backup;
 pub mod exit;
 pub mod http;
 pub mod ledger;
+pub mod pgbin;
 pub mod pgerror;
 pub mod postgres;
 pub mod rt;
