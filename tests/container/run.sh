@@ -202,7 +202,10 @@ awk '$1 != 1 && $6 != "tr" && $6 != "awk" && NF >= 6 && ($3 != "0000000000000000
      END {if (bad) {printf "capabilities or no_new_privs left:\n%s", bad; exit 1}}' "$W/procs.txt" \
   || fail "a service keeps capabilities or may gain privileges"
 web_pid=$(awk '/wms web/ {print $1; exit}' "$W/procs.txt")
-podman exec wms-ct sh -c "tr '\0' '\n' < /proc/$web_pid/environ" > "$W/web.env"
+# As web's own account: root in this container has no CAP_SYS_PTRACE, which reading
+# another account's environ needs.
+podman exec --user wms-web wms-ct sh -c "tr '\0' '\n' < /proc/$web_pid/environ" > "$W/web.env" \
+  || fail "cannot read web's environment"
 if grep -E '^(SECRET_KEY|POSTGRES_PASSWORD|WMS_ADMIN_PASSWORD|DATABASE_PASSWORD|DATABASE_URL)=' "$W/web.env"; then
   fail "web's environment holds a secret"
 fi
