@@ -277,6 +277,7 @@ id -u "$ROOTLESS" >/dev/null 2>&1 && fail "the account $ROOTLESS exists already 
 useradd --no-create-home --home-dir "$W/rootless-home" --shell /usr/sbin/nologin "$ROOTLESS"
 grep -q "^$ROOTLESS:" /etc/subuid || usermod --add-subuids 200000-265535 --add-subgids 200000-265535 "$ROOTLESS"
 mkdir -p "$W/rootless-home" "$W/rootless-run"
+chmod 711 "$W"   # mktemp made it 0700: the account must reach its home inside
 chown "$ROOTLESS" "$W/rootless-home" "$W/rootless-run"; chmod 700 "$W/rootless-run"
 rl() { runuser -u "$ROOTLESS" -- env -C "$W/rootless-home" XDG_RUNTIME_DIR="$W/rootless-run" HOME="$W/rootless-home" \
   PODMAN_IGNORE_CGROUPSV1_WARNING=1 podman "$@"; }
