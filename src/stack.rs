@@ -78,7 +78,7 @@ fn report(s: &BackupStatus) -> SectionReport {
         }
     }
     SectionReport {
-        is_ok: s.is_ok(),
+        is_ok: !s.is_failing(),
         detail,
         public,
         metrics: s.metrics(),
@@ -92,8 +92,20 @@ mod tests {
     #[test]
     fn a_failing_backup_is_public_only_as_its_verdict_and_times() {
         let now = OffsetDateTime::now_utc();
-        let judged = status::judge(None, None, None, Vec::new(), now);
-        assert!(!judged.is_ok());
+        // A first boot: starting, which does not degrade the stack.
+        let first = report(&status::judge(None, None, None, Vec::new(), now));
+        assert!(first.is_ok);
+        assert_eq!(first.public["status"], "starting");
+        // A base backup that failed.
+        let base = status::BaseRecord {
+            last_error: Some(status::Failure {
+                at: now,
+                error: "pg_basebackup: disk full at /var/lib/wms/backup".to_owned(),
+            }),
+            ..Default::default()
+        };
+        let judged = status::judge(None, Some(base), None, Vec::new(), now);
+        assert!(judged.is_failing());
         let r = report(&judged);
         assert!(!r.is_ok);
         assert_eq!(r.public["status"], "failing");

@@ -206,10 +206,13 @@ pub struct DrillRecord {
 /// The backup section of `/health`: what is known and whether it is ok.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct BackupStatus {
-    /// `ok` or `failing`.
+    /// `ok`; `starting` while only first-boot steps are still to come (the receiver's
+    /// first report, the first base backup) and nothing failed; else `failing`.
     pub status: &'static str,
-    /// Why it is failing (empty when ok).
+    /// Why it is failing (empty when ok or starting).
     pub problems: Vec<String>,
+    /// What has not happened yet at a first boot (empty when ok).
+    pub pending: Vec<String>,
     /// Synchronous mode.
     pub sync: bool,
     /// The receiver streams, as last measured.
@@ -236,9 +239,14 @@ pub struct BackupStatus {
 }
 
 impl BackupStatus {
-    /// True if and only if no problem was found.
+    /// True if and only if nothing failed and nothing is still to come.
     pub fn is_ok(&self) -> bool {
-        self.problems.is_empty()
+        self.problems.is_empty() && self.pending.is_empty()
+    }
+
+    /// True if something failed (not merely still to come at a first boot).
+    pub fn is_failing(&self) -> bool {
+        !self.problems.is_empty()
     }
 
     /// Prometheus text for `/metrics` (`wms_backup_*` gauges; absent values are left out).
@@ -337,10 +345,11 @@ pub fn judge(
 ) -> BackupStatus {
     use thresholds::*;
     let mut problems = Vec::new();
+    let mut pending = Vec::new();
 
     let (lag_seconds, is_streaming) = match &receiver {
         None => {
-            problems.push("the WAL receiver has not reported yet".to_owned());
+            pending.push("the WAL receiver has not reported yet".to_owned());
             (None, false)
         }
         Some(r) => {
@@ -391,7 +400,7 @@ pub fn judge(
     } as f64;
     let base_age = base.last_ok.as_ref().map(|b| seconds_between(b.at, now));
     match base_age {
-        None => problems.push("no base backup yet".to_owned()),
+        None => pending.push("no base backup yet".to_owned()),
         Some(age) if age > every * BASE_OVERDUE_FACTOR => problems.push(format!(
             "the newest base backup is {} old (one is due every {})",
             human(age),
@@ -436,8 +445,13 @@ pub fn judge(
     }
 
     BackupStatus {
-        status: if problems.is_empty() { "ok" } else { "failing" },
+        status: match (problems.is_empty(), pending.is_empty()) {
+            (false, _) => "failing",
+            (true, false) => "starting",
+            (true, true) => "ok",
+        },
         problems,
+        pending,
         sync: receiver.as_ref().is_some_and(|r| r.is_sync),
         receiver_streaming: is_streaming,
         wal_lag_bytes: receiver.as_ref().and_then(|r| r.lag_bytes),
@@ -627,14 +641,17 @@ mod tests {
     #[test]
     fn every_problem_is_named() {
         // Nothing recorded at all.
+        // Nothing recorded at all: a first boot, still to come, not failing.
         let s = judge(None, None, None, vec![], at(0));
         assert_eq!(
-            s.problems,
+            s.pending,
             vec![
                 "the WAL receiver has not reported yet",
                 "no base backup yet"
             ]
         );
+        assert!(s.problems.is_empty() && !s.is_failing() && !s.is_ok());
+        assert_eq!(s.status, "starting");
         assert!(s.metrics().contains("wms_backup_ok 0\n"));
         // A stale measurement: the lag keeps growing from the last catch-up.
         let s = judge(

@@ -365,7 +365,7 @@ export interface ServiceHealth {
  * the times; `problems` comes only to an administrator's token.
  */
 export interface BackupHealth {
-  status: 'ok' | 'failing' | 'off';
+  status: 'ok' | 'starting' | 'failing' | 'off';
   last_base_backup_at?: Timestamp | null;
   wal_lag_seconds?: number | null;
   last_drill_ok?: boolean | null;

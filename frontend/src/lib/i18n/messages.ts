@@ -249,6 +249,7 @@ export const en = {
   'status.stale': 'Cannot read the current status; showing the last one',
   'status.backup': 'Backups',
   'status.backup.ok': 'current',
+  'status.backup.starting': 'first backup running',
   'status.backup.failing': 'failing',
   'status.backup.off': 'off',
   'status.backup.lastBase': 'last base backup {at}',

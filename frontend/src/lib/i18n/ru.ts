@@ -251,6 +251,7 @@ export const ru: Record<MessageKey, string> = {
   'status.stale': 'Не удаётся получить текущее состояние; показано последнее',
   'status.backup': 'Резервные копии',
   'status.backup.ok': 'актуальны',
+  'status.backup.starting': 'идёт первое копирование',
   'status.backup.failing': 'сбой',
   'status.backup.off': 'отключены',
   'status.backup.lastBase': 'последняя базовая копия {at}',

@@ -33,6 +33,7 @@ const STATE_COLORS: Record<ServiceState, string> = {
 
 const BACKUP_COLORS: Record<BackupHealth['status'], string> = {
   ok: TAG.green,
+  starting: TAG.blue,
   failing: TAG.red,
   off: TAG.grey,
 };
