@@ -5,7 +5,7 @@
 # stable compiler with RUSTC_BOOTSTRAP=1, which unlocks the same flags (FUZZ_NIGHTLY=0
 # forces the latter).
 #
-#   fuzz/run.sh 10              # CI (scripts/test-all): 7 targets x 10 s, plus the build
+#   fuzz/run.sh 10              # CI (scripts/test-all): 8 targets x 10 s, plus the build
 #   fuzz/run.sh 3600 web_path   # one target for an hour (see docs/proof.md)
 #
 # New inputs go to fuzz/corpus/TARGET (not committed); the committed seeds are in
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 secs=${1:-20}
 shift || true
-all=(config interpolate env_file movement_body product_body journal_query web_path)
+all=(config interpolate env_file movement_body product_body journal_query web_path workbook)
 targets=("${@:-${all[@]}}")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 

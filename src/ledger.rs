@@ -2,22 +2,24 @@
 //! rows. Shared by the backend (`GET /api/admin/ledger-check`) and the restore drills
 //! (`wms backup verify`), so both judge a database by the same SQL.
 //!
-//! Owns the SQL and the summary type only; callers bring the connection and decide what a
+//! Stocktake adjustments (`stocktake_stock`, `stocktake_defect`) carry their sign in the
+//! quantity. Owns the SQL and the summary type only; callers bring the connection and decide what a
 //! mismatch means for them. No HTTP, no pool.
 
 /// Products whose balances differ from the sums of their journal rows.
 pub const LEDGER_MISMATCHES: &str = "WITH ledger AS ( \
        SELECT product_id, \
          sum(CASE WHEN operation_type IN ('receipt', 'return_pickup', 'self_purchase', \
-                                          'restoration', 'import_stock') THEN quantity::bigint \
+                                          'restoration', 'import_stock', 'stocktake_stock') \
+                  THEN quantity::bigint \
                   WHEN operation_type IN ('shipment_rc', 'write_off') THEN -quantity::bigint \
                   ELSE 0 END) AS stock, \
          sum(CASE WHEN operation_type IN ('receipt_defect', 'return_defect', 'write_off', \
-                                          'import_defect') THEN quantity::bigint \
+                                          'import_defect', 'stocktake_defect') THEN quantity::bigint \
                   WHEN operation_type IN ('restoration', 'utilization') THEN -quantity::bigint \
                   ELSE 0 END) AS defect \
        FROM stock_movements GROUP BY product_id) \
-     SELECT p.id, p.barcode, p.is_deleted, \
+     SELECT p.id AS product_id, p.barcode, p.is_deleted, \
        COALESCE(s.quantity, 0)::bigint AS stock_quantity, COALESCE(l.stock, 0)::bigint AS stock_ledger, \
        COALESCE(d.quantity, 0)::bigint AS defect_quantity, COALESCE(l.defect, 0)::bigint AS defect_ledger \
      FROM products p \
@@ -57,8 +59,11 @@ impl Summary {
     }
 }
 
-/// Runs the check in one read-only repeatable-read snapshot.
-pub async fn check(client: &mut tokio_postgres::Client) -> Result<Summary, tokio_postgres::Error> {
+/// The products compared and the rows of [`LEDGER_MISMATCHES`], in one read-only
+/// repeatable-read snapshot.
+pub async fn snapshot(
+    client: &mut tokio_postgres::Client,
+) -> Result<(i64, Vec<tokio_postgres::Row>), tokio_postgres::Error> {
     let tx = client
         .build_transaction()
         .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
@@ -68,6 +73,12 @@ pub async fn check(client: &mut tokio_postgres::Client) -> Result<Summary, tokio
     let checked: i64 = tx.query_one(COUNT_PRODUCTS, &[]).await?.try_get(0)?;
     let rows = tx.query(LEDGER_MISMATCHES, &[]).await?;
     tx.commit().await?;
+    Ok((checked, rows))
+}
+
+/// Runs the check in one read-only repeatable-read snapshot.
+pub async fn check(client: &mut tokio_postgres::Client) -> Result<Summary, tokio_postgres::Error> {
+    let (checked, rows) = snapshot(client).await?;
     let mismatched_barcodes = rows
         .iter()
         .map(|r| r.try_get::<_, String>("barcode"))

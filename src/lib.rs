@@ -15,10 +15,15 @@
 //!   drain, sockets inherited from the supervisor) of the health listener, web and backend.
 //! * [`accounts`]: OS account lookups ([`accounts::Credentials`]), for the supervisor's
 //!   privilege drop and `pg-init`'s directory ownership.
+//! * [`pgbin`]: where PostgreSQL's binaries are (`PG_BIN` or Debian's newest).
 //! * [`pgerror`]: PostgreSQL error text for every role that talks to PostgreSQL.
 //! * [`sdnotify`]: the sd_notify client: the supervisor to systemd, the servers to the
 //!   supervisor (`READY=1`).
+//! * [`exit`]: the exit codes of every subcommand, one enum.
+//! * [`rt`]: the one tokio runtime builder every role uses.
 //! * [`ledger`]: the ledger check's SQL, shared by the backend and the restore drills.
+//! * [`stack`]: what joins the roles beyond `config.toml` (the `backup` section of
+//!   `/health`); like `main`, it may use every role.
 //!
 //! The four roles (`supervisor`, `postgres`, `backend`, `web`) are siblings: none imports
 //! another. What two of them share lives in a small module of its own (`http`, `accounts`, `pgerror`, `sdnotify`).
@@ -29,10 +34,14 @@
 pub mod accounts;
 pub mod backend;
 pub mod backup;
+pub mod exit;
 pub mod http;
 pub mod ledger;
+pub mod pgbin;
 pub mod pgerror;
 pub mod postgres;
+pub mod rt;
 pub mod sdnotify;
+pub mod stack;
 pub mod supervisor;
 pub mod web;

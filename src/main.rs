@@ -1,14 +1,12 @@
-//! `wms`: command-line dispatch only. Each subcommand lives in its module and returns an
-//! exit code:
+//! `wms`: command-line dispatch only. Each subcommand lives in its module and ends with one
+//! of the exit codes of [`wms::exit::Exit`] (the same four for every subcommand):
 //!
 //! | code | meaning |
 //! |---|---|
 //! | 0 | success (for `supervise`: a requested shutdown completed) |
-//! | 1 | runtime failure (cannot set up signals, sockets, ...) |
-//! | 2 | invalid configuration or command line |
-//!
-//! `wms ctl` adds 3 (the supervisor cannot be reached); `wms probe` exits 1 when the URL
-//! does not answer 2xx.
+//! | 1 | failed at run time (cannot connect, bind, a tool failed, a check found a problem) |
+//! | 2 | invalid configuration or command line; nothing started or changed |
+//! | 3 | a precondition is not met: schema not migrated (`backend`), data would be overwritten (`restore` without `--force`), the supervisor cannot be reached (`ctl`) |
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,12 +14,10 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
+use wms::exit::Exit;
 use wms::supervisor::ctl::CtlCommand;
 use wms::supervisor::{config, ctl, probe, runtime};
 use wms::{backend, backup, postgres, web};
-
-/// Exit code for an invalid config or command line.
-const EXIT_INVALID: u8 = 2;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -184,14 +180,15 @@ fn supervise(path: &Path) -> ExitCode {
         Ok(plan) => plan,
         Err(e) => {
             eprintln!("{e}");
-            return ExitCode::from(EXIT_INVALID);
+            return Exit::Invalid.into();
         }
     };
-    match runtime::run(plan) {
+    let sections = wms::stack::sections(&plan);
+    match runtime::run(plan, sections) {
         Ok(code) => code,
         Err(e @ runtime::RuntimeError::Listen(_)) => {
             eprintln!("{}: {e}", path.display());
-            ExitCode::from(EXIT_INVALID)
+            Exit::Invalid.into()
         }
         Err(e) => {
             tracing::error!("{e}");
@@ -211,7 +208,7 @@ fn check(path: &Path) -> ExitCode {
             eprintln!("{e}");
             let n = e.problems.len();
             eprintln!("invalid: {n} problem{}", if n == 1 { "" } else { "s" });
-            ExitCode::from(EXIT_INVALID)
+            Exit::Invalid.into()
         }
     }
 }

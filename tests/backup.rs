@@ -1085,6 +1085,9 @@ fn the_wal_receiver_is_restarted_and_its_lag_shows_while_it_is_down() {
         (st["wal_lag_bytes"] == json!(0) && st["receiver_streaming"] == json!(true)).then_some(st)
     });
     assert_eq!(st["status"], "ok", "{st}");
+    let (_, h) = health(&layout.health).expect("health");
+    assert_eq!(h["backup"]["status"], "ok", "/health's backup section: {h}");
+    assert!(h["backup"]["last_base_backup"]["at"].is_string(), "{h}");
 
     // Down: the lag is measured from the slot and grows.
     ctl(&layout, "stop", "backup-wal");
@@ -1111,6 +1114,36 @@ fn the_wal_receiver_is_restarted_and_its_lag_shows_while_it_is_down() {
             .any(|p| p.as_str().is_some_and(|p| p.contains("not streaming"))),
         "{later}"
     );
+    // /health shows it too: the section fails, the stack is degraded, the lag grows there
+    // as well; /metrics has the gauges. (503 here because backup-wal is stopped; a failing
+    // section alone keeps the code: see the supervisor's health unit tests.)
+    let seen = wait_for(
+        "/health shows the failing archive",
+        Duration::from_secs(30),
+        || {
+            let h = health(&layout.health)?;
+            (h.1["backup"]["status"] == "failing").then_some(h)
+        },
+    );
+    assert_eq!(seen.1["status"], "degraded", "{}", seen.1);
+    let lag = |h: &Value| h["backup"]["wal_lag_seconds"].as_f64();
+    let l0 = lag(&seen.1).expect("lag seconds in /health");
+    wait_for(
+        "the lag in /health to grow",
+        Duration::from_secs(30),
+        || {
+            let (_, h) = health(&layout.health)?;
+            (lag(&h)? >= l0 + 1.0).then_some(())
+        },
+    );
+    let (_, public) = util::get_json(&layout.health, "/health/public").expect("public");
+    assert_eq!(public["backup"]["status"], "failing", "{public}");
+    assert!(public["backup"].get("problems").is_none(), "{public}");
+    let (_, metrics) = util::http("GET", &layout.health, "/metrics").expect("metrics");
+    for gauge in ["wms_backup_ok 0", "wms_backup_wal_lag_seconds"] {
+        assert!(metrics.contains(gauge), "{gauge} in {metrics}");
+    }
+
     // The human form says the same, and exits 1.
     let out = wms(&layout, &[], &["backup", "status"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
@@ -1125,6 +1158,10 @@ fn the_wal_receiver_is_restarted_and_its_lag_shows_while_it_is_down() {
     wait_for("caught up again", Duration::from_secs(60), || {
         let st = status(&layout, &[], true);
         (st["status"] == "ok").then_some(())
+    });
+    wait_for("/health healthy again", Duration::from_secs(30), || {
+        let (code, h) = health(&layout.health)?;
+        (code == 200 && h["status"] == "healthy" && h["backup"]["status"] == "ok").then_some(())
     });
     report(
         "backup-receiver.txt",

@@ -18,6 +18,8 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 export PGDATA="$W/pgdata" PG_SOCKET_DIR="$W/run" PGPORT=$(port) WMS_RUN_DIR="$W/run" WMS_STATE_DIR="$W/state" WMS_BACKUP_DIR="$W/backup"
 export WMS_HEALTH_LISTEN="127.0.0.1:$(port)" WMS_BACKEND_PORT=$(port) WMS_WEB_PORT=$(port)
 export WMS_WEB_ROOT="$PWD/frontend/dist" POSTGRES_PASSWORD="e2e-$RANDOM$RANDOM"
+# There is no default administrator password: the test sets one (and the browser uses it).
+export WMS_ADMIN_PASSWORD="e2e-admin-$RANDOM$RANDOM"
 artifacts="${E2E_ARTIFACTS:-$target/e2e-artifacts}"
 mkdir -p "$artifacts"
 
@@ -48,7 +50,7 @@ echo "e2e: stack healthy at $base after $SECONDS s"
 
 ctl="$wms ctl --socket $W/run/control.sock"
 status=0
-(cd frontend && E2E_BASE_URL="$base" E2E_ARTIFACTS="$artifacts" \
+(cd frontend && E2E_BASE_URL="$base" E2E_ARTIFACTS="$artifacts" E2E_PASSWORD="$WMS_ADMIN_PASSWORD" \
   E2E_STOP_CMD="$ctl stop backend" E2E_START_CMD="$ctl start backend" \
   npm run --silent e2e) || status=$?
 [ $status = 0 ] || { echo "e2e: failed; stack log in $artifacts/stack.log" >&2; tail -30 "$artifacts/stack.log" >&2; }

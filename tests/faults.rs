@@ -66,63 +66,60 @@ fn wait_backoff(layout: &Layout, name: &str, n: u64) -> Value {
     )
 }
 
+/// The supervisor holds web's and backend's listening sockets (issue 16) and binds them
+/// before anything starts: a taken port is a configuration error that names the service and
+/// the address, at once, and nothing was started. Once the port is free, the stack starts.
 fn port_in_use(name: &str, bind: &str, port: impl Fn(&Layout) -> u16) {
     let layout = Layout::new();
     let port = port(&layout);
     let squatter = TcpListener::bind((bind, port)).expect("take the port first");
-    let sup = layout.start(&[]);
-
-    let h = wait_backoff(&layout, name, 4);
-    assert_eq!(h["status"], "degraded", "{h}");
-    let s = service(&h, name);
-    assert_eq!(s["last_exit"]["code"], 1, "{s}");
+    let mut sup = layout.start(&[]);
+    let status = sup.wait_exit(Duration::from_secs(30));
+    assert_eq!(status.code(), Some(2), "{}", sup.output().join("\n"));
+    let out = sup.output().join("\n");
     assert!(
-        s["next_restart_in_ms"].as_u64().is_some_and(|ms| ms > 0),
-        "{s}"
+        out.contains(name) && out.contains(&format!("{bind}:{port}")) && out.contains("in use"),
+        "the refusal names the service, the address and the cause: {out}"
     );
-    assert_eq!(service(&h, "postgres")["state"], "ready", "{h}");
-    let line = sup.wait_line("Address already in use", Duration::from_secs(1));
     assert!(
-        line.starts_with(name) && line.contains(&format!("cannot listen on {bind}:{port}")),
-        "{line}"
+        !out.contains("starting postgres") && sup.count_lines("database system is ready") == 0,
+        "nothing started: {out}"
     );
-    assert_backoff(&sup, name, 4);
-
-    // The cause goes away: the next scheduled restart succeeds without help.
-    let next = Duration::from_millis(s["next_restart_in_ms"].as_u64().unwrap_or(0));
     drop(squatter);
-    let took = wait_healthy(&layout.health, next + Duration::from_secs(30))
-        .unwrap_or_else(|| panic!("{name} did not recover after the port was freed"));
-    let (_, h) = health(&layout.health).expect("health");
-    assert_eq!(restarts(&h, "postgres"), 0, "{h}");
-    println!(
-        "{name}: port {port} taken: backoff {:?}; healthy {took:?} after freeing it",
-        restart_delays(&sup, name)
-    );
+    let _sup = layout.start(&[]);
+    wait_healthy(&layout.health, BOOT)
+        .unwrap_or_else(|| panic!("{name}: the stack did not start once the port was free"));
 }
 
 #[test]
-fn web_port_in_use_backs_off_says_why_and_recovers_when_freed() {
+fn web_port_in_use_is_refused_at_start_naming_web() {
     port_in_use("web", "0.0.0.0", |l| l.web_port);
 }
 
 #[test]
-fn backend_port_in_use_backs_off_says_why_and_recovers_when_freed() {
+fn backend_port_in_use_is_refused_at_start_naming_backend() {
     port_in_use("backend", "127.0.0.1", |l| l.backend_port);
 }
 
 /// Regression (a gap this suite found): /health reported only `last_exit.code = 1` for a
-/// service that cannot bind its port, the reason being in the log alone. Now `last_output`
-/// carries the service's last line.
+/// service that keeps exiting, the reason being in the log alone. Now `last_output` carries
+/// the service's last line (here: the backend refusing a short SECRET_KEY).
 #[test]
 fn health_says_why_a_service_keeps_exiting() {
     let layout = Layout::new();
-    let squatter = TcpListener::bind(("0.0.0.0", layout.web_port)).expect("take the port");
-    let _sup = layout.start(&[]);
-    let h = wait_backoff(&layout, "web", 2);
-    let text = service(&h, "web").to_string();
-    drop(squatter);
-    assert!(text.contains("Address already in use"), "{text}");
+    let sup = layout.start(&[("SECRET_KEY", "too-short")]);
+    let h = wait_backoff(&layout, "backend", 2);
+    assert_eq!(h["status"], "degraded", "{h}");
+    let s = service(&h, "backend");
+    assert_eq!(s["last_exit"]["code"], 2, "{s}");
+    assert!(
+        s["last_output"]
+            .as_str()
+            .is_some_and(|l| l.contains("SECRET_KEY is 9 bytes long")),
+        "{s}"
+    );
+    assert_eq!(service(&h, "postgres")["state"], "ready", "{h}");
+    assert_backoff(&sup, "backend", 2);
 }
 
 /// Mounts `vol` read-only in the namespace only (the test's view stays writable).

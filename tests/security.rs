@@ -412,3 +412,84 @@ fn a_volume_of_the_previous_version_is_upgraded_in_place() {
         .expect("write after the upgrade");
     assert!(!id.is_empty());
 }
+
+/// A `multipart/form-data` body with one file part.
+fn multipart_file(filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "wms-security-boundary-51c2";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A 5 KB workbook whose one far cell (XFD1048576) once made the reader allocate ~10^10 cells.
+fn far_cell_workbook() -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet().set_name("Сводная").expect("sheet name");
+    ws.write_string(0, 0, "Баркод").expect("write");
+    ws.write_string(1, 0, "4600000000017").expect("write");
+    ws.write_string(1_048_575, 16_383, "x").expect("write");
+    wb.save_to_buffer().expect("xlsx bytes")
+}
+
+#[test]
+fn no_default_password_and_an_import_bomb_through_the_port_restarts_nothing() {
+    let layout = Layout::new();
+    // As a user runs it: no WMS_ADMIN_PASSWORD (empty counts as unset).
+    let sup = healthy_stack(&layout, &[("WMS_ADMIN_PASSWORD", "")]);
+    let login = |password: &str| {
+        Request::new("POST", "/api/auth/login")
+            .json(&serde_json::json!({ "email": proof::api::ADMIN_EMAIL, "password": password }))
+            .send(&layout.web())
+            .expect("login")
+    };
+    for known in ["admin123", proof::api::ADMIN_PASSWORD] {
+        assert_eq!(login(known).status, 401, "{known:?} logs in");
+    }
+    // The generated one is in the log once, and in a 0600 file.
+    let line = sup
+        .output()
+        .into_iter()
+        .find(|l| l.contains("with the generated password"))
+        .expect("the generated password is logged");
+    let password = line
+        .split("with the generated password ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the password in the line")
+        .to_owned();
+    assert!(password.len() >= 20, "{password:?}");
+    let r = login(&password);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let token = r.json()["access_token"].as_str().expect("token").to_owned();
+
+    // The far-cell workbook through :8080: refused, and the backend is the same process.
+    let (_, before) = health(&layout.health).expect("health");
+    let pid = service_host_pid(&sup, &before, "backend").expect("backend pid");
+    let (content_type, body) = multipart_file("far.xlsx", &far_cell_workbook());
+    for _ in 0..3 {
+        let mut req = Request::new("POST", "/api/import/excel")
+            .bearer(&token)
+            .header("Content-Type", content_type.clone())
+            .timeout(Duration::from_secs(30));
+        req.body = Some(body.clone());
+        let r = req.send(&layout.web()).expect("upload");
+        assert_eq!(r.status, 413, "{}", r.text());
+        assert!(
+            r.text().contains("rows"),
+            "the limit is named: {}",
+            r.text()
+        );
+    }
+    let (_, after) = health(&layout.health).expect("health");
+    assert_eq!(after["services"]["backend"]["restarts"], 0, "{after}");
+    assert_eq!(
+        service_host_pid(&sup, &after, "backend"),
+        Some(pid),
+        "the backend is the same process"
+    );
+}

@@ -8,7 +8,7 @@
 // Environment:
 //   E2E_BASE_URL   where the stack serves the SPA, e.g. http://127.0.0.1:8080 (required)
 //   E2E_EMAIL      admin e-mail (default admin@wms.example.com)
-//   E2E_PASSWORD   admin password (default admin123)
+//   E2E_PASSWORD   the administrator's password (required: the stack has no default)
 //   E2E_ARTIFACTS  directory for screenshots (default ./e2e-artifacts)
 //   E2E_STOP_CMD   shell command that stops a service (e.g. "wms ctl stop backend");
 //   E2E_START_CMD  and the one that starts it again. Without both, that step is skipped.
@@ -33,7 +33,8 @@ if (BASE === undefined || BASE === '') {
   process.exit(2);
 }
 const EMAIL = process.env.E2E_EMAIL ?? 'admin@wms.example.com';
-const PASSWORD = process.env.E2E_PASSWORD ?? 'admin123';
+const PASSWORD = process.env.E2E_PASSWORD ?? '';
+if (PASSWORD === '') throw new Error('E2E_PASSWORD is not set (the stack has no default administrator password)');
 const ARTIFACTS = resolve(process.env.E2E_ARTIFACTS ?? 'e2e-artifacts');
 const STOP_CMD = process.env.E2E_STOP_CMD;
 const START_CMD = process.env.E2E_START_CMD;
@@ -771,6 +772,8 @@ await step('status: the stack is healthy', async () => {
   await go('/status');
   await waitForStack('healthy', 60_000);
   await page.getByTestId('state-backend').waitFor();
+  // The stack archives WAL (tests/e2e.sh gives it a backup volume): the backups are current.
+  await page.locator('[data-testid=backup-status][data-status=ok]').waitFor({ timeout: 60_000 });
   await shot('status');
 });
 

@@ -8,10 +8,10 @@
 //! `--password-stdin` — and revokes every token the user holds. Exit codes: 0 done, 1 no such
 //! user or a database failure, 2 invalid input (options, environment, the password read).
 
+use crate::exit::Exit;
 use std::io::{BufRead, Read, Write};
 use std::process::ExitCode;
 
-use super::EXIT_CONFIG;
 use super::auth;
 use super::config::DatabaseArgs;
 use super::db;
@@ -80,7 +80,7 @@ pub fn reset_password(
         Ok(c) => c,
         Err(e) => {
             tracing::error!("{e}");
-            return ExitCode::from(EXIT_CONFIG);
+            return Exit::Invalid.into();
         }
     };
     let (password, generated) = if args.password_stdin {
@@ -88,7 +88,7 @@ pub fn reset_password(
             Ok(p) => (p, false),
             Err(why) => {
                 tracing::error!("the password read from standard input {why}");
-                return ExitCode::from(EXIT_CONFIG);
+                return Exit::Invalid.into();
             }
         }
     } else {

@@ -9,13 +9,13 @@
 //!   forward migrations run as usual. Other Alembic revisions are refused.
 //! * `wms backend` without `--migrate` only checks the recorded version ([`check`]).
 
+use crate::exit::Exit;
 use std::process::ExitCode;
 
 use refinery::Target;
 use thiserror::Error;
 use tokio_postgres::Client;
 
-use super::EXIT_CONFIG;
 use super::config::MigrateArgs;
 use super::db::{self, DbError};
 
@@ -154,7 +154,7 @@ pub fn run(args: MigrateArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             tracing::error!("{e}");
-            return ExitCode::from(EXIT_CONFIG);
+            return Exit::Invalid.into();
         }
     };
     super::block_on(None, async {

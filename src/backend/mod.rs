@@ -67,23 +67,14 @@ use std::process::ExitCode;
 pub use admin::AdminArgs;
 pub use config::{BackendArgs, MigrateArgs};
 
-/// Exit code: the configuration is invalid.
-pub const EXIT_CONFIG: u8 = 2;
-/// Exit code: the database schema does not match this build (run `wms migrate`).
-pub const EXIT_SCHEMA: u8 = 3;
-
 /// Runs `work` to completion on a new tokio runtime: `workers` threads, or (`None`) the
 /// calling thread only. `Err(1)` if the runtime cannot be started.
 fn block_on<T>(workers: Option<usize>, work: impl Future<Output = T>) -> Result<T, ExitCode> {
-    let mut builder = match workers {
-        Some(n) => {
-            let mut b = tokio::runtime::Builder::new_multi_thread();
-            b.worker_threads(n);
-            b
-        }
-        None => tokio::runtime::Builder::new_current_thread(),
+    let runtime = match workers {
+        Some(n) => crate::rt::multi_thread(n),
+        None => crate::rt::current_thread(),
     };
-    match builder.enable_all().build() {
+    match runtime {
         Ok(runtime) => Ok(runtime.block_on(work)),
         Err(e) => {
             tracing::error!("cannot start the runtime: {e}");

@@ -15,6 +15,7 @@
 //! exits 0 either way. The one background task (forgetting expired idempotency keys) is
 //! owned by a guard that aborts it on drop.
 
+use crate::exit::Exit;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,7 +33,6 @@ use super::migrate::{self, SchemaState};
 use super::routes;
 use super::seed;
 use super::state::AppState;
-use super::{EXIT_CONFIG, EXIT_SCHEMA};
 use crate::http::{self, Drain, Limits, Listener};
 
 /// The name of the listening socket the backend takes from the supervisor.
@@ -46,7 +46,7 @@ pub fn run(args: BackendArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => {
             tracing::error!("{e}");
-            return ExitCode::from(EXIT_CONFIG);
+            return Exit::Invalid.into();
         }
     };
     let workers = settings.workers;
@@ -152,7 +152,7 @@ async fn prepare(settings: &Settings) -> Result<Arc<AppState>, ExitCode> {
             "WMS_BUSINESS_TZ: {:?} is not a time zone PostgreSQL knows: {e}",
             settings.business_tz
         );
-        return Err(ExitCode::from(EXIT_CONFIG));
+        return Err(Exit::Invalid.into());
     }
     if settings.migrate {
         match migrate::apply(&mut client).await {
@@ -174,7 +174,7 @@ async fn prepare(settings: &Settings) -> Result<Arc<AppState>, ExitCode> {
                     "the database schema is at {} but this build needs V{known}: run `wms migrate` (or `wms backend --migrate`)",
                     applied.map_or_else(|| "no migration".to_owned(), |v| format!("V{v}"))
                 );
-                return Err(ExitCode::from(EXIT_SCHEMA));
+                return Err(Exit::Precondition.into());
             }
             Err(e) => {
                 tracing::error!("cannot read the schema version: {e}");

@@ -128,31 +128,6 @@ const SUMMARY: &str = "SELECT count(*) AS total_products, \
      LEFT JOIN defect_stocks d ON d.product_id = p.id \
      WHERE NOT p.is_deleted";
 
-/// Products whose balances differ from the sums of their journal rows.
-const LEDGER_MISMATCHES: &str = "WITH ledger AS ( \
-       SELECT product_id, \
-         sum(CASE WHEN operation_type IN ('receipt', 'return_pickup', 'self_purchase', \
-                                          'restoration', 'import_stock', 'stocktake_stock') \
-                  THEN quantity::bigint \
-                  WHEN operation_type IN ('shipment_rc', 'write_off') THEN -quantity::bigint \
-                  ELSE 0 END) AS stock, \
-         sum(CASE WHEN operation_type IN ('receipt_defect', 'return_defect', 'write_off', \
-                                          'import_defect', 'stocktake_defect') THEN quantity::bigint \
-                  WHEN operation_type IN ('restoration', 'utilization') THEN -quantity::bigint \
-                  ELSE 0 END) AS defect \
-       FROM stock_movements GROUP BY product_id) \
-     SELECT p.id AS product_id, p.barcode, p.is_deleted, \
-       COALESCE(s.quantity, 0)::bigint AS stock_quantity, COALESCE(l.stock, 0)::bigint AS stock_ledger, \
-       COALESCE(d.quantity, 0)::bigint AS defect_quantity, COALESCE(l.defect, 0)::bigint AS defect_ledger \
-     FROM products p \
-     LEFT JOIN stocks s ON s.product_id = p.id \
-     LEFT JOIN defect_stocks d ON d.product_id = p.id \
-     LEFT JOIN ledger l ON l.product_id = p.id \
-     WHERE COALESCE(s.quantity, 0) <> COALESCE(l.stock, 0) \
-        OR COALESCE(d.quantity, 0) <> COALESCE(l.defect, 0) \
-     ORDER BY p.barcode, p.id";
-const COUNT_PRODUCTS: &str = "SELECT count(*) FROM products";
-
 /// Largest quantity of one operation (and of any balance).
 pub const QUANTITY_MAX: i64 = i32::MAX as i64;
 
@@ -695,15 +670,7 @@ pub struct LedgerReport {
 /// Compares every product's balances (deleted ones too) with its journal, in one snapshot.
 pub async fn ledger_check(pool: &Pool) -> Result<LedgerReport, ApiError> {
     let mut conn = db::conn(pool).await?;
-    let tx = conn
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await?;
-    let checked: i64 = tx.query_one(COUNT_PRODUCTS, &[]).await?.try_get(0)?;
-    let rows = tx.query(LEDGER_MISMATCHES, &[]).await?;
-    tx.commit().await?;
+    let (checked, rows) = crate::ledger::snapshot(&mut conn).await?;
     let mismatches = rows
         .iter()
         .map(|row| {

@@ -200,9 +200,7 @@ pub async fn connect(
 
 /// A single-threaded runtime for one command.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    crate::rt::current_thread()
 }
 
 #[cfg(test)]

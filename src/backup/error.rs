@@ -1,18 +1,11 @@
 //! The one error type of the backup commands, and its exit code.
 
+use crate::exit::Exit;
 use std::path::{Path, PathBuf};
 
 use super::db::TargetError;
 use super::settings::SettingsError;
 use super::tools::ToolError;
-
-/// Exit code: the command failed (a tool, the server, the disk).
-pub const EXIT_FAILED: u8 = 1;
-/// Exit code: invalid command line or settings.
-pub const EXIT_USAGE: u8 = 2;
-/// Exit code: refused to protect data (restore over data without `--force`, a running
-/// server, nothing suitable to restore).
-pub const EXIT_REFUSED: u8 = 3;
 
 /// Why a backup command failed.
 #[derive(Debug, thiserror::Error)]
@@ -57,12 +50,14 @@ pub enum BackupError {
 
 impl BackupError {
     /// The exit code for this error.
-    pub fn exit_code(&self) -> u8 {
+    /// Refused to protect data (restore over data without `--force`, a running server,
+    /// nothing suitable to restore) is [`Exit::Precondition`].
+    pub fn exit(&self) -> Exit {
         match self {
-            BackupError::Settings(_) | BackupError::Usage(_) => EXIT_USAGE,
-            BackupError::Target(TargetError::Url(_)) => EXIT_USAGE,
-            BackupError::Refused(_) => EXIT_REFUSED,
-            _ => EXIT_FAILED,
+            BackupError::Settings(_) | BackupError::Usage(_) => Exit::Invalid,
+            BackupError::Target(TargetError::Url(_)) => Exit::Invalid,
+            BackupError::Refused(_) => Exit::Precondition,
+            _ => Exit::Failed,
         }
     }
 

@@ -155,7 +155,7 @@ fn finish(result: Result<ExitCode, BackupError>) -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             tracing::error!("{e}");
-            ExitCode::from(e.exit_code())
+            e.exit().into()
         }
     }
 }

@@ -93,7 +93,8 @@ pub fn init(settings: &Settings) -> Result<ExitCode, BackupError> {
     if let Some(a) = &account {
         let meta = std::fs::metadata(dir).map_err(io_err("cannot stat", dir))?;
         if std::os::unix::fs::MetadataExt::uid(&meta) != a.uid {
-            a.chown(dir).map_err(io_err("cannot give to the server's account", dir))?;
+            a.chown(dir)
+                .map_err(io_err("cannot give to the server's account", dir))?;
         }
     }
     info!(

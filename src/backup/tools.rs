@@ -14,20 +14,15 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// Where Debian installs one directory per major version.
-const DEBIAN_ROOT: &str = "/usr/lib/postgresql";
 /// How much of a failed tool's output an error carries.
 const OUTPUT_TAIL: usize = 2000;
 
 /// Why a tool could not be found or run.
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
-    /// `PG_BIN` points somewhere without the tool.
-    #[error("PG_BIN={0} has no postgres binary in it")]
-    NotInPgBin(PathBuf),
-    /// Nothing under /usr/lib/postgresql.
-    #[error("no PostgreSQL found under {DEBIAN_ROOT}/*/bin; install it or set PG_BIN")]
-    NotFound,
+    /// Not found (`PG_BIN` or Debian's directories).
+    #[error(transparent)]
+    Locate(#[from] crate::pgbin::LocateError),
     /// The OS account does not exist.
     #[error("PG_OS_USER: unknown user {0:?}")]
     UnknownAccount(String),
@@ -130,25 +125,7 @@ impl Tools {
     /// `PG_BIN` if set, else the newest `/usr/lib/postgresql/N/bin`; `account` as given by
     /// [`Account::for_tools`].
     pub fn detect(account: Option<Account>) -> Result<Self, ToolError> {
-        if let Some(dir) = std::env::var_os("PG_BIN").filter(|v| !v.is_empty()) {
-            let dir = PathBuf::from(dir);
-            return if dir.join("postgres").is_file() {
-                Ok(Tools { dir, account })
-            } else {
-                Err(ToolError::NotInPgBin(dir))
-            };
-        }
-        let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir(DEBIAN_ROOT)
-            .map_err(|_| ToolError::NotFound)?
-            .filter_map(Result::ok)
-            .filter_map(|e| {
-                let major = e.file_name().to_str()?.parse::<u32>().ok()?;
-                let bin = e.path().join("bin");
-                bin.join("postgres").is_file().then_some((major, bin))
-            })
-            .collect();
-        found.sort();
-        let (_, dir) = found.pop().ok_or(ToolError::NotFound)?;
+        let dir = crate::pgbin::locate()?;
         Ok(Tools { dir, account })
     }
 

@@ -6,16 +6,21 @@
 //! keep-alive connections, a cap on head size; every connection closes lingering (see
 //! [`super::lingering`]). When `shutdown` resolves the listener is dropped (no new
 //! connections are accepted by this process), in-flight requests get `drain_timeout` to
-//! finish, idle connections close at once, and [`serve`] returns how the drain went.
+//! finish, idle keep-alive connections close at once, and [`serve`] returns how the drain
+//! went. A connection accepted just before the shutdown whose first request has not been
+//! read yet is not closed unanswered: it gets [`FIRST_REQUEST_GRACE`] to send it, and that
+//! request is served (a client cannot know that its fresh connection landed on an instance
+//! that is leaving; during a rolling restart it would otherwise see "closed without an
+//! answer").
 
 use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
 use std::sync::Arc;
-use tokio::sync::Semaphore;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::sync::{Notify, Semaphore, watch};
 
 use super::lingering::Lingering;
 use super::listen::{Listener, Peer};
@@ -53,6 +58,10 @@ pub enum Drain {
     TimedOut,
 }
 
+/// At shutdown, how long a connection that has not sent its first request yet may take to
+/// send it (it is served); after that it is closed.
+pub const FIRST_REQUEST_GRACE: Duration = Duration::from_millis(500);
+
 /// Back-off after a failed `accept` (EMFILE and friends), so the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
@@ -74,7 +83,8 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
-    let graceful = GracefulShutdown::new();
+    // `true` once the drain starts; every connection task watches it.
+    let (draining, _) = watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         // The permit first: at the cap, new connections wait in the kernel's backlog.
@@ -96,16 +106,40 @@ where
             },
             () = &mut shutdown => break,
         };
+        let first = FirstRequest::default();
+        let service = first.watch(make_service(peer));
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_timeout)
             .max_buf_size(limits.max_head)
-            .serve_connection(TokioIo::new(Lingering::new(stream)), make_service(peer));
-        let conn = graceful.watch(conn);
+            .serve_connection(TokioIo::new(Lingering::new(stream)), service);
+        let mut drain = draining.subscribe();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!("connection ended: {e}");
-            }
+            tokio::pin!(conn);
+            let ended = tokio::select! {
+                r = conn.as_mut() => Some(r),
+                _ = drain.wait_for(|d| *d) => None,
+            };
+            let result = match ended {
+                Some(r) => r,
+                None => {
+                    if !first.seen() {
+                        // Accepted, nothing read yet: let the client's request arrive.
+                        let arrived = tokio::time::timeout(FIRST_REQUEST_GRACE, first.wait());
+                        tokio::select! {
+                            r = conn.as_mut() => {
+                                drop(permit);
+                                return log_end(r);
+                            }
+                            _ = arrived => {}
+                        }
+                    }
+                    // Finishes the request in flight (if any), then closes.
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            log_end(result);
             // The permit goes with the connection.
             drop(permit);
         });
@@ -113,9 +147,67 @@ where
     // Closing our descriptor: this process accepts nothing more (a socket the supervisor
     // holds stays open for the next instance).
     drop(listener);
-    match tokio::time::timeout(limits.drain_timeout, graceful.shutdown()).await {
-        Ok(()) => Drain::Complete,
+    draining.send_replace(true);
+    // Every connection returns its permit when it ends.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    match tokio::time::timeout(limits.drain_timeout, permits.acquire_many(all)).await {
+        Ok(_) => Drain::Complete,
         Err(_) => Drain::TimedOut,
+    }
+}
+
+fn log_end(result: Result<(), hyper::Error>) {
+    if let Err(e) = result {
+        tracing::debug!("connection ended: {e}");
+    }
+}
+
+/// Whether a connection's first request has reached its service.
+#[derive(Clone, Default)]
+struct FirstRequest(Arc<(AtomicBool, Notify)>);
+
+impl FirstRequest {
+    /// `inner`, noting each call.
+    fn watch<S>(&self, inner: S) -> Noting<S> {
+        Noting {
+            inner,
+            first: self.clone(),
+        }
+    }
+
+    fn seen(&self) -> bool {
+        self.0.0.load(Ordering::Acquire)
+    }
+
+    /// Resolves once a request has reached the service.
+    async fn wait(&self) {
+        let notified = self.0.1.notified();
+        if !self.seen() {
+            notified.await;
+        }
+    }
+}
+
+/// A service that records that a request reached it.
+struct Noting<S> {
+    inner: S,
+    first: FirstRequest,
+}
+
+impl<S, R> hyper::service::Service<R> for Noting<S>
+where
+    S: hyper::service::Service<R>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn call(&self, req: R) -> Self::Future {
+        if !self.first.seen() {
+            self.first.0.0.store(true, Ordering::Release);
+            self.first.0.1.notify_waiters();
+        }
+        self.inner.call(req)
     }
 }
 
@@ -192,5 +284,49 @@ mod tests {
         assert_eq!(idle.read_to_end(&mut rest).await.unwrap(), 0, "idle closed");
         assert_eq!(server.await.unwrap(), Drain::Complete);
         assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    }
+
+    /// A connection accepted before the shutdown whose request comes a moment after it is
+    /// served, not closed unanswered; one that never sends is closed after the grace.
+    #[tokio::test]
+    async fn a_fresh_connection_at_shutdown_gets_its_first_request_served() {
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(
+            Listener::Tcp(tcp),
+            Limits::default(),
+            |_peer| {
+                hyper::service::service_fn(|_req: Request<Incoming>| async move {
+                    Ok::<_, Infallible>(Response::new(http_body_util::Full::new(
+                        bytes::Bytes::from_static(b"served"),
+                    )))
+                })
+            },
+            async {
+                let _ = stop_rx.await;
+            },
+        ));
+        let mut late = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+        // Both accepted, then the shutdown, then the request.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        stop_tx.send(()).unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        late.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        late.read_to_end(&mut answer).await.unwrap();
+        assert!(
+            answer.starts_with(b"HTTP/1.1 200") && answer.ends_with(b"served"),
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
+        let mut rest = Vec::new();
+        let started = std::time::Instant::now();
+        assert_eq!(silent.read_to_end(&mut rest).await.unwrap(), 0, "closed");
+        assert!(started.elapsed() < FIRST_REQUEST_GRACE + Duration::from_secs(2));
+        assert_eq!(server.await.unwrap(), Drain::Complete);
     }
 }

@@ -2,18 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-/// Where Debian installs one directory per major version.
-const DEBIAN_ROOT: &str = "/usr/lib/postgresql";
-
 /// Why no usable server binaries were found.
 #[derive(Debug, thiserror::Error)]
 pub enum BinError {
-    /// `PG_BIN` points somewhere without `postgres` in it.
-    #[error("PG_BIN={0} has no postgres binary in it")]
-    NotInPgBin(PathBuf),
-    /// Nothing under /usr/lib/postgresql.
-    #[error("no PostgreSQL server found under {DEBIAN_ROOT}/*/bin; install one or set PG_BIN")]
-    NotFound,
+    /// Not found (`PG_BIN` or Debian's directories).
+    #[error(transparent)]
+    Locate(#[from] crate::pgbin::LocateError),
     /// `postgres --version` failed or printed something unexpected.
     #[error("cannot tell the version of {path}: {reason}")]
     Version {
@@ -33,28 +27,9 @@ pub struct PgBin {
 impl PgBin {
     /// `PG_BIN` if set, else the newest `/usr/lib/postgresql/N/bin`.
     pub fn detect() -> Result<Self, BinError> {
-        if let Some(dir) = std::env::var_os("PG_BIN").filter(|v| !v.is_empty()) {
-            let dir = PathBuf::from(dir);
-            return if dir.join("postgres").is_file() {
-                Ok(PgBin { dir })
-            } else {
-                Err(BinError::NotInPgBin(dir))
-            };
-        }
-        let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir(DEBIAN_ROOT)
-            .map_err(|_| BinError::NotFound)?
-            .filter_map(Result::ok)
-            .filter_map(|e| {
-                let major = e.file_name().to_str()?.parse::<u32>().ok()?;
-                let bin = e.path().join("bin");
-                bin.join("postgres").is_file().then_some((major, bin))
-            })
-            .collect();
-        found.sort();
-        found
-            .pop()
-            .map(|(_, dir)| PgBin { dir })
-            .ok_or(BinError::NotFound)
+        Ok(PgBin {
+            dir: crate::pgbin::locate()?,
+        })
     }
 
     /// A binary in this directory.

@@ -15,6 +15,7 @@
 //!    database it owns (first boot) and runs the init scripts, hands every object of the
 //!    `public` schema to the role, and is stopped again; then the password file is written.
 
+use crate::exit::Exit;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
@@ -31,8 +32,6 @@ use super::datadir::{self, INIT_PENDING, Verdict};
 use super::settings::{PasswordSource, Settings, SettingsError};
 use crate::accounts::{self, Credentials};
 
-/// Exit code when initialisation failed or was refused.
-pub const EXIT_FAILED: u8 = 1;
 /// Where a generated superuser password is kept, inside PGDATA.
 pub const GENERATED_PASSWORD_FILE: &str = "wms-postgres-password";
 /// Where the application role's password is kept, inside PGDATA (written after the role is
@@ -106,7 +105,7 @@ pub fn run() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("pg-init: {e}");
-            ExitCode::from(EXIT_FAILED)
+            Exit::Failed.into()
         }
     }
 }
@@ -390,10 +389,8 @@ fn set_up_roles(
     is_first_boot: bool,
 ) -> Result<(), InitError> {
     let (app_password, _) = resolve_password(&s.app_password, "WMS_DB_PASSWORD_FILE")?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| InitError::Server(format!("cannot start: {e}")))?;
+    let runtime =
+        crate::rt::current_thread().map_err(|e| InitError::Server(format!("cannot start: {e}")))?;
     let sock = temp_path("wms-pg-init");
     std::fs::create_dir(&sock).map_err(io_err("cannot create", &sock))?;
     std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o700))

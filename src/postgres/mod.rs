@@ -20,6 +20,7 @@ pub mod datadir;
 pub mod init;
 pub mod settings;
 
+use crate::exit::Exit;
 use std::os::unix::process::CommandExt;
 use std::process::ExitCode;
 
@@ -29,7 +30,7 @@ pub fn exec_server(args: &[String]) -> ExitCode {
         Ok(b) => b,
         Err(e) => {
             eprintln!("wms postgres: {e}");
-            return ExitCode::from(init::EXIT_FAILED);
+            return Exit::Failed.into();
         }
     };
     let err = std::process::Command::new(bin.path("postgres"))
@@ -39,5 +40,5 @@ pub fn exec_server(args: &[String]) -> ExitCode {
         "wms postgres: cannot run {}: {err}",
         bin.path("postgres").display()
     );
-    ExitCode::from(init::EXIT_FAILED)
+    Exit::Failed.into()
 }

@@ -10,6 +10,7 @@
 //! Exit codes: 0 done, 1 refused by the supervisor (unknown service, shutting down),
 //! 2 usage error, 3 the supervisor cannot be reached (not running, permission denied).
 
+use crate::exit::Exit;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -20,9 +21,6 @@ use serde::Deserialize;
 
 use super::control::{ErrorKind, WireRequest};
 use super::health::{HealthJson, ServiceJson};
-
-/// Exit code for a usage error.
-pub const EXIT_USAGE: u8 = 2;
 
 /// Why `wms ctl` failed, with its exit code.
 #[derive(Debug, thiserror::Error)]
@@ -42,10 +40,10 @@ pub enum ClientError {
 
 impl ClientError {
     /// `wms ctl` exit codes: 1 refused by the supervisor, 3 supervisor unreachable.
-    pub fn exit_code(&self) -> u8 {
+    pub fn exit(&self) -> Exit {
         match self {
-            ClientError::Refused { .. } => 1,
-            ClientError::Unreachable(_) => 3,
+            ClientError::Refused { .. } => Exit::Failed,
+            ClientError::Unreachable(_) => Exit::Precondition,
         }
     }
 }
@@ -199,6 +197,15 @@ pub fn status_table(health: &HealthJson) -> String {
         health.status,
         humantime::format_duration(Duration::from_secs(health.uptime_s))
     ));
+    for (name, section) in &health.sections {
+        let word = section["status"].as_str().unwrap_or("?");
+        out.push_str(&format!("{name}: {word}"));
+        if let Some(problems) = section["problems"].as_array().filter(|p| !p.is_empty()) {
+            let text: Vec<&str> = problems.iter().filter_map(|p| p.as_str()).collect();
+            out.push_str(&format!(" ({})", text.join("; ")));
+        }
+        out.push('\n');
+    }
     out
 }
 
@@ -261,7 +268,7 @@ pub fn run(socket: &Path, command: CtlCommand) -> ExitCode {
                          systemctl stop, or SIGTERM to its PID."
                     );
                 }
-                return ExitCode::from(EXIT_USAGE);
+                return Exit::Invalid.into();
             };
             WireRequest {
                 command: (*command).to_owned(),
@@ -305,7 +312,7 @@ pub fn run(socket: &Path, command: CtlCommand) -> ExitCode {
         }
         (Err(e), _) => {
             eprintln!("wms ctl: {e}");
-            ExitCode::from(e.exit_code())
+            e.exit().into()
         }
     }
 }

@@ -30,6 +30,51 @@ const MAX_CONNECTIONS: usize = 1024;
 /// A client must send its request headers within this time.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A part of `/health` that is not a service: something beside the supervisor reports it
+/// (the backup volume's status), read when a request asks. The supervisor knows no more of
+/// it than this; `main` decides which sections a stack has.
+pub trait Section: Send + Sync + std::fmt::Debug {
+    /// The key in `/health` (`backup`).
+    fn name(&self) -> &str;
+    /// The section as of now.
+    fn report(&self) -> SectionReport;
+}
+
+/// What a [`Section`] reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SectionReport {
+    /// False turns a `healthy` aggregate into `degraded` (the HTTP code stays: a section
+    /// does not make the stack unready).
+    pub is_ok: bool,
+    /// The full section (loopback `/health`, `wms ctl status`).
+    pub detail: serde_json::Value,
+    /// What anyone may see (`/health/public`).
+    pub public: serde_json::Value,
+    /// Prometheus text appended to `/metrics`.
+    pub metrics: String,
+}
+
+/// The sections of this stack.
+pub type Sections = Arc<Vec<Box<dyn Section>>>;
+
+/// Every section's report, by name, now.
+pub fn reports(sections: &[Box<dyn Section>]) -> Vec<(String, SectionReport)> {
+    sections
+        .iter()
+        .map(|s| (s.name().to_owned(), s.report()))
+        .collect()
+}
+
+/// The aggregate word: the engine's, except that a healthy stack with a failing section is
+/// `degraded`.
+fn aggregate(snap: &Snapshot, reports: &[(String, SectionReport)]) -> String {
+    if snap.is_healthy() && reports.iter().any(|(_, r)| !r.is_ok) {
+        "degraded".to_owned()
+    } else {
+        snap.status.as_str().to_owned()
+    }
+}
+
 /// `/health`'s body. Also what `wms ctl` reads back, hence `Deserialize`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HealthJson {
@@ -39,6 +84,9 @@ pub struct HealthJson {
     pub uptime_s: u64,
     /// Per service, in start order.
     pub services: IndexMap<String, ServiceJson>,
+    /// The sections ([`Section`]), by name, beside `services`.
+    #[serde(flatten, default)]
+    pub sections: IndexMap<String, serde_json::Value>,
 }
 
 /// One service in `/health`.
@@ -114,11 +162,12 @@ fn wall_clock(at: Instant, now: Instant, wall_now: SystemTime) -> SystemTime {
 pub fn health_json(
     snap: &Snapshot,
     tails: &Tails,
+    reports: &[(String, SectionReport)],
     now: Instant,
     wall_now: SystemTime,
 ) -> HealthJson {
     HealthJson {
-        status: snap.status.as_str().to_owned(),
+        status: aggregate(snap, reports),
         uptime_s: now.saturating_duration_since(snap.started_at).as_secs(),
         services: snap
             .services
@@ -128,6 +177,10 @@ pub fn health_json(
                 json.last_output = tails.get(s.name.as_str());
                 (s.name.to_string(), json)
             })
+            .collect(),
+        sections: reports
+            .iter()
+            .map(|(name, r)| (name.clone(), r.detail.clone()))
             .collect(),
     }
 }
@@ -176,9 +229,15 @@ fn service_json(s: &ServiceSnapshot, now: Instant, wall_now: SystemTime) -> Serv
 }
 
 /// `/health` as JSON text.
-pub fn render_json(snap: &Snapshot, tails: &Tails, now: Instant, wall_now: SystemTime) -> String {
+pub fn render_json(
+    snap: &Snapshot,
+    tails: &Tails,
+    reports: &[(String, SectionReport)],
+    now: Instant,
+    wall_now: SystemTime,
+) -> String {
     // Serialising plain structs, strings and numbers cannot fail.
-    serde_json::to_string(&health_json(snap, tails, now, wall_now)).unwrap_or_default()
+    serde_json::to_string(&health_json(snap, tails, reports, now, wall_now)).unwrap_or_default()
 }
 
 /// The public view (`/health/public`, what `wms web` shows anyone on the published port):
@@ -192,6 +251,9 @@ pub struct PublicHealthJson {
     pub uptime_s: u64,
     /// Per service, in start order.
     pub services: IndexMap<String, PublicServiceJson>,
+    /// The public part of each section, by name.
+    #[serde(flatten, default)]
+    pub sections: IndexMap<String, serde_json::Value>,
 }
 
 /// One service in the public view.
@@ -208,9 +270,13 @@ pub struct PublicServiceJson {
 }
 
 /// The public view as JSON text.
-pub fn render_public_json(snap: &Snapshot, now: Instant) -> String {
+pub fn render_public_json(
+    snap: &Snapshot,
+    reports: &[(String, SectionReport)],
+    now: Instant,
+) -> String {
     let doc = PublicHealthJson {
-        status: snap.status.as_str().to_owned(),
+        status: aggregate(snap, reports),
         uptime_s: now.saturating_duration_since(snap.started_at).as_secs(),
         services: snap
             .services
@@ -225,6 +291,10 @@ pub fn render_public_json(snap: &Snapshot, now: Instant) -> String {
                 (s.name.to_string(), json)
             })
             .collect(),
+        sections: reports
+            .iter()
+            .map(|(name, r)| (name.clone(), r.public.clone()))
+            .collect(),
     };
     serde_json::to_string(&doc).unwrap_or_default()
 }
@@ -237,13 +307,22 @@ pub struct Status {
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     /// Last output lines.
     pub tails: Arc<Tails>,
+    /// The stack's sections beside its services.
+    pub sections: Sections,
 }
 
 impl Status {
     /// `/health` as JSON text, now.
     pub fn render(&self) -> String {
         let snap = Arc::clone(&self.snapshots.borrow());
-        render_json(&snap, &self.tails, Instant::now(), SystemTime::now())
+        let reports = reports(&self.sections);
+        render_json(
+            &snap,
+            &self.tails,
+            &reports,
+            Instant::now(),
+            SystemTime::now(),
+        )
     }
 }
 
@@ -261,7 +340,11 @@ const ALL_STATES: [State; 10] = [
 ];
 
 /// `/metrics` in the Prometheus text exposition format (version 0.0.4).
-pub fn render_metrics(snap: &Snapshot, now: Instant) -> String {
+pub fn render_metrics(
+    snap: &Snapshot,
+    reports: &[(String, SectionReport)],
+    now: Instant,
+) -> String {
     let mut out = String::with_capacity(2048);
     let mut family =
         |name: &str, kind: &str, help: &str, rows: &mut dyn Iterator<Item = (String, String)>| {
@@ -347,6 +430,9 @@ pub fn render_metrics(snap: &Snapshot, now: Instant) -> String {
             "1".to_owned(),
         )),
     );
+    for (_, r) in reports {
+        out.push_str(&r.metrics);
+    }
     out
 }
 
@@ -379,7 +465,13 @@ fn respond(
 }
 
 /// Answers one request from the latest snapshot.
-pub fn answer(method: &Method, path: &str, snap: &Snapshot, tails: &Tails) -> Response<Body> {
+pub fn answer(
+    method: &Method,
+    path: &str,
+    snap: &Snapshot,
+    tails: &Tails,
+    sections: &[Box<dyn Section>],
+) -> Response<Body> {
     let is_head = method == Method::HEAD;
     if method != Method::GET && !is_head {
         let mut r = respond(
@@ -393,17 +485,18 @@ pub fn answer(method: &Method, path: &str, snap: &Snapshot, tails: &Tails) -> Re
         return r;
     }
     let now = Instant::now();
+    let reports = || reports(sections);
     match path {
         "/health" | "/health/" => respond(
             status_code(snap),
             "application/json",
-            render_json(snap, tails, now, SystemTime::now()),
+            render_json(snap, tails, &reports(), now, SystemTime::now()),
             is_head,
         ),
         "/health/public" => respond(
             status_code(snap),
             "application/json",
-            render_public_json(snap, now),
+            render_public_json(snap, &reports(), now),
             is_head,
         ),
         "/health/live" => respond(
@@ -421,7 +514,7 @@ pub fn answer(method: &Method, path: &str, snap: &Snapshot, tails: &Tails) -> Re
         "/metrics" => respond(
             StatusCode::OK,
             "text/plain; version=0.0.4; charset=utf-8",
-            render_metrics(snap, now),
+            render_metrics(snap, &reports(), now),
             is_head,
         ),
         _ => respond(
@@ -448,10 +541,7 @@ pub fn spawn_server(
     std::thread::Builder::new()
         .name("health".into())
         .spawn(move || {
-            let rt = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
+            let rt = match crate::rt::current_thread() {
                 Ok(rt) => rt,
                 Err(e) => {
                     tracing::error!("health server: cannot start its runtime: {e}");
@@ -483,7 +573,13 @@ pub async fn serve(listener: TcpListener, status: Status) {
         let status = status.clone();
         hyper::service::service_fn(move |req: Request<Incoming>| {
             let snap = Arc::clone(&status.snapshots.borrow());
-            let response = answer(req.method(), req.uri().path(), &snap, &status.tails);
+            let response = answer(
+                req.method(),
+                req.uri().path(),
+                &snap,
+                &status.tails,
+                &status.sections,
+            );
             async move { Ok::<_, Infallible>(response) }
         })
     };
@@ -538,7 +634,7 @@ mod tests {
         let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let tails = Tails::default();
         tails.record("postgres", "FATAL: could not bind");
-        let text = render_json(&snap(now), &tails, now, wall);
+        let text = render_json(&snap(now), &tails, &[], now, wall);
         let json: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(json["status"], "degraded");
         assert_eq!(json["uptime_s"], 100);
@@ -580,7 +676,7 @@ mod tests {
         let now = Instant::now();
         let tails = Tails::default();
         tails.record("postgres", "password=hunter2");
-        let text = render_public_json(&snap(now), now);
+        let text = render_public_json(&snap(now), &[], now);
         assert!(!text.contains("hunter2") && !text.contains("connection refused"));
         let json: serde_json::Value = serde_json::from_str(&text).unwrap();
         let web = json["services"]["web"].as_object().unwrap();
@@ -588,8 +684,72 @@ mod tests {
         assert_eq!(keys, ["oneshot", "restarts", "state", "uptime_s"]);
         assert_eq!(json["services"]["postgres"]["restarts"], 2);
         assert_eq!(json["services"]["web"]["uptime_s"], 65);
-        let r = answer(&Method::GET, "/health/public", &snap(now), &tails);
+        let r = answer(&Method::GET, "/health/public", &snap(now), &tails, &[]);
         assert_eq!(r.status(), 503);
+    }
+
+    /// A section that reports what it was given.
+    #[derive(Debug)]
+    struct Fixed(bool);
+
+    impl Section for Fixed {
+        fn name(&self) -> &str {
+            "backup"
+        }
+        fn report(&self) -> SectionReport {
+            SectionReport {
+                is_ok: self.0,
+                detail: serde_json::json!({ "status": "x", "problems": ["secret path"] }),
+                public: serde_json::json!({ "status": "x" }),
+                metrics: "wms_backup_ok 0\n".to_owned(),
+            }
+        }
+    }
+
+    #[test]
+    fn a_failing_section_turns_healthy_into_degraded_but_keeps_the_code() {
+        let now = Instant::now();
+        let t = Tails::default();
+        let mut s = snap(now);
+        s.status = Overall::Healthy;
+        for svc in &mut s.services {
+            svc.state = State::Ready;
+        }
+        let failing: Vec<Box<dyn Section>> = vec![Box::new(Fixed(false))];
+        let ok: Vec<Box<dyn Section>> = vec![Box::new(Fixed(true))];
+        let status = |sections: &[Box<dyn Section>], path: &str| {
+            let reports = reports(sections);
+            let text = if path == "/health" {
+                render_json(&s, &t, &reports, now, SystemTime::now())
+            } else {
+                render_public_json(&s, &reports, now)
+            };
+            serde_json::from_str::<serde_json::Value>(&text).unwrap()
+        };
+        for path in ["/health", "/health/public"] {
+            assert_eq!(status(&ok, path)["status"], "healthy", "{path}");
+            let doc = status(&failing, path);
+            assert_eq!(doc["status"], "degraded", "{path}");
+            assert_eq!(doc["backup"]["status"], "x", "{path}");
+        }
+        assert!(status(&failing, "/health")["backup"]["problems"].is_array());
+        assert!(status(&failing, "/health/public")["backup"]["problems"].is_null());
+        assert_eq!(
+            answer(&Method::GET, "/health", &s, &t, &failing).status(),
+            200
+        );
+        let text = render_metrics(&s, &reports(&failing), now);
+        assert!(text.ends_with("wms_backup_ok 0\n"), "{text}");
+        // wms ctl reads the document back, sections included.
+        let doc: HealthJson = serde_json::from_str(&render_json(
+            &s,
+            &t,
+            &reports(&failing),
+            now,
+            SystemTime::now(),
+        ))
+        .unwrap();
+        assert_eq!(doc.sections["backup"]["status"], "x");
     }
 
     #[test]
@@ -597,14 +757,20 @@ mod tests {
         let now = Instant::now();
         let t = Tails::default();
         let mut s = snap(now);
-        assert_eq!(answer(&Method::GET, "/health", &s, &t).status(), 503);
-        assert_eq!(answer(&Method::GET, "/health/ready", &s, &t).status(), 503);
-        assert_eq!(answer(&Method::GET, "/health/live", &s, &t).status(), 200);
+        assert_eq!(answer(&Method::GET, "/health", &s, &t, &[]).status(), 503);
+        assert_eq!(
+            answer(&Method::GET, "/health/ready", &s, &t, &[]).status(),
+            503
+        );
+        assert_eq!(
+            answer(&Method::GET, "/health/live", &s, &t, &[]).status(),
+            200
+        );
         s.status = Overall::Healthy;
-        assert_eq!(answer(&Method::GET, "/health", &s, &t).status(), 200);
-        assert_eq!(answer(&Method::HEAD, "/health", &s, &t).status(), 200);
-        assert_eq!(answer(&Method::GET, "/nope", &s, &t).status(), 404);
-        let r = answer(&Method::POST, "/health", &s, &t);
+        assert_eq!(answer(&Method::GET, "/health", &s, &t, &[]).status(), 200);
+        assert_eq!(answer(&Method::HEAD, "/health", &s, &t, &[]).status(), 200);
+        assert_eq!(answer(&Method::GET, "/nope", &s, &t, &[]).status(), 404);
+        let r = answer(&Method::POST, "/health", &s, &t, &[]);
         assert_eq!(r.status(), 405);
         assert_eq!(r.headers()[header::ALLOW], "GET, HEAD");
     }
@@ -612,7 +778,7 @@ mod tests {
     #[test]
     fn metrics_lines() {
         let now = Instant::now();
-        let text = render_metrics(&snap(now), now);
+        let text = render_metrics(&snap(now), &[], now);
         for line in [
             "wms_service_up{service=\"web\"} 1",
             "wms_service_up{service=\"postgres\"} 0",

@@ -5,6 +5,7 @@
 //! "exited with code 1: <last output line>", "timed out after 2s"). Probes never sleep or
 //! retry: the engine decides when the next one runs.
 
+use crate::exit::Exit;
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
@@ -267,13 +268,10 @@ pub fn run_cli(url: &str, timeout: Duration) -> std::process::ExitCode {
         Ok(t) => t,
         Err(e) => {
             eprintln!("wms probe: {e}");
-            return std::process::ExitCode::from(2);
+            return Exit::Invalid.into();
         }
     };
-    let outcome = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let outcome = match crate::rt::current_thread() {
         Ok(rt) => rt.block_on(http(&target, timeout)),
         Err(e) => {
             eprintln!("wms probe: cannot start: {e}");

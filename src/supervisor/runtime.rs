@@ -64,13 +64,11 @@ fn setup(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> RuntimeError
 }
 
 /// Runs the plan until a requested shutdown completes. Returns exit code 0 then.
-pub fn run(plan: Plan) -> Result<ExitCode, RuntimeError> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(setup("the async runtime"))?;
+/// `sections` are shown in `/health` beside the services.
+pub fn run(plan: Plan, sections: health::Sections) -> Result<ExitCode, RuntimeError> {
+    let rt = crate::rt::current_thread().map_err(setup("the async runtime"))?;
     rt.block_on(async {
-        let shell = Shell::new(plan)?;
+        let shell = Shell::new(plan, sections)?;
         Ok(shell.run().await)
     })
 }
@@ -115,7 +113,7 @@ struct Shell {
 }
 
 impl Shell {
-    fn new(plan: Plan) -> Result<Self, RuntimeError> {
+    fn new(plan: Plan, sections: health::Sections) -> Result<Self, RuntimeError> {
         become_subreaper();
         let signals = Signals::new(
             SHUTDOWN_SIGNALS
@@ -154,6 +152,7 @@ impl Shell {
         let status = health::Status {
             snapshots: snapshot_rx,
             tails: Arc::clone(&tails),
+            sections,
         };
 
         let control_listener = control::bind(&settings.control_socket).map_err(setup(format!(

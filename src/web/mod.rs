@@ -19,6 +19,7 @@ pub mod respond;
 pub mod server;
 pub mod site;
 
+use crate::exit::Exit;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,7 +64,7 @@ pub fn run(args: WebArgs) -> ExitCode {
             "wms web: --api must be an http://host:port URL, got {}",
             args.api
         );
-        return ExitCode::from(2);
+        return Exit::Invalid.into();
     }
     let site = match site::Site::load(&args.root) {
         Ok(s) => s,
@@ -73,11 +74,7 @@ pub fn run(args: WebArgs) -> ExitCode {
         }
     };
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(threads)
-        .enable_all()
-        .build()
-    {
+    let rt = match crate::rt::multi_thread(threads) {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!("cannot start the runtime: {e}");

@@ -360,8 +360,21 @@ export interface ServiceHealth {
   waiting_for?: { service: string; condition: string }[];
 }
 
+/**
+ * The continuous backups (present when the stack archives WAL). Anyone sees the verdict and
+ * the times; `problems` comes only to an administrator's token.
+ */
+export interface BackupHealth {
+  status: 'ok' | 'failing' | 'off';
+  last_base_backup_at?: Timestamp | null;
+  wal_lag_seconds?: number | null;
+  last_drill_ok?: boolean | null;
+  problems?: string[];
+}
+
 export interface StackHealth {
   status: StackStatus;
   uptime_s: number;
   services: Record<string, ServiceHealth>;
+  backup?: BackupHealth;
 }

@@ -6,9 +6,9 @@
 import { Alert, Badge, Card, Descriptions, Space, Table, Tag, Typography } from 'antd';
 import { QueryError } from '@/components/QueryError';
 import { errorText, useI18n, type Translate } from '@/lib/i18n/i18n';
-import { formatDuration } from '@/lib/i18n/format';
+import { formatDateTime, formatDuration } from '@/lib/i18n/format';
 import { TAG } from '@/lib/colors';
-import type { ServiceExit, ServiceHealth, ServiceState, StackStatus } from '@/types/api';
+import type { BackupHealth, ServiceExit, ServiceHealth, ServiceState, StackStatus } from '@/types/api';
 import { HEALTH_REFRESH_MS, useHealth } from '../api/get-health';
 
 const STACK_COLORS: Record<StackStatus, string> = {
@@ -30,6 +30,41 @@ const STATE_COLORS: Record<ServiceState, string> = {
   completed: TAG.cyan,
   failed: TAG.red,
 };
+
+const BACKUP_COLORS: Record<BackupHealth['status'], string> = {
+  ok: TAG.green,
+  failing: TAG.red,
+  off: TAG.grey,
+};
+
+/** One line on the backups: verdict, newest base backup, archive lag, last drill, problems. */
+function BackupSummary({ backup }: { backup: BackupHealth }) {
+  const { t, lang } = useI18n();
+  const facts: string[] = [];
+  if (backup.status !== 'off') {
+    facts.push(
+      backup.last_base_backup_at
+        ? t('status.backup.lastBase', { at: formatDateTime(backup.last_base_backup_at, lang) })
+        : t('status.backup.noBase'),
+    );
+    if (backup.wal_lag_seconds != null) facts.push(t('status.backup.lag', { s: Math.round(backup.wal_lag_seconds) }));
+    if (backup.last_drill_ok != null)
+      facts.push(t(backup.last_drill_ok ? 'status.backup.drillOk' : 'status.backup.drillFailed'));
+  }
+  return (
+    <Space direction="vertical" size={0}>
+      <Space size={4} wrap>
+        <Tag color={BACKUP_COLORS[backup.status] ?? TAG.grey} data-testid="backup-status" data-status={backup.status}>
+          {t(`status.backup.${backup.status}`)}
+        </Tag>
+        <Typography.Text type="secondary">{facts.join(' · ')}</Typography.Text>
+      </Space>
+      {(backup.problems ?? []).map((p) => (
+        <Badge key={p} status="error" text={p} />
+      ))}
+    </Space>
+  );
+}
 
 interface Row extends ServiceHealth {
   name: string;
@@ -74,6 +109,11 @@ export function SystemStatus() {
             </Tag>
           </Descriptions.Item>
           <Descriptions.Item label={t('status.uptime')}>{formatDuration(data.uptime_s, t)}</Descriptions.Item>
+          {data.backup !== undefined && (
+            <Descriptions.Item label={t('status.backup')} span={2}>
+              <BackupSummary backup={data.backup} />
+            </Descriptions.Item>
+          )}
         </Descriptions>
       )}
       <Table<Row>
