@@ -9,7 +9,8 @@
 //! such a range, it sends that part with `sendfile(2)` from the memfd at the matching
 //! offset: the kernel passes page references to the socket instead of copying the bytes
 //! from our memory (what nginx does with `sendfile on`). The response head before it goes
-//! out with `MSG_MORE` in the same call, so head and body leave in full segments.
+//! out with `MSG_MORE` in the same call, and the socket is corked (TCP_CORK) until the body's
+//! last byte is handed over, so head and body leave in full segments.
 //!
 //! Owns: the registry of sealed regions and the two system calls. Must not: look at HTTP, or
 //! send a slice it did not register (any other slice is written the ordinary way). The
@@ -27,6 +28,9 @@ use bytes::Bytes;
 /// Slices shorter than this are written the ordinary way (copying is cheaper than the
 /// look-up and the extra system call); also the size from which [`seal`] is worth it.
 pub const MIN_SENDFILE: usize = 32 * 1024;
+
+/// Bodies from this size on are sent with the socket corked (see [`send`]).
+const MIN_CORK: usize = 256 * 1024;
 
 /// One sealed mapping: where it is in our address space and the memfd behind it.
 #[derive(Clone, Copy)]
@@ -209,6 +213,13 @@ pub fn plan(bufs: &[io::IoSlice<'_>]) -> Option<(usize, Source)> {
 pub fn send(sock: RawFd, bufs: &[io::IoSlice<'_>], k: usize, source: Source) -> io::Result<usize> {
     let mut written = 0;
     if k > 0 {
+        // A large response starts: cork the socket (as nginx's tcp_nopush), so that the
+        // body, sent in as many calls as the send buffer takes, leaves in full segments;
+        // uncorked when its last byte is handed over. Not a TCP socket (unix): nothing to
+        // cork. Smaller bodies usually go in one call: the two extra calls would cost more.
+        if bufs[k].len() >= MIN_CORK {
+            cork(sock, true);
+        }
         let head = &bufs[..k];
         let head_len: usize = head.iter().map(|b| b.len()).sum();
         // SAFETY: a zeroed msghdr pointing at `head`'s iovecs (IoSlice is an iovec on
@@ -243,7 +254,25 @@ pub fn send(sock: RawFd, bufs: &[io::IoSlice<'_>], k: usize, source: Source) -> 
         // The head went out: report it; the error (or WouldBlock) comes back next call.
         return if written > 0 { Ok(written) } else { Err(e) };
     }
+    if n as usize == bufs[k].len() && (k > 0 && bufs[k].len() >= MIN_CORK || k == 0) {
+        cork(sock, false);
+    }
     Ok(written + n as usize)
+}
+
+/// Sets or clears TCP_CORK; errors (a unix socket) are of no consequence.
+fn cork(sock: RawFd, on: bool) {
+    let v: libc::c_int = on.into();
+    // SAFETY: setsockopt with a pointer to a live c_int and its size.
+    unsafe {
+        libc::setsockopt(
+            sock,
+            libc::IPPROTO_TCP,
+            libc::TCP_CORK,
+            (&v as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
 }
 
 #[cfg(test)]
