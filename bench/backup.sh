@@ -236,6 +236,9 @@ SQL
       -d '{"email":"admin@wms.example.com","password":"admin123"}' \
       "http://127.0.0.1:$bp/api/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   }
+  # The volumes exist, as the image ships them (backup-init, keeping only CHOWN, cannot
+  # create a directory inside $W, which belongs to postgres).
+  mkdir -p "$W/api-async" "$W/api-sync"
   boot_stack off off false
   boot_stack async "$W/api-async" false
   boot_stack sync "$W/api-sync" true

@@ -202,7 +202,10 @@ awk '$1 != 1 && $6 != "tr" && $6 != "awk" && NF >= 6 && ($3 != "0000000000000000
      END {if (bad) {printf "capabilities or no_new_privs left:\n%s", bad; exit 1}}' "$W/procs.txt" \
   || fail "a service keeps capabilities or may gain privileges"
 web_pid=$(awk '/wms web/ {print $1; exit}' "$W/procs.txt")
-podman exec wms-ct sh -c "tr '\0' '\n' < /proc/$web_pid/environ" > "$W/web.env"
+# As web's own account: root in this container has no CAP_SYS_PTRACE, which reading
+# another account's environ needs.
+podman exec --user wms-web wms-ct sh -c "tr '\0' '\n' < /proc/$web_pid/environ" > "$W/web.env" \
+  || fail "cannot read web's environment"
 if grep -E '^(SECRET_KEY|POSTGRES_PASSWORD|WMS_ADMIN_PASSWORD|DATABASE_PASSWORD|DATABASE_URL)=' "$W/web.env"; then
   fail "web's environment holds a secret"
 fi
@@ -274,6 +277,7 @@ id -u "$ROOTLESS" >/dev/null 2>&1 && fail "the account $ROOTLESS exists already 
 useradd --no-create-home --home-dir "$W/rootless-home" --shell /usr/sbin/nologin "$ROOTLESS"
 grep -q "^$ROOTLESS:" /etc/subuid || usermod --add-subuids 200000-265535 --add-subgids 200000-265535 "$ROOTLESS"
 mkdir -p "$W/rootless-home" "$W/rootless-run"
+chmod 711 "$W"   # mktemp made it 0700: the account must reach its home inside
 chown "$ROOTLESS" "$W/rootless-home" "$W/rootless-run"; chmod 700 "$W/rootless-run"
 rl() { runuser -u "$ROOTLESS" -- env -C "$W/rootless-home" XDG_RUNTIME_DIR="$W/rootless-run" HOME="$W/rootless-home" \
   PODMAN_IGNORE_CGROUPSV1_WARNING=1 podman "$@"; }
