@@ -44,7 +44,11 @@ def http_ok(url):
 def main():
     pg_bin, wms, pgdata, sock, pgport, be_port, web_port, web_root = sys.argv[1:9]
     as_pg = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"] if os.geteuid() == 0 else []
-    db = f"host={sock} port={pgport} user=postgres dbname=wms"
+    # pg-init's pg_hba.conf admits the postgres role on the socket by peer only (the OS user
+    # postgres): migrate and the backend, run by hand here, log in over TCP with the password
+    # pg-init set (POSTGRES_PASSWORD, as bench/startup.sh exports it).
+    password = os.environ.get("POSTGRES_PASSWORD", "")
+    db = f"host=127.0.0.1 port={pgport} user=postgres password={password} dbname=wms"
     env = dict(os.environ, DATABASE_URL=db, WMS_LOG="warn")
     procs, times = [], []
     try:

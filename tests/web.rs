@@ -33,6 +33,20 @@ struct Stack {
     _backend: Option<Proc>,
 }
 
+/// A bundle large enough to go out by sendfile (identity from the file, gzip from a memfd),
+/// and poorly compressible so that its gzip variant is large too.
+fn big_js() -> String {
+    let mut x: u32 = 0x9e37_79b9;
+    let mut out = String::with_capacity(600_000);
+    while out.len() < 600_000 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        out.push_str(&format!("var v{x:x}={};\n", x % 1000));
+    }
+    out
+}
+
 const APP_JS: &str = "export function hello(){return 'hello from the app';}\n";
 
 fn site(root: &Path) {
@@ -53,6 +67,7 @@ fn site(root: &Path) {
         "<svg xmlns='http://www.w3.org/2000/svg'/>".repeat(20),
     )
     .unwrap();
+    std::fs::write(root.join("assets/big-5e.js"), big_js()).unwrap();
     std::fs::write(root.join("favicon.ico"), [0u8; 300]).unwrap();
     std::fs::write(root.join("assets/photo-9c.png"), [7u8; 4000]).unwrap();
     std::fs::write(root.join(".env"), "SECRET=1").unwrap();
@@ -553,4 +568,69 @@ fn sigterm_lets_in_flight_requests_finish_then_exits_0() {
     });
     assert!(status.success(), "{status:?}");
     assert!(TcpStream::connect(&s.addr).is_err(), "no longer listening");
+}
+
+/// Large bodies (sent by sendfile from the file or a sealed memfd): exact bytes, identity and
+/// gzip, several responses in a row on one keep-alive connection, HEAD without a body.
+#[test]
+fn large_static_bodies_are_exact_on_a_keep_alive_connection() {
+    let s = start(false);
+    let want = big_js();
+    let one = |coding: &str| {
+        format!("GET /assets/big-5e.js HTTP/1.1\r\nHost: x\r\nAccept-Encoding: {coding}\r\n\r\n")
+    };
+    let request = format!(
+        "{}{}{}HEAD /assets/big-5e.js HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        one("identity"),
+        one("gzip"),
+        one("identity")
+    );
+    let mut stream = TcpStream::connect(&s.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut buf = Vec::new();
+    stream.read_to_end(&mut buf).unwrap();
+    let mut rest = &buf[..];
+    let mut next = |expect_body: bool| {
+        let split = rest
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("a response head");
+        let head = String::from_utf8_lossy(&rest[..split]).to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 200"), "{head}");
+        let len: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .expect("content-length")
+            .trim()
+            .parse()
+            .unwrap();
+        let body_len = if expect_body { len } else { 0 };
+        let body = rest[split + 4..split + 4 + body_len].to_vec();
+        rest = &rest[split + 4 + body_len..];
+        (head, len, body)
+    };
+    let (_, len, body) = next(true);
+    assert_eq!(len, want.len());
+    assert!(body == want.as_bytes(), "identity body differs");
+    let (head, len, gz) = next(true);
+    assert!(head.contains("content-encoding: gzip"), "{head}");
+    assert_eq!(gz.len(), len);
+    assert!(len > 64 * 1024, "the gzip variant is large too: {len}");
+    let mut decoded = Vec::new();
+    flate2::read::GzDecoder::new(gz.as_slice())
+        .read_to_end(&mut decoded)
+        .unwrap();
+    assert!(decoded == want.as_bytes(), "gzip body differs");
+    let (_, _, body) = next(true);
+    assert!(body == want.as_bytes(), "second identity body differs");
+    let (_, len, _) = next(false);
+    assert_eq!(len, want.len(), "HEAD announces the length");
+    assert!(
+        rest.is_empty(),
+        "nothing after the HEAD response: {} bytes",
+        rest.len()
+    );
 }

@@ -28,6 +28,19 @@ const LIST: &str = "SELECT p.barcode, p.gtin, p.seller_sku, p.size, p.brand, p.c
      LEFT JOIN stocks s ON s.product_id = p.id \
      LEFT JOIN defect_stocks d ON d.product_id = p.id \
      WHERE NOT p.is_deleted";
+/// The paged list. The balances are scalar subqueries, not joins: a page's statement is
+/// prepared once per connection and PostgreSQL soon switches it to a generic plan, in which
+/// `LIMIT $n OFFSET $m` are unknown (estimated at a tenth of the table); with joins that plan
+/// hashes every product's balances before sorting (1.3 ms at 1,000 products, growing with
+/// the table), while subqueries are evaluated only for the rows the page returns, after the
+/// index-ordered scan (0.06 ms). The export keeps the joins ([`LIST`]): it reads every row.
+const LIST_PAGE: &str = "SELECT p.barcode, p.gtin, p.seller_sku, p.size, p.brand, p.color, p.id, \
+     p.created_at, p.updated_at, \
+     COALESCE((SELECT s.quantity FROM stocks s WHERE s.product_id = p.id), 0) AS stock_quantity, \
+     COALESCE((SELECT d.quantity FROM defect_stocks d WHERE d.product_id = p.id), 0) \
+     AS defect_quantity \
+     FROM products p \
+     WHERE NOT p.is_deleted";
 const COUNT: &str = "SELECT count(*) FROM products p WHERE NOT p.is_deleted";
 const BY_BARCODE: &str = " AND p.barcode ILIKE $?";
 const BY_BARCODE_SKU_OR_BRAND: &str =
@@ -322,7 +335,7 @@ pub async fn list(
 ) -> Result<Page<ProductWithStock>, ApiError> {
     let sql = PagedSql {
         count: COUNT,
-        list: LIST,
+        list: LIST_PAGE,
         order: NEWEST_FIRST,
     };
     paging::fetch(conn, sql, filter.filters(), page, with_stock_from_row).await

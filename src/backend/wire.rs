@@ -27,6 +27,15 @@ pub struct Ts(pub OffsetDateTime);
 impl Ts {
     /// The wire text.
     pub fn render(&self) -> String {
+        let mut buf = [0u8; TS_MAX];
+        match self.render_into(&mut buf) {
+            Some(text) => text.to_owned(),
+            None => self.render_slowly(),
+        }
+    }
+
+    /// Any year (the fast path takes 0 to 9999).
+    fn render_slowly(&self) -> String {
         let t = self.0.to_offset(UtcOffset::UTC);
         let (y, mo, d) = (t.year(), u8::from(t.month()), t.day());
         let (h, mi, s) = (t.hour(), t.minute(), t.second());
@@ -37,11 +46,54 @@ impl Ts {
             format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{micros:06}Z")
         }
     }
+
+    /// The wire text written into `buf` (no allocation: timestamps are in every row of
+    /// every list, on the hot path of the API); `None` for a year outside 0 to 9999.
+    fn render_into<'b>(&self, buf: &'b mut [u8; TS_MAX]) -> Option<&'b str> {
+        let t = self.0.to_offset(UtcOffset::UTC);
+        let year = u32::try_from(t.year()).ok().filter(|y| *y <= 9999)?;
+        let micros = t.microsecond();
+        let digits = |dst: &mut [u8], mut v: u32| {
+            for d in dst.iter_mut().rev() {
+                *d = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+        };
+        digits(&mut buf[0..4], year);
+        buf[4] = b'-';
+        digits(&mut buf[5..7], u32::from(u8::from(t.month())));
+        buf[7] = b'-';
+        digits(&mut buf[8..10], u32::from(t.day()));
+        buf[10] = b'T';
+        digits(&mut buf[11..13], u32::from(t.hour()));
+        buf[13] = b':';
+        digits(&mut buf[14..16], u32::from(t.minute()));
+        buf[16] = b':';
+        digits(&mut buf[17..19], u32::from(t.second()));
+        let len = if micros == 0 {
+            buf[19] = b'Z';
+            20
+        } else {
+            buf[19] = b'.';
+            digits(&mut buf[20..26], micros);
+            buf[26] = b'Z';
+            TS_MAX
+        };
+        // Only ASCII digits and separators were written.
+        std::str::from_utf8(&buf[..len]).ok()
+    }
 }
+
+/// The longest wire text of a timestamp: `2024-01-02T03:04:05.123456Z`.
+const TS_MAX: usize = 27;
 
 impl Serialize for Ts {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.render())
+        let mut buf = [0u8; TS_MAX];
+        match self.render_into(&mut buf) {
+            Some(text) => s.serialize_str(text),
+            None => s.serialize_str(&self.render_slowly()),
+        }
     }
 }
 
@@ -104,5 +156,16 @@ mod tests {
             Ts(datetime!(2026-02-20 15:17:33.000010 +03:00)).render(),
             "2026-02-20T12:17:33.000010Z"
         );
+        assert_eq!(
+            Ts(datetime!(0007-01-02 03:04:05.5 UTC)).render(),
+            "0007-01-02T03:04:05.500000Z"
+        );
+        assert_eq!(
+            Ts(datetime!(-0044-03-15 12:00:00 UTC)).render(),
+            "-044-03-15T12:00:00Z",
+            "outside 0..=9999: as before"
+        );
+        let json = serde_json::to_string(&Ts(datetime!(2026-02-20 12:17:33.402449 UTC))).unwrap();
+        assert_eq!(json, "\"2026-02-20T12:17:33.402449Z\"");
     }
 }

@@ -12,14 +12,16 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Mutex;
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+
+use super::zerocopy;
 
 /// The first descriptor of the convention.
 pub const LISTEN_FDS_START: RawFd = 3;
@@ -253,6 +255,39 @@ pub enum Stream {
     Unix(UnixStream),
 }
 
+impl Stream {
+    /// Writes `bufs[..k]` and then `bufs[k]` from its sealed region (see [`zerocopy`]),
+    /// waiting for the socket to be writable the way tokio's own writes do.
+    fn poll_zero_copy(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+        k: usize,
+        source: zerocopy::Source,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            let attempt = match self {
+                Stream::Tcp(s) => {
+                    std::task::ready!(s.poll_write_ready(cx))?;
+                    s.try_io(Interest::WRITABLE, || {
+                        zerocopy::send(s.as_raw_fd(), bufs, k, source)
+                    })
+                }
+                Stream::Unix(s) => {
+                    std::task::ready!(s.poll_write_ready(cx))?;
+                    s.try_io(Interest::WRITABLE, || {
+                        zerocopy::send(s.as_raw_fd(), bufs, k, source)
+                    })
+                }
+            };
+            match attempt {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                other => return Poll::Ready(other),
+            }
+        }
+    }
+}
+
 impl AsyncRead for Stream {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -272,6 +307,10 @@ impl AsyncWrite for Stream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
+        let bufs = [io::IoSlice::new(buf)];
+        if let Some((k, source)) = zerocopy::plan(&bufs) {
+            return self.get_mut().poll_zero_copy(cx, &bufs, k, source);
+        }
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Unix(s) => Pin::new(s).poll_write(cx, buf),
@@ -283,6 +322,10 @@ impl AsyncWrite for Stream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
+        // A large body from a sealed region (the site's big files) goes out by sendfile.
+        if let Some((k, source)) = zerocopy::plan(bufs) {
+            return self.get_mut().poll_zero_copy(cx, bufs, k, source);
+        }
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             Stream::Unix(s) => Pin::new(s).poll_write_vectored(cx, bufs),

@@ -7,6 +7,7 @@
 //!   on request heads (and keep-alive idleness), a cap on head size, lingering close, and a
 //!   graceful drain bounded in time when the shutdown future resolves.
 //! * [`lingering`]: lingering close (a response is never lost to a TCP reset).
+//! * [`zerocopy`]: large immutable bodies sent by `sendfile` from sealed memfds.
 //!
 //! What a server answers is its own business (a hyper service per connection); nothing here
 //! looks at requests.
@@ -14,6 +15,7 @@
 pub mod lingering;
 pub mod listen;
 pub mod serve;
+pub mod zerocopy;
 
 pub use listen::Listener;
 pub use serve::{Drain, Limits, serve};

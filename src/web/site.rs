@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -107,26 +108,20 @@ impl Site {
             path: root.to_owned(),
             source,
         })?;
-        let mut raw: HashMap<String, (Vec<u8>, SystemTime)> = HashMap::new();
+        let mut raw: HashMap<String, Loaded> = HashMap::new();
         walk(&canonical, &canonical, "", &mut raw, 0);
         let mut files = HashMap::new();
-        for (url, (bytes, modified)) in &raw {
+        for (url, loaded) in &raw {
             // Precompressed siblings are variants of their original, not files of their own.
             if let Some(base) = url.strip_suffix(".br").or_else(|| url.strip_suffix(".gz")) {
                 if raw.contains_key(base) {
                     continue;
                 }
             }
-            let sibling = |ext: &str| raw.get(&format!("{url}{ext}")).map(|(b, _)| b.clone());
+            let sibling = |ext: &str| raw.get(&format!("{url}{ext}")).cloned();
             files.insert(
                 url.clone(),
-                entry(
-                    url,
-                    bytes.clone(),
-                    *modified,
-                    sibling(".gz"),
-                    sibling(".br"),
-                ),
+                entry(url, loaded.clone(), sibling(".gz"), sibling(".br")),
             );
         }
         let site = Site { files };
@@ -137,14 +132,16 @@ impl Site {
     }
 }
 
+/// A file as read at start-up, with its descriptor kept open for `sendfile`.
+#[derive(Clone)]
+struct Loaded {
+    bytes: Vec<u8>,
+    modified: SystemTime,
+    file: Option<Arc<std::fs::File>>,
+}
+
 /// Collects files under `dir` (depth-limited; symlinks must resolve inside `root`).
-fn walk(
-    root: &Path,
-    dir: &Path,
-    prefix: &str,
-    out: &mut HashMap<String, (Vec<u8>, SystemTime)>,
-    depth: usize,
-) {
+fn walk(root: &Path, dir: &Path, prefix: &str, out: &mut HashMap<String, Loaded>, depth: usize) {
     if depth > 32 {
         tracing::warn!("{}: too deep, skipped", dir.display());
         return;
@@ -185,11 +182,15 @@ fn walk(
                 );
                 continue;
             }
-            match std::fs::read(&real) {
-                Ok(bytes) => {
+            match read_file(&real) {
+                Ok((bytes, file)) => {
                     out.insert(
                         url,
-                        (bytes, meta.modified().unwrap_or(SystemTime::UNIX_EPOCH)),
+                        Loaded {
+                            bytes,
+                            modified: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                            file,
+                        },
                     );
                 }
                 Err(e) => tracing::warn!("{}: {e}, skipped", path.display()),
@@ -198,29 +199,42 @@ fn walk(
     }
 }
 
-fn entry(
-    url: &str,
-    bytes: Vec<u8>,
-    modified: SystemTime,
-    gz: Option<Vec<u8>>,
-    br: Option<Vec<u8>>,
-) -> Entry {
+/// Reads a file; large ones keep their descriptor (their bytes go out by `sendfile`).
+fn read_file(path: &Path) -> std::io::Result<(Vec<u8>, Option<Arc<std::fs::File>>)> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    let keep = bytes.len() >= crate::http::zerocopy::MIN_SENDFILE;
+    Ok((bytes, keep.then(|| Arc::new(file))))
+}
+
+fn entry(url: &str, loaded: Loaded, gz: Option<Loaded>, br: Option<Loaded>) -> Entry {
+    let Loaded {
+        bytes,
+        modified,
+        file,
+    } = loaded;
     let mime = mime_type(url);
     let hash = format!("{:016x}", fnv1a(&bytes));
     let is_compressible = is_compressible(mime) && bytes.len() >= 256;
-    let worth = |v: Vec<u8>| (v.len() < bytes.len()).then_some(v);
+    let worth = |v: (Vec<u8>, Option<Arc<std::fs::File>>)| (v.0.len() < bytes.len()).then_some(v);
+    let from_disk = |l: Loaded| (l.bytes, l.file);
+    let made = |b: Vec<u8>| (b, None);
     let gzip = gz
-        .or_else(|| is_compressible.then(|| gzip(&bytes)).flatten())
+        .map(from_disk)
+        .or_else(|| is_compressible.then(|| gzip(&bytes).map(made)).flatten())
         .and_then(worth)
-        .map(|b| Variant {
-            body: Bytes::from(b),
+        .map(|(b, f)| Variant {
+            body: body(b, f),
             etag: format!("\"{hash}-gz\""),
         });
     let brotli = br
-        .or_else(|| is_compressible.then(|| brotli(&bytes)).flatten())
+        .map(from_disk)
+        .or_else(|| is_compressible.then(|| brotli(&bytes).map(made)).flatten())
         .and_then(worth)
-        .map(|b| Variant {
-            body: Bytes::from(b),
+        .map(|(b, f)| Variant {
+            body: body(b, f),
             etag: format!("\"{hash}-br\""),
         });
     Entry {
@@ -229,11 +243,33 @@ fn entry(
         last_modified: httpdate::fmt_http_date(modified),
         modified,
         identity: Variant {
-            body: Bytes::from(bytes),
+            body: body(bytes, file),
             etag: format!("\"{hash}\""),
         },
         gzip,
         brotli,
+    }
+}
+
+/// A variant's bytes. Large ones reach the socket by `sendfile` without a copy
+/// ([`crate::http::zerocopy`]): from the file they were read from when there is one (the
+/// page cache, as nginx), else (variants compressed here) from a sealed memfd holding them.
+/// Small ones, or all where that is refused, are ordinary memory.
+fn body(bytes: Vec<u8>, file: Option<Arc<std::fs::File>>) -> Bytes {
+    use crate::http::zerocopy;
+    if bytes.len() < zerocopy::MIN_SENDFILE {
+        return Bytes::from(bytes);
+    }
+    let sent = match file {
+        Some(file) => zerocopy::backed_by_file(bytes.clone(), file),
+        None => zerocopy::seal(&bytes),
+    };
+    match sent {
+        Ok(b) => b,
+        Err(e) => {
+            tracing::debug!("a {} byte body is served from memory: {e}", bytes.len());
+            Bytes::from(bytes)
+        }
     }
 }
 
