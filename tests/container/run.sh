@@ -415,7 +415,9 @@ nested_compose() {
 }
 start=$SECONDS
 nested_compose up -d > "$W/nested-compose.log" 2>&1 \
-  || { tail -30 "$W/nested-compose.log"; fail "podman-compose up in the nested podman"; }
+  || { tail -30 "$W/nested-compose.log"; podman exec wms-ct-nested podman ps -a
+       podman exec wms-ct-nested podman logs --tail 30 wms_postgres_1
+       fail "podman-compose up in the nested podman"; }
 end=$((SECONDS + 180))
 until podman exec wms-ct-nested podman exec wms_web_1 wms probe http://127.0.0.1:8080/health >/dev/null 2>&1; do
   [ $SECONDS -lt $end ] || { podman exec wms-ct-nested podman ps -a; fail "nested compose: web not healthy"; }
