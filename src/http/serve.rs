@@ -236,23 +236,28 @@ mod tests {
     use std::convert::Infallible;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// A slow request in flight at shutdown finishes; a new connection is refused; an idle
-    /// keep-alive connection is closed; the drain reports completion.
-    #[tokio::test]
-    async fn shutdown_drains_in_flight_and_stops_accepting() {
+    /// A test server on a free port answering `body` (`/slow` after 300 ms), stopped by the
+    /// returned sender.
+    async fn test_server(
+        body: &'static [u8],
+    ) -> (
+        std::net::SocketAddr,
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<Drain>,
+    ) {
         let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = tcp.local_addr().unwrap();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(serve(
             Listener::Tcp(tcp),
             Limits::default(),
-            |_peer| {
-                hyper::service::service_fn(|req: Request<Incoming>| async move {
+            move |_peer| {
+                hyper::service::service_fn(move |req: Request<Incoming>| async move {
                     if req.uri().path() == "/slow" {
                         tokio::time::sleep(Duration::from_millis(300)).await;
                     }
                     Ok::<_, Infallible>(Response::new(http_body_util::Full::new(
-                        bytes::Bytes::from_static(b"done"),
+                        bytes::Bytes::from_static(body),
                     )))
                 })
             },
@@ -260,6 +265,14 @@ mod tests {
                 let _ = stop_rx.await;
             },
         ));
+        (addr, stop_tx, server)
+    }
+
+    /// A slow request in flight at shutdown finishes; a new connection is refused; an idle
+    /// keep-alive connection is closed; the drain reports completion.
+    #[tokio::test]
+    async fn shutdown_drains_in_flight_and_stops_accepting() {
+        let (addr, stop_tx, server) = test_server(b"done").await;
         let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
         slow.write_all(b"GET /slow HTTP/1.1\r\nhost: x\r\n\r\n")
             .await
@@ -290,23 +303,7 @@ mod tests {
     /// served, not closed unanswered; one that never sends is closed after the grace.
     #[tokio::test]
     async fn a_fresh_connection_at_shutdown_gets_its_first_request_served() {
-        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = tcp.local_addr().unwrap();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve(
-            Listener::Tcp(tcp),
-            Limits::default(),
-            |_peer| {
-                hyper::service::service_fn(|_req: Request<Incoming>| async move {
-                    Ok::<_, Infallible>(Response::new(http_body_util::Full::new(
-                        bytes::Bytes::from_static(b"served"),
-                    )))
-                })
-            },
-            async {
-                let _ = stop_rx.await;
-            },
-        ));
+        let (addr, stop_tx, server) = test_server(b"served").await;
         let mut late = tokio::net::TcpStream::connect(addr).await.unwrap();
         let mut silent = tokio::net::TcpStream::connect(addr).await.unwrap();
         // Both accepted, then the shutdown, then the request.
