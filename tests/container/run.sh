@@ -410,7 +410,11 @@ podman exec wms-ct-nested mkdir -p /srv/compose
 podman cp podman-compose.yml wms-ct-nested:/srv/compose/podman-compose.yml
 # (Without a pod: podman 5 cannot create a pod's cgroup in this nested, cgroup-v1 systemd.)
 nested_compose() {
+  # Debian's podman-compose 1.3.0 leaves `KEY: ${KEY:-default}` unexpanded when KEY is unset
+  # (a self-reference): every such variable is set, as .env.example does (README).
   timeout 300 podman exec -w /srv/compose -e WMS_DB_PASSWORD=nested-compose-db -e WMS_ADMIN_PASSWORD="$ADMIN_PW" \
+    -e POSTGRES_USER=postgres -e POSTGRES_DB=wms -e WMS_DB_USER=wms -e POSTGRES_PASSWORD= -e SECRET_KEY= \
+    -e WMS_ADMIN_EMAIL=admin@wms.example.com \
     -e WMS_IMAGE=localhost/wms:latest -e WMS_PORT=18080 wms-ct-nested podman-compose --in-pod=false -f podman-compose.yml "$@"
 }
 start=$SECONDS
