@@ -75,20 +75,7 @@ impl HeldSockets {
 
     /// Binds one service's sockets (replacing what it held).
     pub fn bind_service(&mut self, spec: &ServiceSpec) -> Result<(), BindError> {
-        let mut sockets = Vec::new();
-        for l in &spec.listen {
-            let fd = bind_one(&l.addr, spec).map_err(|source| BindError {
-                service: spec.name.to_string(),
-                name: l.name.clone(),
-                addr: l.addr.to_string(),
-                source,
-            })?;
-            sockets.push(Held {
-                name: l.name.clone(),
-                fd,
-                addr: l.addr.clone(),
-            });
-        }
+        let sockets = sockets_of(spec, |_| None)?;
         self.by_service.insert(spec.name.to_string(), sockets);
         Ok(())
     }
@@ -99,25 +86,7 @@ impl HeldSockets {
     pub fn rebound(&self, plan: &Plan) -> Result<HeldSockets, BindError> {
         let mut next = HeldSockets::default();
         for spec in &plan.services {
-            let mut sockets = Vec::new();
-            for l in &spec.listen {
-                let existing = plan_addr_fd(self, &l.addr);
-                let fd = match existing {
-                    Some(fd) => fd.try_clone(),
-                    None => bind_one(&l.addr, spec),
-                }
-                .map_err(|source| BindError {
-                    service: spec.name.to_string(),
-                    name: l.name.clone(),
-                    addr: l.addr.to_string(),
-                    source,
-                })?;
-                sockets.push(Held {
-                    name: l.name.clone(),
-                    fd,
-                    addr: l.addr.clone(),
-                });
-            }
+            let sockets = sockets_of(spec, |addr| plan_addr_fd(self, addr))?;
             next.by_service.insert(spec.name.to_string(), sockets);
         }
         Ok(next)
@@ -134,6 +103,33 @@ impl HeldSockets {
             })
             .unwrap_or_default()
     }
+}
+
+/// A service's sockets: a copy of `existing`'s descriptor for an address, else a new bind.
+fn sockets_of<'a>(
+    spec: &ServiceSpec,
+    existing: impl Fn(&ListenAddr) -> Option<&'a OwnedFd>,
+) -> Result<Vec<Held>, BindError> {
+    spec.listen
+        .iter()
+        .map(|l| {
+            let fd = match existing(&l.addr) {
+                Some(fd) => fd.try_clone(),
+                None => bind_one(&l.addr, spec),
+            }
+            .map_err(|source| BindError {
+                service: spec.name.to_string(),
+                name: l.name.clone(),
+                addr: l.addr.to_string(),
+                source,
+            })?;
+            Ok(Held {
+                name: l.name.clone(),
+                fd,
+                addr: l.addr.clone(),
+            })
+        })
+        .collect()
 }
 
 fn bind_one(addr: &ListenAddr, spec: &ServiceSpec) -> io::Result<OwnedFd> {
