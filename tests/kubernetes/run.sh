@@ -63,7 +63,7 @@ code() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@" || true; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {'d': d}))" "$1"; }
 logs_of() { podman logs "$1" 2>&1 | tail -n "${2:-30}" | sed "s/^/  $1 | /" >&2; }
 # The generated single-node equivalent in use ($GEN: pods.tsv, ready.tsv, plan.tsv, ...).
-dump_all() { while IFS=$'\t' read -r _ _ _ c; do logs_of "$c" 15; done < "$GEN/pods.tsv"; }
+dump_all() { local ctr; while IFS=$'\t' read -r _ _ _ ctr; do logs_of "$ctr" 15; done < "$GEN/pods.tsv"; }
 containers_of() { awk -F'\t' -v w="$1" '$2 == w {print $4}' "$GEN/pods.tsv"; }
 pods_of() { awk -F'\t' -v w="$1" '$2 == w {print $3}' "$GEN/pods.tsv"; }
 readiness() { awk -F'\t' -v c="$1" '$1 == c {print $2}' "$GEN/ready.tsv"; }
