@@ -300,14 +300,16 @@ say "6. backup as README.md says: pg_dump out of the StatefulSet pod; pg_restore
 PG=$PREFIX-postgres-0-postgres
 podman exec "$PG" pg_dump -h /run/wms/postgresql -U postgres -Fc wms > "$W/wms.dump" || fail "pg_dump in $PG"
 echo "backup: $(wc -c < "$W/wms.dump") bytes"
-podman exec "$PG" createdb -h /run/wms/postgresql -U postgres wms_restore || fail "createdb"
+# (The image keeps psql, pg_dump and pg_restore on PATH, not Debian's createdb/dropdb wrappers.)
+podman exec "$PG" psql -h /run/wms/postgresql -U postgres -d postgres -qc 'CREATE DATABASE wms_restore' \
+  || fail "CREATE DATABASE wms_restore"
 podman exec -i "$PG" pg_restore -h /run/wms/postgresql -U postgres -d wms_restore --clean --if-exists < "$W/wms.dump" \
   || fail "pg_restore of the backup"
 restored=$(podman exec "$PG" psql -h /run/wms/postgresql -U postgres -d wms_restore -tAc \
   "SELECT count(*) FROM stock_movements m JOIN products p ON p.id = m.product_id WHERE p.barcode LIKE 'K8S-%'")
 [ "$restored" = "$(psql_wms "SELECT count(*) FROM stock_movements m JOIN products p ON p.id = m.product_id WHERE p.barcode LIKE 'K8S-%'")" ] \
   || fail "the restored database has $restored movements, not the original's"
-podman exec "$PG" dropdb -h /run/wms/postgresql -U postgres wms_restore
+podman exec "$PG" psql -h /run/wms/postgresql -U postgres -d postgres -qc 'DROP DATABASE wms_restore'
 echo "restored into a scratch database: $restored movements, as in the original"
 
 say "7. graceful stop, podman kube down, the PVC outlives its pod"
