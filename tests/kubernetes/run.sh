@@ -327,7 +327,7 @@ for w in wms-web wms-backend wms-postgres; do
 done
 # conmon may still be copying the last lines when `podman pod stop` returns: poll the log.
 end=$((SECONDS + 10))
-until podman logs "$PREFIX-postgres-0-postgres" 2>&1 | grep -q '^postgres | .*database system is shut down'; do
+until podman logs "$PREFIX-postgres-0-postgres" 2>&1 | grep -q '^postgres *| .*database system is shut down'; do
   [ $SECONDS -lt $end ] || { logs_of "$PREFIX-postgres-0-postgres" 20; fail "no clean PostgreSQL shutdown in its log"; }
   sleep 0.2
 done
