@@ -867,17 +867,7 @@ impl Engine {
             Command::Stop => {
                 s.is_wanted = false;
                 s.restart_at = None;
-                if let Some(pid) = s.handover.as_ref().and_then(|h| h.pid) {
-                    s.retiring.push((pid, now));
-                    self.actions.push_back(Action::Signal {
-                        service: id,
-                        pid,
-                        signal: Signal::KILL,
-                    });
-                }
-                if self.svcs[id.0].handover.is_some() {
-                    self.fail_handover(id, "stopped by request".into());
-                }
+                self.abandon_handover(id, now, "stopped by request");
                 let s = &mut self.svcs[id.0];
                 if s.pid.is_some() {
                     self.stop(id, StopReason::User, now);
@@ -1000,6 +990,23 @@ impl Engine {
                 "the serving instance {how} during the rolling restart; the new one takes over"
             ),
         );
+    }
+
+    /// Ends a rolling restart of `id` in progress, if any: its new instance (not serving
+    /// yet) is killed and the handover fails with `reason`.
+    fn abandon_handover(&mut self, id: ServiceId, now: Instant, reason: &str) {
+        let s = &mut self.svcs[id.0];
+        if let Some(pid) = s.handover.as_ref().and_then(|h| h.pid) {
+            s.retiring.push((pid, now));
+            self.actions.push_back(Action::Signal {
+                service: id,
+                pid,
+                signal: Signal::KILL,
+            });
+        }
+        if self.svcs[id.0].handover.is_some() {
+            self.fail_handover(id, reason.into());
+        }
     }
 
     fn fail_handover(&mut self, id: ServiceId, reason: String) {
@@ -1244,19 +1251,9 @@ impl Engine {
                 for id in self.plan.ids() {
                     let s = &mut self.svcs[id.0];
                     s.restart_at = None;
-                    if let Some(pid) = s.handover.as_ref().and_then(|h| h.pid) {
-                        // The new instance of a rolling restart is not serving yet: the
-                        // shutdown has no reason to wait for it.
-                        s.retiring.push((pid, now));
-                        self.actions.push_back(Action::Signal {
-                            service: id,
-                            pid,
-                            signal: Signal::KILL,
-                        });
-                    }
-                    if self.svcs[id.0].handover.is_some() {
-                        self.fail_handover(id, "the supervisor is shutting down".into());
-                    }
+                    // The new instance of a rolling restart is not serving yet: the
+                    // shutdown has no reason to wait for it.
+                    self.abandon_handover(id, now, "the supervisor is shutting down");
                     let s = &self.svcs[id.0];
                     if s.pid.is_none() && matches!(s.state, State::Waiting | State::Backoff) {
                         self.set_state(id, State::Stopped);

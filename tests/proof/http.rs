@@ -85,21 +85,7 @@ impl<'a> Request<'a> {
         s.set_read_timeout(Some(self.timeout))?;
         s.set_write_timeout(Some(self.timeout))?;
         s.set_nodelay(true)?;
-        let mut head = format!(
-            "{} {} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n",
-            self.method, self.path
-        );
-        for (k, v) in &self.headers {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        let body = self.body.as_deref().unwrap_or(&[]);
-        if self.body.is_some() || matches!(self.method, "POST" | "PUT" | "PATCH") {
-            head.push_str(&format!("Content-Length: {}\r\n", body.len()));
-        }
-        head.push_str("\r\n");
-        let mut out = head.into_bytes();
-        out.extend_from_slice(body);
-        s.write_all(&out)?;
+        s.write_all(&self.encode(addr, false))?;
         let mut raw = Vec::new();
         s.read_to_end(&mut raw)?;
         parse_response(&raw)
