@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use libfuzzer_sys::fuzz_target;
 use wms::backend::movements::JournalFilter;
 use wms::backend::products::ProductFilter;
-use wms::backend::validation::{Problems, Query, parse_date_or_time};
+use wms::backend::validation::{ParseQuery, Problems, Query, parse_date_or_time};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -8,7 +8,7 @@
 use axum::response::IntoResponse;
 use libfuzzer_sys::fuzz_target;
 use wms::backend::stock::MovementRequest;
-use wms::backend::validation::{Problems, parse_body};
+use wms::backend::validation::{ParseBody, Problems, parse_body};
 
 const TYPES: [Option<&str>; 4] = [
     Some("application/json"),

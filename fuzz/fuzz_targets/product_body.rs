@@ -6,7 +6,7 @@
 use axum::response::IntoResponse;
 use libfuzzer_sys::fuzz_target;
 use wms::backend::products::{NewProduct, ProductChange};
-use wms::backend::validation::{Problems, parse_body};
+use wms::backend::validation::{ParseBody, Problems, parse_body};
 
 fn check_text(value: &str, max: usize) {
     assert!(
