@@ -216,8 +216,13 @@ fn ctl_stop_start_restart_and_errors() {
     wait_for("api gone", Duration::from_secs(5), || {
         sup.child_pid("sleep 1001").is_none().then_some(())
     });
-    let j = wait_status(&addr, "degraded");
-    assert_eq!(j["services"]["api"]["state"], "stopped");
+    // The stack turns degraded as soon as api leaves `ready` (at `stopping`); the child is
+    // reaped, so `stopped` follows within the loop's next turn.
+    wait_for("api stopped, stack degraded", Duration::from_secs(10), || {
+        get_json(&addr, "/health").filter(|(_, j)| {
+            j["status"] == "degraded" && j["services"]["api"]["state"] == "stopped"
+        })
+    });
 
     let (code, _, _) = ctl(d, &["start", "api"]);
     assert_eq!(code, 0);
