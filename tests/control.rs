@@ -218,11 +218,15 @@ fn ctl_stop_start_restart_and_errors() {
     });
     // The stack turns degraded as soon as api leaves `ready` (at `stopping`); the child is
     // reaped, so `stopped` follows within the loop's next turn.
-    wait_for("api stopped, stack degraded", Duration::from_secs(10), || {
-        get_json(&addr, "/health").filter(|(_, j)| {
-            j["status"] == "degraded" && j["services"]["api"]["state"] == "stopped"
-        })
-    });
+    wait_for(
+        "api stopped, stack degraded",
+        Duration::from_secs(10),
+        || {
+            get_json(&addr, "/health").filter(|(_, j)| {
+                j["status"] == "degraded" && j["services"]["api"]["state"] == "stopped"
+            })
+        },
+    );
 
     let (code, _, _) = ctl(d, &["start", "api"]);
     assert_eq!(code, 0);
