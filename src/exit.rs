@@ -1,6 +1,9 @@
-//! The exit codes of every `wms` subcommand, in one place. Each role ends with one of
-//! these; `main`'s table and the README's list are this enum.
+//! The exit codes of every `wms` subcommand, in one place. Each role returns an
+//! [`Outcome`]: `Ok(())`, or a [`Failure`] that says which [`Exit`] it is and why; `main`
+//! reports the failure and turns it into the process status (its table and the README's
+//! list are this enum). Roles print their results, never their own failure.
 
+use std::fmt;
 use std::process::ExitCode;
 
 /// How a subcommand ended.
@@ -36,6 +39,53 @@ impl From<Exit> for ExitCode {
     }
 }
 
+/// How a role ends: done, or failed for a reason.
+pub type Outcome = Result<(), Failure>;
+
+/// Why a role failed: the exit code and the message `main` reports (one or more lines,
+/// naming what is wrong).
+#[derive(Debug)]
+pub struct Failure {
+    exit: Exit,
+    message: String,
+}
+
+impl Failure {
+    /// A failure with this exit code.
+    pub fn new(exit: Exit, message: impl fmt::Display) -> Self {
+        Failure {
+            exit,
+            message: message.to_string(),
+        }
+    }
+
+    /// [`Exit::Failed`]: failed at run time.
+    pub fn failed(message: impl fmt::Display) -> Self {
+        Failure::new(Exit::Failed, message)
+    }
+
+    /// [`Exit::Invalid`]: the configuration or the command line is wrong.
+    pub fn invalid(message: impl fmt::Display) -> Self {
+        Failure::new(Exit::Invalid, message)
+    }
+
+    /// [`Exit::Precondition`]: refused, a precondition is not met.
+    pub fn precondition(message: impl fmt::Display) -> Self {
+        Failure::new(Exit::Precondition, message)
+    }
+
+    /// The exit code.
+    pub fn exit(&self) -> Exit {
+        self.exit
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,5 +100,14 @@ mod tests {
         ];
         let codes: Vec<u8> = all.iter().map(|e| e.code()).collect();
         assert_eq!(codes, [0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn a_failure_keeps_its_code_and_message() {
+        let f = Failure::precondition("run `wms migrate`");
+        assert_eq!(f.exit(), Exit::Precondition);
+        assert_eq!(f.to_string(), "run `wms migrate`");
+        assert_eq!(Failure::invalid("x").exit().code(), 2);
+        assert_eq!(Failure::failed("x").exit().code(), 1);
     }
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use wms::exit::Exit;
+use wms::exit::{Exit, Failure, Outcome};
 use wms::supervisor::ctl::CtlCommand;
 use wms::supervisor::{config, ctl, probe, runtime};
 use wms::{backend, backup, postgres, web};
@@ -123,7 +123,43 @@ enum CtlAction {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    match cli.command {
+    let voice = Voice::of(&cli.command);
+    match run(cli.command) {
+        Ok(()) => Exit::Success.into(),
+        Err(failure) => {
+            voice.report(&failure);
+            failure.exit().into()
+        }
+    }
+}
+
+/// How a failure is told. The services' stderr is the supervisor's log stream, so they log
+/// it like everything else; the commands a person types print it as it is.
+#[derive(Clone, Copy)]
+enum Voice {
+    Log,
+    Plain,
+}
+
+impl Voice {
+    fn of(command: &Command) -> Voice {
+        match command {
+            Command::Check { .. } | Command::Ctl { .. } | Command::Probe { .. } => Voice::Plain,
+            _ => Voice::Log,
+        }
+    }
+
+    fn report(self, failure: &Failure) {
+        match self {
+            Voice::Log => tracing::error!("{failure}"),
+            Voice::Plain => eprintln!("{failure}"),
+        }
+    }
+}
+
+/// Runs one subcommand to its [`Outcome`].
+fn run(command: Command) -> Outcome {
+    match command {
         Command::Supervise { config } => supervise(&config),
         Command::Check { config } => check(&config),
         Command::Ctl {
@@ -132,36 +168,16 @@ fn main() -> ExitCode {
             config,
         } => {
             let socket = ctl::socket_path(socket, &config);
-            match action {
-                CtlAction::Status { json } => {
-                    ctl::run(&socket, CtlCommand::Status { is_json: json })
-                }
-                CtlAction::Start { service } => ctl::run(
-                    &socket,
-                    CtlCommand::Service {
-                        command: "start",
-                        service,
-                    },
-                ),
-                CtlAction::Stop { service } => ctl::run(
-                    &socket,
-                    CtlCommand::Service {
-                        command: "stop",
-                        service,
-                    },
-                ),
-                CtlAction::Restart { service } => ctl::run(
-                    &socket,
-                    CtlCommand::Service {
-                        command: "restart",
-                        service,
-                    },
-                ),
-                CtlAction::Reload => ctl::run(&socket, CtlCommand::Reload),
-                CtlAction::Signal { service, signal } => {
-                    ctl::run(&socket, CtlCommand::Signal { service, signal })
-                }
-            }
+            let service = |command: &'static str, service| CtlCommand::Service { command, service };
+            let command = match action {
+                CtlAction::Status { json } => CtlCommand::Status { is_json: json },
+                CtlAction::Start { service: s } => service("start", s),
+                CtlAction::Stop { service: s } => service("stop", s),
+                CtlAction::Restart { service: s } => service("restart", s),
+                CtlAction::Reload => CtlCommand::Reload,
+                CtlAction::Signal { service, signal } => CtlCommand::Signal { service, signal },
+            };
+            ctl::run(&socket, command)
         }
         Command::Probe { url, timeout } => probe::run_cli(&url, timeout),
         Command::Web(args) => web::run(args),
@@ -175,40 +191,31 @@ fn main() -> ExitCode {
     }
 }
 
-fn supervise(path: &Path) -> ExitCode {
-    let plan = match config::load(path) {
-        Ok(plan) => plan,
-        Err(e) => {
-            eprintln!("{e}");
-            return Exit::Invalid.into();
-        }
-    };
+/// Runs the stack; an invalid config or a listener that cannot be bound (a port in use,
+/// named with its service) is [`Exit::Invalid`]: nothing was started.
+fn supervise(path: &Path) -> Outcome {
+    let plan = config::load(path).map_err(Failure::invalid)?;
     let sections = wms::stack::sections(&plan);
-    match runtime::run(plan, sections) {
-        Ok(code) => code,
-        Err(e @ runtime::RuntimeError::Listen(_)) => {
-            eprintln!("{}: {e}", path.display());
-            Exit::Invalid.into()
-        }
-        Err(e) => {
-            tracing::error!("{e}");
-            ExitCode::FAILURE
-        }
-    }
+    runtime::run(plan, sections).map_err(|e| match e {
+        runtime::RuntimeError::Listen(_) => Failure::invalid(format!("{}: {e}", path.display())),
+        e => Failure::failed(e),
+    })
 }
 
-fn check(path: &Path) -> ExitCode {
+/// Validates a config: the resolved plan on stdout, or every problem with its position.
+fn check(path: &Path) -> Outcome {
     match config::load(path) {
         Ok(plan) => {
             print!("{plan}");
             println!("ok: {} is valid", path.display());
-            ExitCode::SUCCESS
+            Ok(())
         }
         Err(e) => {
-            eprintln!("{e}");
             let n = e.problems.len();
-            eprintln!("invalid: {n} problem{}", if n == 1 { "" } else { "s" });
-            Exit::Invalid.into()
+            Err(Failure::invalid(format!(
+                "{e}\ninvalid: {n} problem{}",
+                if n == 1 { "" } else { "s" }
+            )))
         }
     }
 }

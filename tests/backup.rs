@@ -1064,12 +1064,18 @@ fn the_wal_receiver_is_restarted_and_its_lag_shows_while_it_is_down() {
     let (_, h) = health(&layout.health).expect("health");
     let before = restarts(&h, "backup-wal");
     let pid = service_host_pid(&sup, &h, "backup-wal").expect("receiver pid");
+    // The service is `wms backup receive-wal`, which runs pg_receivewal as its child and
+    // ends when it does: the child dying is the service dying.
     assert!(
-        util::cmdline(pid).contains("pg_receivewal"),
-        "the service's pid is pg_receivewal itself: {}",
+        util::cmdline(pid).contains("receive-wal"),
+        "the service's pid is the receiver's wrapper: {}",
         util::cmdline(pid)
     );
-    util::kill(pid, libc::SIGKILL);
+    let (receiver, _) = util::children(pid)
+        .into_iter()
+        .find(|(_, cmd)| cmd.contains("pg_receivewal"))
+        .expect("pg_receivewal under the wrapper");
+    util::kill(receiver, libc::SIGKILL);
     wait_for(
         "the receiver restarted and ready",
         Duration::from_secs(60),

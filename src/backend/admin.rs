@@ -8,9 +8,8 @@
 //! `--password-stdin` — and revokes every token the user holds. Exit codes: 0 done, 1 no such
 //! user or a database failure, 2 invalid input (options, environment, the password read).
 
-use crate::exit::Exit;
+use crate::exit::{Failure, Outcome};
 use std::io::{BufRead, Read, Write};
-use std::process::ExitCode;
 
 use super::auth;
 use super::config::DatabaseArgs;
@@ -47,7 +46,7 @@ pub struct ResetPasswordArgs {
 }
 
 /// Runs a `wms admin` command with the process's standard input and output.
-pub fn run(args: AdminArgs) -> ExitCode {
+pub fn run(args: AdminArgs) -> Outcome {
     match args.command {
         AdminCommand::ResetPassword(args) => reset_password(
             args,
@@ -63,7 +62,7 @@ pub fn reset_password(
     args: ResetPasswordArgs,
     input: &mut impl BufRead,
     output: &mut impl Write,
-) -> ExitCode {
+) -> Outcome {
     // Without DATABASE_URL: the embedded database (`podman exec`, as root), with the password
     // file pg-init keeps for its application role.
     let mut database = args.database;
@@ -76,27 +75,18 @@ pub fn reset_password(
             database.database_password_file = Some(file);
         }
     }
-    let config = match database.config() {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!("{e}");
-            return Exit::Invalid.into();
-        }
-    };
+    let config = database.config().map_err(Failure::invalid)?;
     let (password, generated) = if args.password_stdin {
-        match read_password(input) {
-            Ok(p) => (p, false),
-            Err(why) => {
-                tracing::error!("the password read from standard input {why}");
-                return Exit::Invalid.into();
-            }
-        }
+        let password = read_password(input).map_err(|why| {
+            Failure::invalid(format!("the password read from standard input {why}"))
+        })?;
+        (password, false)
     } else {
         (random_password(), true)
     };
     let email = args.email.trim().to_owned();
     let wait = database.db_wait;
-    let done = match super::block_on(None, async move {
+    let (email, password) = super::block_on(None, async move {
         let client = db::connect_with_wait(&config, wait)
             .await
             .map_err(|e| format!("cannot connect to the database: {e}"))?;
@@ -108,24 +98,15 @@ pub fn reset_password(
             Ok(None) => Err(format!("no user with the e-mail address {email:?}")),
             Err(e) => Err(format!("cannot store the password: {e}")),
         }
-    }) {
-        Ok(done) => done,
-        Err(code) => return code,
-    };
-    match done {
-        Ok((email, password)) => {
-            tracing::info!("new password set for {email}; their sessions are ended");
-            if generated && writeln!(output, "{password}").is_err() {
-                tracing::error!("cannot print the new password; run the command again");
-                return ExitCode::FAILURE;
-            }
-            ExitCode::SUCCESS
-        }
-        Err(why) => {
-            tracing::error!("{why}");
-            ExitCode::FAILURE
-        }
+    })?
+    .map_err(Failure::failed)?;
+    tracing::info!("new password set for {email}; their sessions are ended");
+    if generated && writeln!(output, "{password}").is_err() {
+        return Err(Failure::failed(
+            "cannot print the new password; run the command again",
+        ));
     }
+    Ok(())
 }
 
 /// The first line of `input` (line end trimmed), 8 to 1024 characters; else why not.

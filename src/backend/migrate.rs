@@ -9,8 +9,7 @@
 //!   forward migrations run as usual. Other Alembic revisions are refused.
 //! * `wms backend` without `--migrate` only checks the recorded version ([`check`]).
 
-use crate::exit::Exit;
-use std::process::ExitCode;
+use crate::exit::{Failure, Outcome};
 
 use refinery::Target;
 use thiserror::Error;
@@ -149,36 +148,18 @@ pub async fn check(client: &Client) -> Result<SchemaState, DbError> {
 }
 
 /// `wms migrate`: connect (waiting for the server up to `--db-wait`), apply, exit.
-pub fn run(args: MigrateArgs) -> ExitCode {
-    let config = match args.database.config() {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!("{e}");
-            return Exit::Invalid.into();
-        }
-    };
+pub fn run(args: MigrateArgs) -> Outcome {
+    let config = args.database.config().map_err(Failure::invalid)?;
     super::block_on(None, async {
-        let mut client = match db::connect_with_wait(&config, args.database.db_wait).await {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::error!("cannot connect to the database: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-        match apply(&mut client).await {
-            Ok(applied) if applied.is_empty() => {
-                tracing::info!("the schema is up to date (V{})", latest_version());
-                ExitCode::SUCCESS
-            }
-            Ok(applied) => {
-                tracing::info!("applied {}", applied.join(", "));
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                tracing::error!("{e}");
-                ExitCode::FAILURE
-            }
+        let mut client = db::connect_with_wait(&config, args.database.db_wait)
+            .await
+            .map_err(|e| Failure::failed(format!("cannot connect to the database: {e}")))?;
+        let applied = apply(&mut client).await.map_err(Failure::failed)?;
+        if applied.is_empty() {
+            tracing::info!("the schema is up to date (V{})", latest_version());
+        } else {
+            tracing::info!("applied {}", applied.join(", "));
         }
-    })
-    .unwrap_or_else(|code| code)
+        Ok(())
+    })?
 }

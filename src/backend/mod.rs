@@ -62,38 +62,32 @@ pub mod validation;
 pub mod wire;
 pub mod workbook;
 
-use std::process::ExitCode;
-
+use crate::exit::{Failure, Outcome};
 pub use admin::AdminArgs;
 pub use config::{BackendArgs, MigrateArgs};
 
 /// Runs `work` to completion on a new tokio runtime: `workers` threads, or (`None`) the
-/// calling thread only. `Err(1)` if the runtime cannot be started.
-fn block_on<T>(workers: Option<usize>, work: impl Future<Output = T>) -> Result<T, ExitCode> {
+/// calling thread only; fails if the runtime cannot be started.
+fn block_on<T>(workers: Option<usize>, work: impl Future<Output = T>) -> Result<T, Failure> {
     let runtime = match workers {
         Some(n) => crate::rt::multi_thread(n),
         None => crate::rt::current_thread(),
     };
-    match runtime {
-        Ok(runtime) => Ok(runtime.block_on(work)),
-        Err(e) => {
-            tracing::error!("cannot start the runtime: {e}");
-            Err(ExitCode::FAILURE)
-        }
-    }
+    let runtime = runtime.map_err(|e| Failure::failed(format!("cannot start the runtime: {e}")))?;
+    Ok(runtime.block_on(work))
 }
 
 /// Serves the API until SIGTERM/SIGINT; see the module doc for the exit codes.
-pub fn run(args: BackendArgs) -> ExitCode {
+pub fn run(args: BackendArgs) -> Outcome {
     server::run(args)
 }
 
 /// Runs a maintenance command (`wms admin reset-password EMAIL`); see [`admin`].
-pub fn admin(args: AdminArgs) -> ExitCode {
+pub fn admin(args: AdminArgs) -> Outcome {
     admin::run(args)
 }
 
 /// Applies pending migrations and exits; see the module doc for the exit codes.
-pub fn migrate(args: MigrateArgs) -> ExitCode {
+pub fn migrate(args: MigrateArgs) -> Outcome {
     migrate::run(args)
 }

@@ -21,47 +21,62 @@ use super::stock;
 use super::validation::{Body, ParseBody, ParseQuery, Patch, Problems, Query, RawBody, Text};
 use super::wire::{Ts, contains_pattern};
 
-const LIST: &str = "SELECT p.barcode, p.gtin, p.seller_sku, p.size, p.brand, p.color, p.id, \
-     p.created_at, p.updated_at, \
-     COALESCE(s.quantity, 0) AS stock_quantity, COALESCE(d.quantity, 0) AS defect_quantity \
-     FROM products p \
-     LEFT JOIN stocks s ON s.product_id = p.id \
-     LEFT JOIN defect_stocks d ON d.product_id = p.id \
-     WHERE NOT p.is_deleted";
+/// A product's columns, in the order [`Product`]'s row reader takes them.
+macro_rules! product_columns {
+    () => {
+        "p.barcode, p.gtin, p.seller_sku, p.size, p.brand, p.color, p.id, p.created_at, p.updated_at"
+    };
+}
+/// A product with its balances (joined), up to the `WHERE` clause.
+macro_rules! with_balances {
+    () => {
+        concat!(
+            "SELECT ",
+            product_columns!(),
+            ", COALESCE(s.quantity, 0) AS stock_quantity, \
+             COALESCE(d.quantity, 0) AS defect_quantity \
+             FROM products p \
+             LEFT JOIN stocks s ON s.product_id = p.id \
+             LEFT JOIN defect_stocks d ON d.product_id = p.id "
+        )
+    };
+}
+
+const LIST: &str = concat!(with_balances!(), "WHERE NOT p.is_deleted");
 /// The paged list. The balances are scalar subqueries, not joins: a page's statement is
 /// prepared once per connection and PostgreSQL soon switches it to a generic plan, in which
 /// `LIMIT $n OFFSET $m` are unknown (estimated at a tenth of the table); with joins that plan
 /// hashes every product's balances before sorting (1.3 ms at 1,000 products, growing with
 /// the table), while subqueries are evaluated only for the rows the page returns, after the
 /// index-ordered scan (0.06 ms). The export keeps the joins ([`LIST`]): it reads every row.
-const LIST_PAGE: &str = "SELECT p.barcode, p.gtin, p.seller_sku, p.size, p.brand, p.color, p.id, \
-     p.created_at, p.updated_at, \
+const LIST_PAGE: &str = concat!(
+    "SELECT ",
+    product_columns!(),
+    ", \
      COALESCE((SELECT s.quantity FROM stocks s WHERE s.product_id = p.id), 0) AS stock_quantity, \
      COALESCE((SELECT d.quantity FROM defect_stocks d WHERE d.product_id = p.id), 0) \
      AS defect_quantity \
      FROM products p \
-     WHERE NOT p.is_deleted";
+     WHERE NOT p.is_deleted"
+);
 const COUNT: &str = "SELECT count(*) FROM products p WHERE NOT p.is_deleted";
 const BY_BARCODE: &str = " AND p.barcode ILIKE $?";
 const BY_BARCODE_SKU_OR_BRAND: &str =
     " AND (p.barcode ILIKE $? OR p.seller_sku ILIKE $? OR p.brand ILIKE $?)";
 const NEWEST_FIRST: &str = " ORDER BY p.created_at DESC, p.id DESC";
 
-const GET: &str = "SELECT p.barcode, p.gtin, p.seller_sku, p.size, p.brand, p.color, p.id, \
-     p.created_at, p.updated_at, \
-     COALESCE(s.quantity, 0) AS stock_quantity, COALESCE(d.quantity, 0) AS defect_quantity \
-     FROM products p \
-     LEFT JOIN stocks s ON s.product_id = p.id \
-     LEFT JOIN defect_stocks d ON d.product_id = p.id \
-     WHERE p.id = $1 AND NOT p.is_deleted";
-const INSERT: &str = "INSERT INTO products AS p \
+const GET: &str = concat!(with_balances!(), "WHERE p.id = $1 AND NOT p.is_deleted");
+const INSERT: &str = concat!(
+    "INSERT INTO products AS p \
      (id, barcode, gtin, seller_sku, size, brand, color, is_deleted) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, false) \
-     RETURNING p.barcode, p.gtin, p.seller_sku, p.size, p.brand, p.color, p.id, \
-     p.created_at, p.updated_at";
+     RETURNING ",
+    product_columns!()
+);
 /// Partial update: each even parameter says whether the next one was sent; `updated_at`
 /// moves only when a value really changes.
-const UPDATE: &str = "UPDATE products AS p SET \
+const UPDATE: &str = concat!(
+    "UPDATE products AS p SET \
      barcode = CASE WHEN $2 THEN $3 ELSE p.barcode END, \
      gtin = CASE WHEN $4 THEN $5 ELSE p.gtin END, \
      seller_sku = CASE WHEN $6 THEN $7 ELSE p.seller_sku END, \
@@ -76,26 +91,29 @@ const UPDATE: &str = "UPDATE products AS p SET \
           OR ($12 AND p.color IS DISTINCT FROM $13) \
         THEN now() ELSE p.updated_at END \
      WHERE p.id = $1 AND NOT p.is_deleted \
-     RETURNING p.barcode, p.gtin, p.seller_sku, p.size, p.brand, p.color, p.id, \
-     p.created_at, p.updated_at";
+     RETURNING ",
+    product_columns!()
+);
 const SOFT_DELETE: &str =
     "UPDATE products SET is_deleted = true, updated_at = now() WHERE id = $1 AND NOT is_deleted";
-const RESTORE: &str = "UPDATE products AS p SET is_deleted = false, updated_at = now() \
+const RESTORE: &str = concat!(
+    "UPDATE products AS p SET is_deleted = false, updated_at = now() \
      WHERE p.id = $1 AND p.is_deleted \
-     RETURNING p.barcode, p.gtin, p.seller_sku, p.size, p.brand, p.color, p.id, \
-     p.created_at, p.updated_at";
+     RETURNING ",
+    product_columns!()
+);
 /// The product a scanned code names: its barcode, else its GTIN as sent or padded to 14 digits
 /// (docs/floor-api.md). A barcode match wins over another product's GTIN.
-const BY_CODE: &str = "SELECT p.barcode, p.gtin, p.seller_sku, p.size, p.brand, p.color, p.id, \
-     p.created_at, p.updated_at, \
-     COALESCE(s.quantity, 0) AS stock_quantity, COALESCE(d.quantity, 0) AS defect_quantity \
-     FROM products p \
-     LEFT JOIN stocks s ON s.product_id = p.id \
-     LEFT JOIN defect_stocks d ON d.product_id = p.id \
-     WHERE NOT p.is_deleted AND (p.barcode = $1 OR p.gtin = $1 OR p.gtin = $2) \
-     ORDER BY (p.barcode = $1) DESC LIMIT 1";
-const GET_ANY: &str = "SELECT p.barcode, p.gtin, p.seller_sku, p.size, p.brand, p.color, p.id, \
-     p.created_at, p.updated_at FROM products p WHERE p.id = $1";
+const BY_CODE: &str = concat!(
+    with_balances!(),
+    "WHERE NOT p.is_deleted AND (p.barcode = $1 OR p.gtin = $1 OR p.gtin = $2) \
+     ORDER BY (p.barcode = $1) DESC LIMIT 1"
+);
+const GET_ANY: &str = concat!(
+    "SELECT ",
+    product_columns!(),
+    " FROM products p WHERE p.id = $1"
+);
 
 /// The import: lock the products a sheet names (deleted ones included), in id order. `NO KEY`:
 /// a concurrent operation holding a balance row still gets the `KEY SHARE` lock its journal

@@ -15,8 +15,7 @@
 //! exits 0 either way. The one background task (forgetting expired idempotency keys) is
 //! owned by a guard that aborts it on drop.
 
-use crate::exit::Exit;
-use std::process::ExitCode;
+use crate::exit::{Failure, Outcome};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,16 +40,10 @@ pub const LISTENER_NAME: &str = "http";
 const PURGE_EVERY: Duration = Duration::from_secs(600);
 
 /// Serves until SIGTERM/SIGINT; see [`super`] for the exit codes.
-pub fn run(args: BackendArgs) -> ExitCode {
-    let settings = match Settings::from_args(args) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!("{e}");
-            return Exit::Invalid.into();
-        }
-    };
+pub fn run(args: BackendArgs) -> Outcome {
+    let settings = Settings::from_args(args).map_err(Failure::invalid)?;
     let workers = settings.workers;
-    super::block_on(Some(workers), serve(settings)).unwrap_or_else(|code| code)
+    super::block_on(Some(workers), serve(settings))?
 }
 
 /// Aborts the purge task when dropped (at shutdown, or if start-up fails after spawning).
@@ -62,7 +55,7 @@ impl Drop for PurgeTask {
     }
 }
 
-async fn serve(settings: Settings) -> ExitCode {
+async fn serve(settings: Settings) -> Outcome {
     // The signal handlers go first: a SIGTERM during a slow start-up still ends us cleanly.
     let (mut sigterm, mut sigint) = match (
         signal(SignalKind::terminate()),
@@ -70,8 +63,9 @@ async fn serve(settings: Settings) -> ExitCode {
     ) {
         (Ok(t), Ok(i)) => (t, i),
         (Err(e), _) | (_, Err(e)) => {
-            tracing::error!("cannot install signal handlers: {e}");
-            return ExitCode::FAILURE;
+            return Err(Failure::failed(format!(
+                "cannot install signal handlers: {e}"
+            )));
         }
     };
     let start = async {
@@ -79,19 +73,13 @@ async fn serve(settings: Settings) -> ExitCode {
         // The socket the supervisor holds for us, if it passed one; else our own.
         let listener = Listener::inherit_or_bind(LISTENER_NAME, settings.listen)
             .await
-            .map_err(|e| {
-                tracing::error!("{e}");
-                ExitCode::FAILURE
-            })?;
-        Ok::<_, ExitCode>((app, listener))
+            .map_err(Failure::failed)?;
+        Ok::<_, Failure>((app, listener))
     };
     let (app, listener) = tokio::select! {
-        r = start => match r {
-            Ok(v) => v,
-            Err(code) => return code,
-        },
-        _ = sigterm.recv() => return ExitCode::SUCCESS,
-        _ = sigint.recv() => return ExitCode::SUCCESS,
+        r = start => r?,
+        _ = sigterm.recv() => return Ok(()),
+        _ = sigint.recv() => return Ok(()),
     };
     let purge = PurgeTask(tokio::spawn(purge_loop(app.pool.clone())));
     tracing::info!("wms backend listening on {}", listener.describe());
@@ -136,32 +124,24 @@ async fn serve(settings: Settings) -> ExitCode {
             tracing::warn!("connections still busy after {grace:?}; exiting anyway")
         }
     }
-    ExitCode::SUCCESS
+    Ok(())
 }
 
-/// Everything before binding: database, schema, secret, seed. `Err` carries the exit code.
-async fn prepare(settings: &Settings) -> Result<Arc<AppState>, ExitCode> {
+/// Everything before binding: database, schema, secret, seed.
+async fn prepare(settings: &Settings) -> Result<Arc<AppState>, Failure> {
     let mut client = db::connect_with_wait(&settings.database, settings.db_wait)
         .await
-        .map_err(|e| {
-            tracing::error!("cannot connect to the database: {e}");
-            ExitCode::FAILURE
-        })?;
+        .map_err(|e| Failure::failed(format!("cannot connect to the database: {e}")))?;
     if let Err(e) = db::check_time_zone(&client, &settings.business_tz).await {
-        tracing::error!(
+        return Err(Failure::invalid(format!(
             "WMS_BUSINESS_TZ: {:?} is not a time zone PostgreSQL knows: {e}",
             settings.business_tz
-        );
-        return Err(Exit::Invalid.into());
+        )));
     }
     if settings.migrate {
-        match migrate::apply(&mut client).await {
-            Ok(applied) if applied.is_empty() => tracing::info!("schema up to date"),
-            Ok(applied) => tracing::info!("applied {}", applied.join(", ")),
-            Err(e) => {
-                tracing::error!("{e}");
-                return Err(ExitCode::FAILURE);
-            }
+        match migrate::apply(&mut client).await.map_err(Failure::failed)? {
+            applied if applied.is_empty() => tracing::info!("schema up to date"),
+            applied => tracing::info!("applied {}", applied.join(", ")),
         }
     } else {
         match migrate::check(&client).await {
@@ -170,39 +150,28 @@ async fn prepare(settings: &Settings) -> Result<Arc<AppState>, ExitCode> {
                 "the database has migration V{applied}, newer than this build's V{known}; serving anyway"
             ),
             Ok(SchemaState::Behind { applied, known }) => {
-                tracing::error!(
+                return Err(Failure::precondition(format!(
                     "the database schema is at {} but this build needs V{known}: run `wms migrate` (or `wms backend --migrate`)",
                     applied.map_or_else(|| "no migration".to_owned(), |v| format!("V{v}"))
-                );
-                return Err(Exit::Precondition.into());
+                )));
             }
             Err(e) => {
-                tracing::error!("cannot read the schema version: {e}");
-                return Err(ExitCode::FAILURE);
+                return Err(Failure::failed(format!(
+                    "cannot read the schema version: {e}"
+                )));
             }
         }
     }
     drop(client);
 
-    let pool = db::pool(settings.database.clone(), settings.db_pool_size).map_err(|e| {
-        tracing::error!("{e}");
-        ExitCode::FAILURE
-    })?;
-    let health_pool = db::pool(settings.database.clone(), 1).map_err(|e| {
-        tracing::error!("{e}");
-        ExitCode::FAILURE
-    })?;
+    let pool =
+        db::pool(settings.database.clone(), settings.db_pool_size).map_err(Failure::failed)?;
+    let health_pool = db::pool(settings.database.clone(), 1).map_err(Failure::failed)?;
     let secret = {
-        let conn = db::conn(&pool).await.map_err(|e| {
-            tracing::error!("{e}");
-            ExitCode::FAILURE
-        })?;
+        let conn = db::conn(&pool).await.map_err(Failure::failed)?;
         auth::shared_secret(&conn, settings.secret_key.as_deref())
             .await
-            .map_err(|e| {
-                tracing::error!("cannot read or store the JWT secret: {e}");
-                ExitCode::FAILURE
-            })?
+            .map_err(|e| Failure::failed(format!("cannot read or store the JWT secret: {e}")))?
     };
     let admin = seed::Admin {
         email: &settings.admin_email,
@@ -210,8 +179,7 @@ async fn prepare(settings: &Settings) -> Result<Arc<AppState>, ExitCode> {
         secrets_dir: &settings.secrets_dir,
     };
     if let Err(e) = seed::seed_once(&pool, admin).await {
-        tracing::error!("seeding failed: {e:?}");
-        return Err(ExitCode::FAILURE);
+        return Err(Failure::failed(format!("seeding failed: {e:?}")));
     }
     Ok(Arc::new(AppState {
         pool,

@@ -15,7 +15,6 @@
 //!    exit code is 1).
 
 use std::os::unix::fs::DirBuilderExt;
-use std::process::ExitCode;
 use std::time::Instant;
 
 use nix::fcntl::{Flock, FlockArg};
@@ -74,10 +73,10 @@ pub fn retention(bases: &[BaseInfo], keep: usize) -> Retention {
 }
 
 /// `wms backup base [--if-due]`.
-pub fn run(settings: &Settings, if_due: bool) -> Result<ExitCode, BackupError> {
+pub fn run(settings: &Settings, if_due: bool) -> Result<(), BackupError> {
     let Some(dir) = settings.backup_dir.as_deref() else {
         info!("WAL archiving is off (WMS_BACKUP_DIR=off): no base backup");
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     };
     become_account(settings)?;
     let archive = Archive::new(dir);
@@ -101,7 +100,7 @@ pub fn run(settings: &Settings, if_due: bool) -> Result<ExitCode, BackupError> {
         Ok(l) => l,
         Err((_, nix::errno::Errno::EWOULDBLOCK)) => {
             info!("a base backup is already running; not starting another");
-            return Ok(ExitCode::SUCCESS);
+            return Ok(());
         }
         Err((_, e)) => {
             return Err(io_err("cannot lock", &lock_path)(std::io::Error::from(e)));
@@ -126,7 +125,7 @@ pub fn run(settings: &Settings, if_due: bool) -> Result<ExitCode, BackupError> {
                         human(settings.base_every.as_secs_f64())
                     );
                 }
-                return Ok(ExitCode::SUCCESS);
+                return Ok(());
             }
         }
     } else {
@@ -163,7 +162,7 @@ pub fn run(settings: &Settings, if_due: bool) -> Result<ExitCode, BackupError> {
             if let Err(e) = status::store(archive.root(), BASE_FILE, &record) {
                 warn!("cannot record the base backup: {e}");
             }
-            Ok(ExitCode::SUCCESS)
+            Ok(())
         }
         Err(e) => {
             let previous: BaseRecord = status::load(archive.root(), BASE_FILE).unwrap_or_default();

@@ -41,9 +41,10 @@ pub mod verify;
 pub mod wal;
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use time::OffsetDateTime;
+
+use crate::exit::{Failure, Outcome};
 
 use error::BackupError;
 use settings::Settings;
@@ -141,26 +142,20 @@ fn parse_time(text: &str) -> Result<OffsetDateTime, String> {
 }
 
 /// `wms backup ...`.
-pub fn run_backup(args: BackupArgs) -> ExitCode {
-    finish(backup(args))
+pub fn run_backup(args: BackupArgs) -> Outcome {
+    backup(args).map_err(failure)
 }
 
 /// `wms restore ...`.
-pub fn run_restore(args: RestoreArgs) -> ExitCode {
-    finish(restore(args))
+pub fn run_restore(args: RestoreArgs) -> Outcome {
+    restore(args).map_err(failure)
 }
 
-fn finish(result: Result<ExitCode, BackupError>) -> ExitCode {
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            tracing::error!("{e}");
-            e.exit().into()
-        }
-    }
+fn failure(e: BackupError) -> Failure {
+    Failure::new(e.exit(), e)
 }
 
-fn backup(args: BackupArgs) -> Result<ExitCode, BackupError> {
+fn backup(args: BackupArgs) -> Result<(), BackupError> {
     let mut settings = Settings::from_env()?;
     match args.command {
         None => {
@@ -169,7 +164,7 @@ fn backup(args: BackupArgs) -> Result<ExitCode, BackupError> {
                 _ => logical::Output::Stdout,
             };
             logical::backup(&settings, output)?;
-            Ok(ExitCode::SUCCESS)
+            Ok(())
         }
         Some(BackupCommand::Base { if_due }) => base::run(&settings, if_due),
         Some(BackupCommand::Verify { if_due }) => verify::run(&settings, if_due),
@@ -205,7 +200,7 @@ fn apply_probe_args(settings: &mut Settings, p: ProbeArgs) -> Result<(), BackupE
     Ok(())
 }
 
-fn restore(args: RestoreArgs) -> Result<ExitCode, BackupError> {
+fn restore(args: RestoreArgs) -> Result<(), BackupError> {
     let settings = Settings::from_env()?;
     if args.latest {
         pitr::run(&settings, pitr::Target::Latest)?;
@@ -219,7 +214,7 @@ fn restore(args: RestoreArgs) -> Result<ExitCode, BackupError> {
         };
         logical::restore(&settings, input, args.force)?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// The backup volume, or a clear error when archiving is off.

@@ -1,8 +1,11 @@
 //! The WAL receiver service, its readiness probe, the archive lag, and `wms backup status`.
 //!
-//! `wms backup receive-wal` prepares and then *becomes* `pg_receivewal` (exec), so the
-//! supervisor's pid is the receiver itself: its death is seen and restarted like any
-//! service's. Before the exec it:
+//! `wms backup receive-wal` prepares, starts `pg_receivewal` as its child, says `READY=1`
+//! to the supervisor (`ready = { notify = true }`) the moment `pg_stat_replication` shows it
+//! streaming, and then waits for it: the child's exit is the service's exit, so its death is
+//! seen and restarted like any service's (a stop signals the whole process group; the
+//! wrapper ignores SIGTERM/SIGINT once the child runs and exits when it does). Before the
+//! start it:
 //!
 //! 1. creates the backup volume's `wal/` (as the server's OS account; `wms backup init`,
 //!    a root oneshot before it, made the volume its) and checks that the archive belongs
@@ -22,16 +25,18 @@
 //! reports at once, so the lag is measured to the byte and the archive is durable), and
 //! with `--no-loop`: a lost connection ends it and the supervisor restarts it.
 //!
-//! With `WMS_BACKUP_DIR=off` the service clears a synchronous setting it left behind and
-//! then idles until it is stopped (a service cannot be switched off by a path-valued
+//! With `WMS_BACKUP_DIR=off` the service clears a synchronous setting it left behind, says
+//! `READY=1` and then idles until it is stopped (a service cannot be switched off by a path-valued
 //! variable in `config.toml`; see docs/operations.md).
 //!
-//! `wms backup probe` (the readiness probe) measures the lag, records it, and exits 0 only
-//! while `pg_stat_replication` shows the receiver streaming.
+//! `wms backup probe` (the liveness probe once the service is ready; a readiness probe where
+//! the supervisor gets no notification) measures the lag, records it, and exits 0 only while
+//! `pg_stat_replication` shows the receiver streaming.
 
 use std::os::unix::fs::DirBuilderExt;
-use std::os::unix::process::CommandExt;
-use std::process::ExitCode;
+use std::os::unix::process::ExitStatusExt;
+
+use nix::sys::signal::{SigHandler, Signal};
 use std::time::Duration;
 
 use tracing::{error, info, warn};
@@ -79,10 +84,10 @@ pub fn become_account(settings: &Settings) -> Result<(), BackupError> {
 /// `wms backup init`: the backup volume exists and belongs to the server's OS account
 /// (run as root with only CAP_CHOWN: it creates the directory when missing and gives it
 /// away when its owner differs; what is inside is the account's business).
-pub fn init(settings: &Settings) -> Result<ExitCode, BackupError> {
+pub fn init(settings: &Settings) -> Result<(), BackupError> {
     let Some(dir) = settings.backup_dir.as_deref() else {
         info!("WAL archiving is off (WMS_BACKUP_DIR=off)");
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     };
     let account = Account::for_tools(settings.os_user.as_deref())?;
     std::fs::DirBuilder::new()
@@ -105,11 +110,11 @@ pub fn init(settings: &Settings) -> Result<ExitCode, BackupError> {
             .map(|a| format!(" (owner {})", a.name))
             .unwrap_or_default()
     );
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// `wms backup receive-wal`.
-pub fn run(settings: &Settings) -> Result<ExitCode, BackupError> {
+pub fn run(settings: &Settings) -> Result<(), BackupError> {
     become_account(settings)?;
     let rt = db::runtime().map_err(io_err("cannot start a runtime", "".as_ref()))?;
     let Some(dir) = settings.backup_dir.as_deref() else {
@@ -118,6 +123,7 @@ pub fn run(settings: &Settings) -> Result<ExitCode, BackupError> {
             warn!("cannot check synchronous_standby_names: {e}");
         }
         drop(rt);
+        crate::sdnotify::ready();
         loop {
             // Ends by a signal (the supervisor's stop).
             nix::unistd::pause();
@@ -134,8 +140,7 @@ pub fn run(settings: &Settings) -> Result<ExitCode, BackupError> {
                 &d,
             ))?;
     }
-    rt.block_on(prepare(settings, &archive))?;
-    drop(rt);
+    let client = rt.block_on(prepare(settings, &archive))?;
 
     let tools = Tools::detect(None)?;
     let conninfo = format!(
@@ -147,7 +152,8 @@ pub fn run(settings: &Settings) -> Result<ExitCode, BackupError> {
         archive.wal_dir().display(),
         if settings.is_sync { "on" } else { "off" }
     );
-    let err = tools
+    let program = tools.path("pg_receivewal");
+    let mut child = tools
         .command("pg_receivewal")
         .arg("--directory")
         .arg(archive.wal_dir())
@@ -162,14 +168,66 @@ pub fn run(settings: &Settings) -> Result<ExitCode, BackupError> {
             &conninfo,
         ])
         .stdin(std::process::Stdio::null())
-        .exec();
-    Err(BackupError::Failed(format!(
-        "cannot run {}: {err}",
-        tools.path("pg_receivewal").display()
-    )))
+        .spawn()
+        .map_err(|e| BackupError::Failed(format!("cannot run {}: {e}", program.display())))?;
+    // From here a stop's SIGTERM (sent to the whole group) is the child's to act on; we
+    // follow its exit. (Set after the spawn: an ignored signal would stay ignored across
+    // the child's exec.)
+    for signal in [Signal::SIGTERM, Signal::SIGINT] {
+        // SAFETY: SIG_IGN installs no handler code; nothing else handles these here.
+        let _ = unsafe { nix::sys::signal::signal(signal, SigHandler::SigIgn) };
+    }
+    rt.block_on(announce_streaming(settings, &archive, &client, &mut child));
+    drop(client);
+    drop(rt);
+    let status = child
+        .wait()
+        .map_err(|e| BackupError::Failed(format!("waiting for pg_receivewal: {e}")))?;
+    match (status.code(), status.signal()) {
+        (Some(0), _) => Ok(()),
+        // Stopped as asked (PostgreSQL 15's pg_receivewal dies of SIGTERM).
+        (_, Some(s)) if s == Signal::SIGTERM as i32 || s == Signal::SIGINT as i32 => Ok(()),
+        _ => Err(BackupError::Failed(format!(
+            "pg_receivewal ended: {status}"
+        ))),
+    }
 }
 
-async fn prepare(settings: &Settings, archive: &Archive) -> Result<(), BackupError> {
+/// How often the receiver's state is read until it streams.
+const STREAMING_POLL: Duration = Duration::from_millis(5);
+
+/// Says `READY=1` once `pg_stat_replication` shows the child streaming (and records the
+/// lag then); returns early, saying nothing, if the child ends first or the state cannot
+/// be read (the liveness probe decides then).
+async fn announce_streaming(
+    settings: &Settings,
+    archive: &Archive,
+    client: &tokio_postgres::Client,
+    child: &mut std::process::Child,
+) {
+    loop {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return;
+        }
+        match measure(client).await {
+            Ok(m) if m.is_streaming => {
+                record(settings, archive, Ok(m), None);
+                crate::sdnotify::ready();
+                return;
+            }
+            Ok(_) => tokio::time::sleep(STREAMING_POLL).await,
+            Err(e) => {
+                warn!("cannot read the receiver's state: {e}");
+                return;
+            }
+        }
+    }
+}
+
+async fn prepare(
+    settings: &Settings,
+    archive: &Archive,
+) -> Result<tokio_postgres::Client, BackupError> {
     let cfg = super_config(settings, db::CONNECT_TIMEOUT);
     let client = db::connect(&cfg)
         .await
@@ -223,7 +281,7 @@ async fn prepare(settings: &Settings, archive: &Archive) -> Result<(), BackupErr
     repair_partials(&archive.wal_dir(), u64::try_from(seg_size).unwrap_or(0))?;
     // A fresh lag figure on every start: before streaming, from the slot.
     record(settings, archive, measure(&client).await, gap);
-    Ok(())
+    Ok(client)
 }
 
 /// `pg_receivewal` creates a segment by padding it with zeros to its full size before it
@@ -403,47 +461,39 @@ fn refresh(settings: &Settings, archive: &Archive) -> Result<Measurement, String
 }
 
 /// `wms backup probe`.
-pub fn probe(settings: &Settings) -> Result<ExitCode, BackupError> {
+pub fn probe(settings: &Settings) -> Result<(), BackupError> {
     let Some(dir) = settings.backup_dir.as_deref() else {
         println!("WAL archiving is off");
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     };
     become_account(settings)?;
     match refresh(settings, &Archive::new(dir)) {
         Ok(m) if m.is_streaming => {
             println!("streaming; archive lag {} bytes", m.lag_bytes.unwrap_or(0));
-            Ok(ExitCode::SUCCESS)
+            Ok(())
         }
-        Ok(m) => {
-            println!(
-                "the WAL receiver is not streaming (slot {SLOT}: {})",
-                match m.lag_bytes {
-                    Some(b) => format!("{b} bytes behind"),
-                    None => "missing".into(),
-                }
-            );
-            Ok(ExitCode::FAILURE)
-        }
-        Err(e) => {
-            println!("cannot measure the archive: {e}");
-            Ok(ExitCode::FAILURE)
-        }
+        Ok(m) => Err(BackupError::Failed(format!(
+            "the WAL receiver is not streaming (slot {SLOT}: {})",
+            match m.lag_bytes {
+                Some(b) => format!("{b} bytes behind"),
+                None => "missing".into(),
+            }
+        ))),
+        Err(e) => Err(BackupError::Failed(format!(
+            "cannot measure the archive: {e}"
+        ))),
     }
 }
 
 /// `wms backup status [--json] [--refresh]`.
-pub fn status(
-    settings: &Settings,
-    json: bool,
-    refresh_first: bool,
-) -> Result<ExitCode, BackupError> {
+pub fn status(settings: &Settings, json: bool, refresh_first: bool) -> Result<(), BackupError> {
     let Some(dir) = settings.backup_dir.as_deref() else {
         if json {
             println!("{{\"status\": \"off\"}}");
         } else {
             println!("backup: off (WMS_BACKUP_DIR=off)");
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     };
     if refresh_first {
         become_account(settings)?;
@@ -460,11 +510,14 @@ pub fn status(
     } else {
         print!("{}", render(&s));
     }
-    Ok(if s.is_ok() {
-        ExitCode::SUCCESS
+    if s.is_ok() {
+        Ok(())
     } else {
-        ExitCode::FAILURE
-    })
+        Err(BackupError::Failed(format!(
+            "the backup archive is {}",
+            s.status
+        )))
+    }
 }
 
 /// The status for people.

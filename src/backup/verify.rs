@@ -10,10 +10,9 @@
 //! With `--if-due` it runs only when the last drill (or, before the first one, the first
 //! base backup) is older than `WMS_BACKUP_VERIFY_EVERY`.
 
-use std::process::ExitCode;
 use std::time::Instant;
 
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 use nix::fcntl::{Flock, FlockArg};
 
@@ -46,10 +45,10 @@ fn lock(dir: &std::path::Path) -> Result<Flock<std::fs::File>, BackupError> {
 }
 
 /// `wms backup verify [--if-due]`.
-pub fn run(settings: &Settings, if_due: bool) -> Result<ExitCode, BackupError> {
+pub fn run(settings: &Settings, if_due: bool) -> Result<(), BackupError> {
     let Some(dir) = settings.backup_dir.as_deref() else {
         info!("WAL archiving is off (WMS_BACKUP_DIR=off): nothing to verify");
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     };
     become_account(settings)?;
     let archive = super::archive::Archive::new(dir);
@@ -58,7 +57,7 @@ pub fn run(settings: &Settings, if_due: bool) -> Result<ExitCode, BackupError> {
         let bases = archive.bases(&mut Vec::new());
         let Some(first) = bases.first() else {
             info!("restore drill not due: there is no base backup yet");
-            return Ok(ExitCode::SUCCESS);
+            return Ok(());
         };
         // The first drill comes one period after the first base backup, so a first boot
         // is not delayed by it.
@@ -74,7 +73,7 @@ pub fn run(settings: &Settings, if_due: bool) -> Result<ExitCode, BackupError> {
                 human(age),
                 human(settings.verify_every.as_secs_f64())
             );
-            return Ok(ExitCode::SUCCESS);
+            return Ok(());
         }
     }
     let scratch_root = archive.verify_dir();
@@ -163,13 +162,12 @@ pub fn run(settings: &Settings, if_due: bool) -> Result<ExitCode, BackupError> {
     if record.is_ok {
         info!("restore drill passed in {seconds:.1} s: {}", record.detail);
         println!("ok: {}", record.detail);
-        Ok(ExitCode::SUCCESS)
+        Ok(())
     } else {
-        error!(
+        println!("FAILED: {}", record.detail);
+        Err(BackupError::Failed(format!(
             "restore drill FAILED after {seconds:.1} s: {}",
             record.detail
-        );
-        println!("FAILED: {}", record.detail);
-        Ok(ExitCode::FAILURE)
+        )))
     }
 }

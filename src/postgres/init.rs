@@ -15,12 +15,12 @@
 //!    database it owns (first boot) and runs the init scripts, hands every object of the
 //!    `public` schema to the role, and is stopped again; then the password file is written.
 
-use crate::exit::Exit;
+use crate::exit::{Failure, Outcome};
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use rand::RngCore;
@@ -100,14 +100,8 @@ fn io_err(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Ini
 }
 
 /// `wms pg-init`.
-pub fn run() -> ExitCode {
-    match prepare() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!("pg-init: {e}");
-            Exit::Failed.into()
-        }
-    }
+pub fn run() -> Outcome {
+    prepare().map_err(|e| Failure::failed(format!("pg-init: {e}")))
 }
 
 fn prepare() -> Result<(), InitError> {

@@ -20,25 +20,18 @@ pub mod datadir;
 pub mod init;
 pub mod settings;
 
-use crate::exit::Exit;
+use crate::exit::{Failure, Outcome};
 use std::os::unix::process::CommandExt;
-use std::process::ExitCode;
 
-/// `wms postgres [ARGS]`: exec the detected `postgres` binary with `ARGS`.
-pub fn exec_server(args: &[String]) -> ExitCode {
-    let bin = match binaries::PgBin::detect() {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("wms postgres: {e}");
-            return Exit::Failed.into();
-        }
-    };
+/// `wms postgres [ARGS]`: exec the detected `postgres` binary with `ARGS` (returns only
+/// when that fails).
+pub fn exec_server(args: &[String]) -> Outcome {
+    let bin = binaries::PgBin::detect().map_err(Failure::failed)?;
     let err = std::process::Command::new(bin.path("postgres"))
         .args(args)
         .exec();
-    eprintln!(
-        "wms postgres: cannot run {}: {err}",
+    Err(Failure::failed(format!(
+        "cannot run {}: {err}",
         bin.path("postgres").display()
-    );
-    Exit::Failed.into()
+    )))
 }

@@ -10,11 +10,10 @@
 //! Exit codes: 0 done, 1 refused by the supervisor (unknown service, shutting down),
 //! 2 usage error, 3 the supervisor cannot be reached (not running, permission denied).
 
-use crate::exit::Exit;
+use crate::exit::{Exit, Failure, Outcome};
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -250,7 +249,7 @@ pub enum CtlCommand {
 
 /// Runs one `wms ctl` command against `socket`; printing goes to stdout (results) and
 /// stderr (errors).
-pub fn run(socket: &Path, command: CtlCommand) -> ExitCode {
+pub fn run(socket: &Path, command: CtlCommand) -> Outcome {
     let req = match &command {
         CtlCommand::Status { .. } => WireRequest {
             command: "status".into(),
@@ -259,16 +258,16 @@ pub fn run(socket: &Path, command: CtlCommand) -> ExitCode {
         },
         CtlCommand::Service { command, service } => {
             let Some(service) = service else {
-                eprintln!(
+                let mut why = format!(
                     "wms ctl {command} needs a service name (see `wms ctl status` for the names)."
                 );
                 if *command == "stop" {
-                    eprintln!(
-                        "To stop everything, stop the supervisor itself: podman stop / docker stop / \
-                         systemctl stop, or SIGTERM to its PID."
+                    why.push_str(
+                        "\nTo stop everything, stop the supervisor itself: podman stop / docker stop / \
+                         systemctl stop, or SIGTERM to its PID.",
                     );
                 }
-                return Exit::Invalid.into();
+                return Err(Failure::invalid(why));
             };
             WireRequest {
                 command: (*command).to_owned(),
@@ -294,26 +293,23 @@ pub fn run(socket: &Path, command: CtlCommand) -> ExitCode {
             } else {
                 print!("{}", status_table(&health));
             }
-            ExitCode::SUCCESS
+            Ok(())
         }
         (Ok((_, message)), CtlCommand::Reload) => {
             println!("reloaded: {}", message.unwrap_or_default());
-            ExitCode::SUCCESS
+            Ok(())
         }
         (Ok((health, _)), CtlCommand::Service { service, .. }) => {
             let name = service.as_deref().unwrap_or_default();
             let state = health.services.get(name).map_or("?", |s| s.state.as_str());
             println!("{name}: {state}");
-            ExitCode::SUCCESS
+            Ok(())
         }
         (Ok(_), CtlCommand::Signal { service, signal }) => {
             println!("{service}: sent {signal}");
-            ExitCode::SUCCESS
+            Ok(())
         }
-        (Err(e), _) => {
-            eprintln!("wms ctl: {e}");
-            e.exit().into()
-        }
+        (Err(e), _) => Err(Failure::new(e.exit(), format!("wms ctl: {e}"))),
     }
 }
 

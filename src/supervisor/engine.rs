@@ -721,13 +721,7 @@ impl Engine {
             Event::ShutdownRequested => self.on_shutdown_request(now),
             Event::Forward(signal) => {
                 for id in self.plan.ids() {
-                    for pid in self.svcs[id.0].processes() {
-                        self.actions.push_back(Action::Signal {
-                            service: id,
-                            pid,
-                            signal,
-                        });
-                    }
+                    self.signal_processes(id, signal);
                 }
             }
         }
@@ -783,25 +777,13 @@ impl Engine {
                 })
                 .collect();
             for pid in due {
-                self.actions.push_back(Action::Signal {
-                    service: id,
-                    pid,
-                    signal: Signal::KILL,
-                });
-                self.actions
-                    .push_back(Action::Report(Report::StopTimedOut { service: id }));
+                self.kill_overdue(id, pid);
             }
             let s = &mut self.svcs[id.0];
             if let (Some(t), Some(pid)) = (s.kill_at, s.pid) {
                 if t <= now {
                     s.kill_at = None;
-                    self.actions.push_back(Action::Signal {
-                        service: id,
-                        pid,
-                        signal: Signal::KILL,
-                    });
-                    self.actions
-                        .push_back(Action::Report(Report::StopTimedOut { service: id }));
+                    self.kill_overdue(id, pid);
                 }
             }
             let s = &self.svcs[id.0];
@@ -911,6 +893,24 @@ impl Engine {
         if self.phase != Phase::Running {
             return Err(CommandError::ShuttingDown);
         }
+        self.signal_processes(id, signal);
+        self.settle(now);
+        Ok(Accepted::Done)
+    }
+
+    /// A process group that outlived its stop timeout: SIGKILL, and say so.
+    fn kill_overdue(&mut self, id: ServiceId, pid: Pid) {
+        self.actions.push_back(Action::Signal {
+            service: id,
+            pid,
+            signal: Signal::KILL,
+        });
+        self.actions
+            .push_back(Action::Report(Report::StopTimedOut { service: id }));
+    }
+
+    /// `signal` to every process group of the service (none when it is not running).
+    fn signal_processes(&mut self, id: ServiceId, signal: Signal) {
         for pid in self.svcs[id.0].processes() {
             self.actions.push_back(Action::Signal {
                 service: id,
@@ -918,8 +918,6 @@ impl Engine {
                 signal,
             });
         }
-        self.settle(now);
-        Ok(Accepted::Done)
     }
 
     /// True if and only if a restart of `id` can be rolling: its sockets are held (old and

@@ -75,16 +75,18 @@ fn aggregate(snap: &Snapshot, reports: &[(String, SectionReport)]) -> String {
     }
 }
 
-/// `/health`'s body. Also what `wms ctl` reads back, hence `Deserialize`.
+/// `/health`'s body, with each service as `S`: [`ServiceJson`] in the full view (also what
+/// `wms ctl` reads back, hence `Deserialize`), [`PublicServiceJson`] in the public one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct HealthJson {
+pub struct HealthJson<S = ServiceJson> {
     /// Aggregate status.
     pub status: String,
     /// Supervisor uptime, whole seconds.
     pub uptime_s: u64,
     /// Per service, in start order.
-    pub services: IndexMap<String, ServiceJson>,
-    /// The sections ([`Section`]), by name, beside `services`.
+    pub services: IndexMap<String, S>,
+    /// The sections ([`Section`]), by name, beside `services` (in the public view, the
+    /// public part of each).
     #[serde(flatten, default)]
     pub sections: IndexMap<String, serde_json::Value>,
 }
@@ -243,18 +245,7 @@ pub fn render_json(
 /// The public view (`/health/public`, what `wms web` shows anyone on the published port):
 /// the aggregate and, per service, its state, restarts and uptime. No pids, probe errors,
 /// exit details or output lines: those may carry anything a service printed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PublicHealthJson {
-    /// Aggregate status.
-    pub status: String,
-    /// Supervisor uptime, whole seconds.
-    pub uptime_s: u64,
-    /// Per service, in start order.
-    pub services: IndexMap<String, PublicServiceJson>,
-    /// The public part of each section, by name.
-    #[serde(flatten, default)]
-    pub sections: IndexMap<String, serde_json::Value>,
-}
+pub type PublicHealthJson = HealthJson<PublicServiceJson>;
 
 /// One service in the public view.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

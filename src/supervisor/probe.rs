@@ -5,7 +5,7 @@
 //! "exited with code 1: <last output line>", "timed out after 2s"). Probes never sleep or
 //! retry: the engine decides when the next one runs.
 
-use crate::exit::Exit;
+use crate::exit::{Failure, Outcome};
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
@@ -263,26 +263,18 @@ pub async fn exec(
 
 /// `wms probe URL [--timeout 2s]`: exit 0 when the URL answers 2xx, 1 otherwise with one
 /// line saying why (refused, timeout, status). Images need no curl for HEALTHCHECK.
-pub fn run_cli(url: &str, timeout: Duration) -> std::process::ExitCode {
-    let target = match HttpTarget::parse(url) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("wms probe: {e}");
-            return Exit::Invalid.into();
-        }
-    };
-    let outcome = match crate::rt::current_thread() {
-        Ok(rt) => rt.block_on(http(&target, timeout)),
-        Err(e) => {
-            eprintln!("wms probe: cannot start: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
+pub fn run_cli(url: &str, timeout: Duration) -> Outcome {
+    let target = HttpTarget::parse(url).map_err(|e| Failure::invalid(format!("wms probe: {e}")))?;
+    let rt = crate::rt::current_thread()
+        .map_err(|e| Failure::failed(format!("wms probe: cannot start: {e}")))?;
+    let outcome = rt.block_on(http(&target, timeout));
     if outcome.is_ok {
-        std::process::ExitCode::SUCCESS
+        Ok(())
     } else {
-        eprintln!("wms probe: {target}: {}", outcome.detail);
-        std::process::ExitCode::FAILURE
+        Err(Failure::failed(format!(
+            "wms probe: {target}: {}",
+            outcome.detail
+        )))
     }
 }
 

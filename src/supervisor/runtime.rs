@@ -10,7 +10,6 @@
 //! reaper's waiter list.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -63,13 +62,14 @@ fn setup(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> RuntimeError
     move |source| RuntimeError::Setup { what, source }
 }
 
-/// Runs the plan until a requested shutdown completes. Returns exit code 0 then.
-/// `sections` are shown in `/health` beside the services.
-pub fn run(plan: Plan, sections: health::Sections) -> Result<ExitCode, RuntimeError> {
+/// Runs the plan until a requested shutdown completes (`Ok`: exit code 0). `sections` are
+/// shown in `/health` beside the services.
+pub fn run(plan: Plan, sections: health::Sections) -> Result<(), RuntimeError> {
     let rt = crate::rt::current_thread().map_err(setup("the async runtime"))?;
     rt.block_on(async {
         let shell = Shell::new(plan, sections)?;
-        Ok(shell.run().await)
+        shell.run().await;
+        Ok(())
     })
 }
 
@@ -207,7 +207,7 @@ impl Shell {
         })
     }
 
-    async fn run(mut self) -> ExitCode {
+    async fn run(mut self) {
         let mut watchdog = self.watchdog.map(tokio::time::interval);
         loop {
             let is_done = self.carry_out_actions();
@@ -215,7 +215,7 @@ impl Shell {
             if is_done {
                 let _ = std::fs::remove_file(&self.control_socket);
                 info!("all services stopped; exiting");
-                return ExitCode::SUCCESS;
+                return;
             }
             let deadline = self
                 .engine

@@ -19,10 +19,9 @@ pub mod respond;
 pub mod server;
 pub mod site;
 
-use crate::exit::Exit;
+use crate::exit::{Failure, Outcome};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
@@ -57,44 +56,28 @@ pub struct WebArgs {
     pub header_timeout: std::time::Duration,
 }
 
-/// Exit codes: 0 after a graceful shutdown, 1 when it cannot start (root, address).
-pub fn run(args: WebArgs) -> ExitCode {
+/// Exit codes: 0 after a graceful shutdown, 1 when it cannot start (root, address), 2 for
+/// an invalid `--api`.
+pub fn run(args: WebArgs) -> Outcome {
     if args.api.scheme_str() != Some("http") || args.api.authority().is_none() {
-        eprintln!(
-            "wms web: --api must be an http://host:port URL, got {}",
+        return Err(Failure::invalid(format!(
+            "--api must be an http://host:port URL, got {}",
             args.api
-        );
-        return Exit::Invalid.into();
+        )));
     }
-    let site = match site::Site::load(&args.root) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!("{e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let site = site::Site::load(&args.root).map_err(Failure::failed)?;
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let rt = match crate::rt::multi_thread(threads) {
-        Ok(rt) => rt,
-        Err(e) => {
-            tracing::error!("cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let rt = crate::rt::multi_thread(threads)
+        .map_err(|e| Failure::failed(format!("cannot start the runtime: {e}")))?;
     let upstreams = proxy::Upstreams::new(args.api, args.health_upstream);
     let limits = crate::http::Limits {
         header_timeout: args.header_timeout,
         ..crate::http::Limits::default()
     };
     rt.block_on(async move {
-        let listener =
-            match crate::http::Listener::inherit_or_bind(LISTENER_NAME, args.listen).await {
-                Ok(l) => l,
-                Err(e) => {
-                    tracing::error!("{e}");
-                    return ExitCode::FAILURE;
-                }
-            };
+        let listener = crate::http::Listener::inherit_or_bind(LISTENER_NAME, args.listen)
+            .await
+            .map_err(Failure::failed)?;
         tracing::info!(
             "serving {} files from {} on {}",
             site.len(),
@@ -115,6 +98,6 @@ pub fn run(args: WebArgs) -> ExitCode {
                 limits.drain_timeout
             );
         }
-        ExitCode::SUCCESS
+        Ok(())
     })
 }
