@@ -8,6 +8,7 @@
 //! ([`super::products`], [`super::stock`], [`super::movements`]). No SQL here.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
 use calamine::Data;
@@ -124,11 +125,14 @@ pub fn unreadable() -> ParsedSheet {
         vec![RowError::new(
             0,
             "file",
-            "Failed to open Excel file: the workbook cannot be read",
+            format!("Failed to open Excel file: {READER_FAILED}"),
         )],
         0,
     )
 }
+
+/// Why a file the reader failed on is refused.
+const READER_FAILED: &str = "the workbook cannot be read";
 
 fn failure(errors: Vec<RowError>, total_rows: usize) -> ParsedSheet {
     ParsedSheet {
@@ -144,12 +148,18 @@ fn failure(errors: Vec<RowError>, total_rows: usize) -> ParsedSheet {
 pub fn parse_workbook(bytes: Vec<u8>, limits: &Limits) -> Result<ParsedSheet, Problem> {
     let open_error =
         |m: String| RowError::new(0, "file", format!("Failed to open Excel file: {m}"));
-    let read = workbook::open(&bytes, limits).and_then(|mut wb| {
-        if !wb.has_sheet(SHEET) {
-            return Ok(None);
-        }
-        SheetCells::collect(|visit| wb.cells(SHEET, limits, visit)).map(Some)
-    });
+    let read = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        workbook::open(&bytes, limits).and_then(|mut wb| {
+            if !wb.has_sheet(SHEET) {
+                return Ok(None);
+            }
+            SheetCells::collect(|visit| wb.cells(SHEET, limits, visit)).map(Some)
+        })
+    }))
+    // The reader (calamine) can panic on a malformed file (a shared-string index past the
+    // table, in 0.30): that file is unreadable, nothing else is affected. Whatever it
+    // built is dropped with the unwind.
+    .unwrap_or_else(|_| Err(Problem::Unreadable(READER_FAILED.to_owned())));
     // The cells are owned now: the file goes before the rows are built.
     drop(bytes);
     match read {
@@ -953,5 +963,21 @@ mod tests {
         );
         let parsed = parse_workbook(b"PK\x03\x04garbage".to_vec(), &workbook::LIMITS).unwrap();
         assert_eq!(parsed.errors[0].field, "file");
+    }
+
+    /// Found by the `workbook` fuzz target: a cell of type `s` whose index is past the
+    /// (empty) shared-string table makes calamine 0.30 index out of bounds. The panic stays
+    /// inside `parse_workbook`: the file gets the same row error as any unreadable one.
+    #[test]
+    fn a_reader_panic_is_an_unreadable_file() {
+        let bytes = include_bytes!("../../fuzz/seeds/workbook/shared-string-out-of-range.xlsx");
+        let parsed = parse_workbook(bytes.to_vec(), &workbook::LIMITS).unwrap();
+        assert_eq!(parsed.errors.len(), 1, "{:?}", parsed.errors);
+        assert_eq!(parsed.errors[0].field, "file");
+        assert_eq!(
+            parsed.errors[0].message,
+            "Failed to open Excel file: the workbook cannot be read"
+        );
+        assert!(parsed.rows.is_empty());
     }
 }
