@@ -20,6 +20,7 @@
 //! * [`sdnotify`]: the sd_notify client: the supervisor to systemd, the servers to the
 //!   supervisor (`READY=1`).
 //! * [`exit`]: the exit codes of every subcommand, one enum.
+//! * [`heap`]: giving freed heap memory back to the system after a burst.
 //! * [`rt`]: the one tokio runtime builder every role uses.
 //! * [`ledger`]: the ledger check's SQL, shared by the backend and the restore drills.
 //! * [`stack`]: what joins the roles beyond `config.toml` (the `backup` section of
@@ -35,6 +36,7 @@ pub mod accounts;
 pub mod backend;
 pub mod backup;
 pub mod exit;
+pub mod heap;
 pub mod http;
 pub mod ledger;
 pub mod pgbin;

@@ -734,7 +734,10 @@ async fn import_excel(
             tracing::warn!("the workbook reader failed: {e}");
             Ok(import::unreadable())
         });
-    release_freed_memory();
+    // The reader ran on a blocking-pool thread, whose allocator arena the request's thread
+    // would not reuse: without this the import's peak would be the reader's plus the
+    // database work's.
+    crate::heap::release_free();
     let parsed = match parsed {
         Ok(parsed) => parsed,
         Err(Problem::TooLarge(limit)) => {
@@ -748,18 +751,6 @@ async fn import_excel(
         }
     };
     Ok(ok(import::apply(&app.pool, &user, parsed, started).await?))
-}
-
-/// Gives memory freed by the workbook reader back to the system: the reader ran on a
-/// blocking-pool thread, whose allocator arena the request's thread would not reuse, so the
-/// import's peak would be the reader's plus the database work's. (glibc only.)
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free heap pages to the system; no live allocation
-    // moves, and it is safe to call from any thread at any time.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
 
 /// The `file` part of a multipart body: its file name and bytes (413 past `limit`). The
