@@ -79,3 +79,27 @@ CONF
   nginx -c "$dir/nginx.conf" -p "$dir" -g 'daemon off;' &
   wait_until 10 curl -sf -o /dev/null "http://127.0.0.1:$port$path"
 }
+
+# The stack of config.toml under `wms supervise` as PID 1 (startup.sh, memory.sh): `stack`
+# holds unshare's pid while one runs.
+stack=""
+# Stops it: unshare does not pass signals on, so SIGTERM goes to the supervisor (its child).
+stop_stack() {
+  [ -n "$stack" ] || return 0
+  pkill -TERM -P "$stack" 2>/dev/null || true
+  for _ in $(seq 300); do kill -0 "$stack" 2>/dev/null || break; sleep 0.05; done
+  kill -KILL "$stack" 2>/dev/null || true
+  wait "$stack" 2>/dev/null || true
+  stack=""
+}
+# Exports the stack's environment for a run in DIR ($1), on free ports: its data, sockets and
+# backup volume under DIR; the built frontend when there is one, else a one-line page.
+stack_env() {
+  local dir=$1 root="$ROOT/frontend/dist"
+  if [ ! -f "$root/index.html" ]; then
+    root="$dir/www"; mkdir -p "$root"; echo '<!doctype html><title>wms</title>' > "$root/index.html"
+  fi
+  export PGDATA="$dir/pgdata" PG_SOCKET_DIR="$dir/run" PGPORT=$(free_port) WMS_RUN_DIR="$dir/run" WMS_STATE_DIR="$dir/state" WMS_BACKUP_DIR="$dir/backup"
+  export WMS_HEALTH_LISTEN="127.0.0.1:$(free_port)" WMS_BACKEND_PORT=$(free_port) WMS_WEB_PORT=$(free_port)
+  export WMS_WEB_ROOT="$root" POSTGRES_PASSWORD="bench-$RANDOM$RANDOM" WMS_ADMIN_PASSWORD="bench-admin-$RANDOM$RANDOM"
+}

@@ -42,15 +42,6 @@ SECS=${SECS:-10}
 PRODUCTS=${PRODUCTS:-1000}
 
 W=$(mktemp -d); chmod 755 "$W"
-stack=""
-stop_stack() {
-  [ -n "$stack" ] || return 0
-  pkill -TERM -P "$stack" 2>/dev/null || true
-  for _ in $(seq 300); do kill -0 "$stack" 2>/dev/null || break; sleep 0.05; done
-  kill -KILL "$stack" 2>/dev/null || true
-  wait "$stack" 2>/dev/null || true
-  stack=""
-}
 ref_pg="" ref_app="" ref_nginx=""
 stop_reference() {
   if [ -n "$ref_nginx" ]; then
@@ -70,9 +61,6 @@ stop_reference() {
 }
 trap 'stop_stack; stop_reference; rm -rf "$W"' EXIT
 
-if [ -f "$ROOT/frontend/dist/index.html" ]; then root="$ROOT/frontend/dist"; else
-  mkdir -p "$W/www"; echo '<!doctype html><title>wms</title>' > "$W/www/index.html"; root="$W/www"
-fi
 
 # ---- sampling ---------------------------------------------------------------------------
 
@@ -195,10 +183,7 @@ login() {   # URL EMAIL PASSWORD -> the access token
 
 # ---- ours --------------------------------------------------------------------------------
 
-export PGDATA="$W/pgdata" PG_SOCKET_DIR="$W/run" PGPORT=$(free_port) WMS_RUN_DIR="$W/run" WMS_STATE_DIR="$W/state" WMS_BACKUP_DIR="$W/backup"
-export WMS_HEALTH_LISTEN="127.0.0.1:$(free_port)" WMS_BACKEND_PORT=$(free_port) WMS_WEB_PORT=$(free_port)
-export WMS_WEB_ROOT="$root" POSTGRES_PASSWORD="bench-$RANDOM$RANDOM"
-export WMS_ADMIN_PASSWORD="bench-admin-$RANDOM$RANDOM"
+stack_env "$W"
 
 unshare --pid --fork --mount-proc --kill-child "$WMS" supervise --config "$ROOT/config.toml" > "$W/stack.log" 2>&1 &
 stack=$!
@@ -271,7 +256,7 @@ start_reference_nginx() {
     listen 127.0.0.1:$REF_WEB_PORT;
     server_name localhost;
     location / {
-      root $root;
+      root $WMS_WEB_ROOT;
       index index.html;
       try_files \$uri \$uri/ /index.html;
     }

@@ -22,24 +22,9 @@ python3 -c 'import matplotlib' 2>/dev/null \
   || true
 
 W=$(mktemp -d); chmod 755 "$W"
-stack=""
-stop_stack() {
-  [ -n "$stack" ] || return 0
-  # unshare does not pass signals on: SIGTERM the supervisor (its child) itself.
-  pkill -TERM -P "$stack" 2>/dev/null || true
-  for _ in $(seq 300); do kill -0 "$stack" 2>/dev/null || break; sleep 0.05; done
-  kill -KILL "$stack" 2>/dev/null || true
-  wait "$stack" 2>/dev/null || true
-  stack=""
-}
 trap 'stop_stack; rm -rf "$W"' EXIT
 
-if [ -f "$ROOT/frontend/dist/index.html" ]; then root="$ROOT/frontend/dist"; else
-  mkdir -p "$W/www"; echo '<!doctype html><title>wms</title>' > "$W/www/index.html"; root="$W/www"
-fi
-export PGDATA="$W/pgdata" PG_SOCKET_DIR="$W/run" PGPORT=$(free_port) WMS_RUN_DIR="$W/run" WMS_STATE_DIR="$W/state" WMS_BACKUP_DIR="$W/backup"
-export WMS_HEALTH_LISTEN="127.0.0.1:$(free_port)" WMS_BACKEND_PORT=$(free_port) WMS_WEB_PORT=$(free_port)
-export WMS_WEB_ROOT="$root" POSTGRES_PASSWORD="bench-$RANDOM$RANDOM"
+stack_env "$W"
 
 # Boots the stack, logging to $1; sets $took to the seconds from launch to /health 200.
 now() { date +%s.%N; }
