@@ -312,7 +312,7 @@ echo "as its PSS total would be with nothing else running (bench/resident.py)."
 echo
 echo "### wms: the stack of config.toml under \`wms supervise\`"
 echo
-echo "$ours_pg (initdb's defaults); the backend's pool: ${WMS_DB_POOL_SIZE:-8} connections; under load ${SECS} s at $(cat "$W/ours.rps") req/s."
+echo "$ours_pg (initdb's defaults); the backend's pool: ${WMS_DB_POOL_SIZE:-$(( $(nproc) * 2 > 4 ? $(nproc) * 2 : 4 ))} connections (its default); under load ${SECS} s at $(cat "$W/ours.rps") req/s."
 echo "The stack includes its supervisor and its WAL archiving (pg_receivewal, \`wms backup\`)."
 echo
 table ours

@@ -26,11 +26,12 @@
 //! * [`stack`]: what joins the roles beyond `config.toml` (the `backup` section of
 //!   `/health`); like `main`, it may use every role.
 //!
-//! The four roles (`supervisor`, `postgres`, `backend`, `web`) are siblings: none imports
-//! another. What two of them share lives in a small module of its own (`http`, `accounts`, `pgerror`, `sdnotify`).
+//! The five roles (`supervisor`, `postgres`, `backend`, `web`, `backup`) are siblings: none
+//! imports another. What two of them share lives in a small module of its own (`http`,
+//! `accounts`, `pgerror`, `pgbin`, `sdnotify`, `ledger`, `exit`, `rt`, `heap`).
 //!
-//! Every subcommand returns an [`std::process::ExitCode`]; the codes are documented in
-//! `main.rs` and the README.
+//! Every subcommand returns an [`exit::Outcome`]; `main` reports a failure and maps it to
+//! the exit code ([`exit::Exit`], documented in `main.rs` and the README).
 
 pub mod accounts;
 pub mod backend;

@@ -95,10 +95,12 @@ pub struct BackendArgs {
     #[arg(long, env = "WMS_UPLOAD_LIMIT", default_value = "20MiB", value_parser = parse_size)]
     pub upload_limit: usize,
 
-    /// Database connections in the pool.
-    #[arg(long, env = "WMS_DB_POOL_SIZE", default_value_t = 8,
+    /// Database connections in the pool (default: twice the CPUs, at least 4, at most 32;
+    /// each PostgreSQL connection costs a few MiB, and more of them than the cores can run
+    /// only queue inside the server).
+    #[arg(long, env = "WMS_DB_POOL_SIZE",
           value_parser = clap::value_parser!(u16).range(1..=1000))]
-    pub db_pool_size: u16,
+    pub db_pool_size: Option<u16>,
 
     /// Runtime worker threads (default: half the CPUs, at least 1, at most 4; PostgreSQL
     /// usually shares the machine, and cross-thread wake-ups cost more than they bring).
@@ -293,7 +295,9 @@ impl Settings {
             trusted_proxies: args.trusted_proxies,
             business_tz: args.business_tz,
             upload_limit: args.upload_limit,
-            db_pool_size: usize::from(args.db_pool_size),
+            db_pool_size: args
+                .db_pool_size
+                .map_or((cpus * 2).clamp(4, 32), usize::from),
             workers: args.workers.map_or((cpus / 2).clamp(1, 4), usize::from),
             header_timeout: args.header_timeout,
             max_connections: args.max_connections as usize,

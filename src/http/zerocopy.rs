@@ -1,7 +1,8 @@
 //! Large in-memory bodies sent without copying them through user space (`sendfile`).
 //!
-//! [`backed_by_file`] keeps the file a body was read from open: its bytes are sent from the
-//! file's page cache, exactly nginx's path. [`seal`] (for bodies made in memory, such as
+//! [`backed_by_file`] maps the file a body was read from: its bytes are sent from the
+//! file's page cache, exactly nginx's path, and no copy of them stays in our heap. [`seal`]
+//! (for bodies made in memory, such as
 //! compressed variants) puts immutable bytes (a big static file of the site) into a sealed, read-only
 //! memfd and returns them as [`Bytes`] that point into a read-only mapping of it: the same
 //! pages, no second copy in memory. The mapping's address range is registered here, so that
@@ -21,7 +22,7 @@ use std::ffi::CStr;
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::sync::{Arc, RwLock};
+use std::sync::RwLock;
 
 use bytes::Bytes;
 
@@ -97,12 +98,18 @@ pub fn seal(data: &[u8]) -> io::Result<Bytes> {
     if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) } < 0 {
         return Err(io::Error::last_os_error());
     }
-    let fd = OwnedFd::from(file);
-    // SAFETY: mapping `data.len()` bytes of a file of exactly that size, read-only.
+    map_read_only(OwnedFd::from(file), data.len())
+}
+
+/// Maps the first `len` bytes of `fd` read-only and registers the range, so slices of the
+/// returned `Bytes` go out by `sendfile` from `fd`. Mapping touches no page: until a slice
+/// is written the ordinary way, the bytes are not resident in this process at all.
+fn map_read_only(fd: OwnedFd, len: usize) -> io::Result<Bytes> {
+    // SAFETY: mapping `len` bytes of a file at least that long, read-only.
     let ptr = unsafe {
         libc::mmap(
             std::ptr::null_mut(),
-            data.len(),
+            len,
             libc::PROT_READ,
             libc::MAP_SHARED,
             fd.as_raw_fd(),
@@ -114,7 +121,7 @@ pub fn seal(data: &[u8]) -> io::Result<Bytes> {
     }
     let sealed = Sealed {
         ptr: ptr as *const u8,
-        len: data.len(),
+        len,
         fd,
     };
     REGIONS
@@ -128,51 +135,19 @@ pub fn seal(data: &[u8]) -> io::Result<Bytes> {
     Ok(Bytes::from_owner(sealed))
 }
 
-/// The owner of bytes read from a file that stays open: `sendfile` reads the file's page
-/// cache, as nginx does (cheaper per byte than a memfd's small pages).
-struct FileBacked {
-    data: Vec<u8>,
-    _file: Arc<File>,
-}
-
-impl AsRef<[u8]> for FileBacked {
-    fn as_ref(&self) -> &[u8] {
-        &self.data
-    }
-}
-
-impl Drop for FileBacked {
-    fn drop(&mut self) {
-        let start = self.data.as_ptr() as usize;
-        if let Ok(mut regions) = REGIONS.write() {
-            regions.retain(|r| r.start != start);
-        }
-    }
-}
-
-/// `data`, the whole content of `file` as just read from it, as `Bytes` that are later sent
-/// by `sendfile` from the file itself. The file must not change while served (the site's
-/// files are immutable: in the image, they are read-only); if it shrinks, the connection
-/// that finds out is closed with an error rather than sent other bytes than announced.
-pub fn backed_by_file(data: Vec<u8>, file: Arc<File>) -> io::Result<Bytes> {
-    if data.is_empty() {
+/// The whole content of `file` (`len` bytes, as just read from it) as `Bytes` that map the
+/// file read-only: sending them is `sendfile` from the file's page cache, as nginx does
+/// (cheaper per byte than a memfd's small pages), and no copy stays in this process's
+/// memory. The file must not change while served (the site's files are immutable: in the
+/// image, they are read-only); a changed size is refused here.
+pub fn backed_by_file(file: &File, len: usize) -> io::Result<Bytes> {
+    if len == 0 {
         return Ok(Bytes::new());
     }
-    if file.metadata()?.len() != data.len() as u64 {
+    if file.metadata()?.len() != len as u64 {
         return Err(io::Error::other("the file changed while it was read"));
     }
-    let region = Region {
-        start: data.as_ptr() as usize,
-        len: data.len(),
-        fd: file.as_raw_fd(),
-    };
-    // Moving the Vec moves no bytes: the region's address stays valid for the owner's life.
-    let owner = FileBacked { data, _file: file };
-    REGIONS
-        .write()
-        .map_err(|_| io::Error::other("zero-copy registry poisoned"))?
-        .push(region);
-    Ok(Bytes::from_owner(owner))
+    map_read_only(OwnedFd::from(file.try_clone()?), len)
 }
 
 /// Where a slice lies in a sealed region: the memfd and the offset in it.

@@ -132,7 +132,8 @@ impl Site {
     }
 }
 
-/// A file as read at start-up, with its descriptor kept open for `sendfile`.
+/// A file as read at start-up; a large one keeps its descriptor, to be mapped and sent by
+/// `sendfile`.
 #[derive(Clone)]
 struct Loaded {
     bytes: Vec<u8>,
@@ -199,7 +200,8 @@ fn walk(root: &Path, dir: &Path, prefix: &str, out: &mut HashMap<String, Loaded>
     }
 }
 
-/// Reads a file; large ones keep their descriptor (their bytes go out by `sendfile`).
+/// Reads a file; large ones keep their descriptor (their bytes are then mapped from it and
+/// go out by `sendfile`).
 fn read_file(path: &Path) -> std::io::Result<(Vec<u8>, Option<Arc<std::fs::File>>)> {
     use std::io::Read;
     let mut file = std::fs::File::open(path)?;
@@ -261,7 +263,7 @@ fn body(bytes: Vec<u8>, file: Option<Arc<std::fs::File>>) -> Bytes {
         return Bytes::from(bytes);
     }
     let sent = match file {
-        Some(file) => zerocopy::backed_by_file(bytes.clone(), file),
+        Some(file) => zerocopy::backed_by_file(&file, bytes.len()),
         None => zerocopy::seal(&bytes),
     };
     match sent {
