@@ -1,5 +1,6 @@
-//! `wms`: command-line dispatch only. Each subcommand lives in its module and ends with one
-//! of the exit codes of [`wms::exit::Exit`] (the same four for every subcommand):
+//! `wms`: command-line dispatch. Each subcommand lives in its module and returns an
+//! [`Outcome`]; here, and only here, a failure is reported and becomes one of the exit codes
+//! of [`wms::exit::Exit`] (the same four for every subcommand):
 //!
 //! | code | meaning |
 //! |---|---|
