@@ -355,7 +355,16 @@ fn stage(job: &Job<'_>, base: &BaseInfo, pg_wal: &Path) -> Result<Staged, Backup
             base.timeline
         ))
     })?;
-    let chain = wal::plan_chain(start, seg_size, &path, &scan.segments);
+    let mut chain = wal::plan_chain(start, seg_size, &path, &scan.segments);
+    if let Some(last) = chain.segments.last() {
+        if last.is_partial && holds_no_wal_yet(&last.source) {
+            info!(
+                "{} holds no WAL yet (the receiver has just begun it); left out",
+                last.source.display()
+            );
+            chain.segments.pop();
+        }
+    }
     let account = job.tools.account();
     if pg_wal.exists() {
         std::fs::remove_dir_all(pg_wal).map_err(io_err("cannot empty", pg_wal))?;
@@ -382,6 +391,19 @@ fn stage(job: &Job<'_>, base: &BaseInfo, pg_wal: &Path) -> Result<Staged, Backup
         chain,
         checked,
     })
+}
+
+/// True if a `.partial` segment holds no WAL yet: `pg_receivewal` creates the next segment
+/// zero-filled to its full size before it writes the first page, so for a moment the newest
+/// file is zeros only (its first page header's magic number is 0). Read as WAL it would be
+/// damage (`pg_waldump` refuses it); it only means the archive ends with the segment before.
+/// A file that cannot be read is left to the check, which names it.
+fn holds_no_wal_yet(path: &Path) -> bool {
+    use std::io::Read;
+    let mut magic = [0u8; 2];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok_and(|()| magic == [0, 0])
 }
 
 /// Copies a directory tree (files, directories, symlinks as links), giving everything to
@@ -893,6 +915,24 @@ fn private_dir(account: Option<&Account>) -> Result<PathBuf, BackupError> {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn a_zero_filled_partial_holds_no_wal_yet() {
+        let dir = std::env::temp_dir().join(format!("wms-partial-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (zeros, written, short) = (dir.join("zeros"), dir.join("written"), dir.join("short"));
+        std::fs::write(&zeros, vec![0u8; 8192]).unwrap();
+        // A page header as PostgreSQL writes it begins with its magic number (0xD110 in 15).
+        let mut page = vec![0u8; 8192];
+        page[..2].copy_from_slice(&0xD110u16.to_le_bytes());
+        std::fs::write(&written, page).unwrap();
+        std::fs::write(&short, [0u8]).unwrap();
+        assert!(holds_no_wal_yet(&zeros));
+        assert!(!holds_no_wal_yet(&written));
+        assert!(!holds_no_wal_yet(&short), "unreadable: left to the check");
+        assert!(!holds_no_wal_yet(&dir.join("missing")));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn commits_are_parsed() {
