@@ -26,8 +26,8 @@
 //! with `--no-loop`: a lost connection ends it and the supervisor restarts it.
 //!
 //! With `WMS_BACKUP_DIR=off` the service clears a synchronous setting it left behind, says
-//! `READY=1` and then idles until it is stopped (a service cannot be switched off by a path-valued
-//! variable in `config.toml`; see docs/operations.md).
+//! `READY=1` and then idles until it is stopped (a service cannot be switched off by a
+//! path-valued variable in `config.toml`; see docs/operations.md).
 //!
 //! `wms backup probe` (the liveness probe once the service is ready; a readiness probe where
 //! the supervisor gets no notification) measures the lag, records it, and exits 0 only while
@@ -35,10 +35,9 @@
 
 use std::os::unix::fs::DirBuilderExt;
 use std::os::unix::process::ExitStatusExt;
-
-use nix::sys::signal::{SigHandler, Signal};
 use std::time::Duration;
 
+use nix::sys::signal::{SigHandler, Signal};
 use tracing::{error, info, warn};
 
 use super::archive::Archive;
@@ -197,20 +196,22 @@ pub fn run(settings: &Settings) -> Result<(), BackupError> {
 
 /// How often the receiver's state is read until it streams.
 const STREAMING_POLL: Duration = Duration::from_millis(5);
+/// The pause after a failed read of it.
+const STREAMING_RETRY: Duration = Duration::from_millis(200);
 
 /// Says `READY=1` once `pg_stat_replication` shows the child streaming (and records the
-/// lag then); returns early, saying nothing, if the child ends first or the state cannot
-/// be read (the liveness probe decides then).
+/// lag then); returns, saying nothing, if the child ends first. A failed read is logged
+/// once and retried at a slower pace: a passing error must not leave the service unready
+/// until its `start_period` runs out (then the supervisor restarts it, as for a child
+/// that never streams).
 async fn announce_streaming(
     settings: &Settings,
     archive: &Archive,
     client: &tokio_postgres::Client,
     child: &mut std::process::Child,
 ) {
-    loop {
-        if !matches!(child.try_wait(), Ok(None)) {
-            return;
-        }
+    let mut failed_before = false;
+    while matches!(child.try_wait(), Ok(None)) {
         match measure(client).await {
             Ok(m) if m.is_streaming => {
                 record(settings, archive, Ok(m), None);
@@ -219,8 +220,11 @@ async fn announce_streaming(
             }
             Ok(_) => tokio::time::sleep(STREAMING_POLL).await,
             Err(e) => {
-                warn!("cannot read the receiver's state: {e}");
-                return;
+                if !failed_before {
+                    warn!("cannot read the receiver's state (retrying): {e}");
+                    failed_before = true;
+                }
+                tokio::time::sleep(STREAMING_RETRY).await;
             }
         }
     }
