@@ -20,7 +20,8 @@
 //! * [`sdnotify`]: the sd_notify client: the supervisor to systemd, the servers to the
 //!   supervisor (`READY=1`).
 //! * [`exit`]: the exit codes of every subcommand, one enum.
-//! * [`heap`]: giving freed heap memory back to the system after a burst.
+//! * [`resident`]: giving back memory a process no longer uses (freed heap, start-up code
+//!   pages).
 //! * [`rt`]: the one tokio runtime builder every role uses.
 //! * [`ledger`]: the ledger check's SQL, shared by the backend and the restore drills.
 //! * [`stack`]: what joins the roles beyond `config.toml` (the `backup` section of
@@ -28,7 +29,7 @@
 //!
 //! The five roles (`supervisor`, `postgres`, `backend`, `web`, `backup`) are siblings: none
 //! imports another. What two of them share lives in a small module of its own (`http`,
-//! `accounts`, `pgerror`, `pgbin`, `sdnotify`, `ledger`, `exit`, `rt`, `heap`).
+//! `accounts`, `pgerror`, `pgbin`, `sdnotify`, `ledger`, `exit`, `rt`, `resident`).
 //!
 //! Every subcommand returns an [`exit::Outcome`]; `main` reports a failure and maps it to
 //! the exit code ([`exit::Exit`], documented in `main.rs` and the README).
@@ -37,12 +38,12 @@ pub mod accounts;
 pub mod backend;
 pub mod backup;
 pub mod exit;
-pub mod heap;
 pub mod http;
 pub mod ledger;
 pub mod pgbin;
 pub mod pgerror;
 pub mod postgres;
+pub mod resident;
 pub mod rt;
 pub mod sdnotify;
 pub mod stack;

@@ -195,6 +195,8 @@ fn run(command: Command) -> Outcome {
 /// Runs the stack; an invalid config or a listener that cannot be bound (a port in use,
 /// named with its service) is [`Exit::Invalid`]: nothing was started.
 fn supervise(path: &Path) -> Outcome {
+    // A process that runs for months on little memory: without glibc's per-thread cache.
+    wms::resident::restart_without_thread_cache();
     let plan = config::load(path).map_err(Failure::invalid)?;
     let sections = wms::stack::sections(&plan);
     runtime::run(plan, sections).map_err(|e| match e {

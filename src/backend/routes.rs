@@ -737,7 +737,7 @@ async fn import_excel(
     // The reader ran on a blocking-pool thread, whose allocator arena the request's thread
     // would not reuse: without this the import's peak would be the reader's plus the
     // database work's.
-    crate::heap::release_free();
+    crate::resident::release_free_heap();
     let parsed = match parsed {
         Ok(parsed) => parsed,
         Err(Problem::TooLarge(limit)) => {

@@ -179,8 +179,10 @@ pub fn run(settings: &Settings) -> Result<(), BackupError> {
     rt.block_on(announce_streaming(settings, &archive, &client, &mut child));
     drop(client);
     drop(rt);
-    // From here this process only waits: what it allocated goes back to the system.
-    crate::heap::release_free();
+    // From here this process only waits: what it allocated, and the code it ran to get
+    // here, leave its resident set.
+    crate::resident::release_free_heap();
+    crate::resident::release_code();
     let status = child
         .wait()
         .map_err(|e| BackupError::Failed(format!("waiting for pg_receivewal: {e}")))?;

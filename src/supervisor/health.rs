@@ -532,7 +532,7 @@ pub fn spawn_server(
     std::thread::Builder::new()
         .name("health".into())
         .spawn(move || {
-            let rt = match crate::rt::current_thread() {
+            let rt = match crate::rt::light() {
                 Ok(rt) => rt,
                 Err(e) => {
                     tracing::error!("health server: cannot start its runtime: {e}");

@@ -18,6 +18,10 @@ use std::sync::{Arc, Mutex};
 use tokio::io::AsyncReadExt;
 use tokio::net::unix::pipe;
 
+/// Bytes read from a service's pipe at a time (a few log lines; a longer burst takes more
+/// reads). Small because one buffer lives per stream of every running service.
+const READ_CHUNK: usize = 2048;
+
 /// Longest line written as one; longer input is split into several lines.
 pub const MAX_LINE: usize = 16 * 1024;
 
@@ -143,7 +147,7 @@ pub fn drain(name: String, width: usize, stream: Stream, fd: OwnedFd, tails: Arc
     };
     tokio::spawn(async move {
         let mut splitter = LineSplitter::new(MAX_LINE);
-        let mut chunk = vec![0u8; 8192];
+        let mut chunk = vec![0u8; READ_CHUNK];
         let mut write = |text: &str| {
             tails.record(&name, text);
             let line = format_line(&name, width, text);

@@ -65,7 +65,9 @@ fn setup(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> RuntimeError
 /// Runs the plan until a requested shutdown completes (`Ok`: exit code 0). `sections` are
 /// shown in `/health` beside the services.
 pub fn run(plan: Plan, sections: health::Sections) -> Result<(), RuntimeError> {
-    let rt = crate::rt::current_thread().map_err(setup("the async runtime"))?;
+    // Little is allocated here, and rarely: one arena for both threads, no size lists.
+    crate::resident::frugal_allocator();
+    let rt = crate::rt::light().map_err(setup("the async runtime"))?;
     rt.block_on(async {
         let shell = Shell::new(plan, sections)?;
         shell.run().await;
@@ -278,9 +280,21 @@ impl Shell {
             let _ = reply.send(answer);
         }
         for report in std::mem::take(&mut self.pending_notes) {
-            if report == Report::Overall(Overall::Healthy) {
-                // Start-up's garbage (config parsing, spawns) goes back to the system.
-                crate::heap::release_free();
+            let burst_over = matches!(
+                report,
+                Report::Overall(Overall::Healthy)
+                    | Report::StateChanged {
+                        to: State::Completed,
+                        ..
+                    }
+            );
+            if burst_over {
+                // After start-up, or a oneshot's run (a backup, a drill): the garbage goes
+                // back to the system, and the code and stack depth only that burst used
+                // leave our resident set.
+                crate::resident::release_free_heap();
+                crate::resident::release_code();
+                crate::resident::release_stack();
             }
             self.notify(&report);
         }
