@@ -12,7 +12,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Mutex;
@@ -236,6 +236,44 @@ impl Listener {
                 Ok((Stream::Tcp(s), Some(peer)))
             }
             Listener::Unix(l) => l.accept().await.map(|(s, _)| (Stream::Unix(s), None)),
+        }
+    }
+}
+
+/// A duplicate of a listening socket, not yet registered with a runtime: how a server that
+/// runs a runtime per thread ([`super::cores`]) gives each thread its own handle on the one
+/// socket. Both descriptors share the socket (and its non-blocking mode); the kernel hands
+/// each new connection to one of the threads waiting in `accept`.
+#[derive(Debug)]
+pub enum Duplicate {
+    /// TCP.
+    Tcp(std::net::TcpListener),
+    /// A unix stream socket.
+    Unix(std::os::unix::net::UnixListener),
+}
+
+impl Listener {
+    /// A second descriptor of the same socket, for another thread's runtime.
+    pub fn duplicate(&self) -> io::Result<Duplicate> {
+        Ok(match self {
+            Listener::Tcp(l) => Duplicate::Tcp(l.as_fd().try_clone_to_owned()?.into()),
+            Listener::Unix(l) => Duplicate::Unix(l.as_fd().try_clone_to_owned()?.into()),
+        })
+    }
+}
+
+impl Duplicate {
+    /// Registers it with the current runtime. Must run inside a tokio runtime.
+    pub fn register(self) -> io::Result<Listener> {
+        match self {
+            Duplicate::Tcp(l) => {
+                l.set_nonblocking(true)?;
+                TcpListener::from_std(l).map(Listener::Tcp)
+            }
+            Duplicate::Unix(l) => {
+                l.set_nonblocking(true)?;
+                UnixListener::from_std(l).map(Listener::Unix)
+            }
         }
     }
 }

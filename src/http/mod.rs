@@ -6,12 +6,15 @@
 //! * [`serve`]: the accept loop: a cap on open connections, accept back-off, a time limit
 //!   on request heads (and keep-alive idleness), a cap on head size, lingering close, and a
 //!   graceful drain bounded in time when the shutdown future resolves.
+//! * [`cores`]: one listening socket served by a current-thread runtime per thread (the
+//!   web server's model: no work handed between threads).
 //! * [`lingering`]: lingering close (a response is never lost to a TCP reset).
 //! * [`zerocopy`]: large immutable bodies sent by `sendfile` from sealed memfds.
 //!
 //! What a server answers is its own business (a hyper service per connection); nothing here
 //! looks at requests.
 
+pub mod cores;
 pub mod lingering;
 pub mod listen;
 pub mod serve;

@@ -22,6 +22,7 @@ pub mod site;
 use crate::exit::{Failure, Outcome};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
@@ -65,11 +66,10 @@ pub fn run(args: WebArgs) -> Outcome {
             args.api
         )));
     }
-    let site = site::Site::load(&args.root).map_err(Failure::failed)?;
+    let site = Arc::new(site::Site::load(&args.root).map_err(Failure::failed)?);
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let rt = crate::rt::multi_thread(threads)
+    let rt = crate::rt::current_thread()
         .map_err(|e| Failure::failed(format!("cannot start the runtime: {e}")))?;
-    let upstreams = proxy::Upstreams::new(args.api, args.health_upstream);
     let limits = crate::http::Limits {
         header_timeout: args.header_timeout,
         ..crate::http::Limits::default()
@@ -79,7 +79,7 @@ pub fn run(args: WebArgs) -> Outcome {
             .await
             .map_err(Failure::failed)?;
         tracing::info!(
-            "serving {} files from {} on {}",
+            "serving {} files from {} on {} ({threads} threads)",
             site.len(),
             args.root.display(),
             listener.describe()
@@ -90,9 +90,21 @@ pub fn run(args: WebArgs) -> Outcome {
             let signal = crate::http::serve::termination_signal().await;
             tracing::info!("{signal}: draining in-flight requests");
         };
-        if server::serve(listener, site, upstreams, limits, shutdown).await
-            == crate::http::Drain::TimedOut
-        {
+        let (api, health) = (args.api, args.health_upstream);
+        let serve = move |listener, limits, stop: crate::http::cores::Stop| {
+            let upstreams = proxy::Upstreams::new(api.clone(), health.clone());
+            server::serve(
+                listener,
+                Arc::clone(&site),
+                upstreams,
+                limits,
+                stop.stopped(),
+            )
+        };
+        let drain =
+            crate::http::cores::serve_on_threads("web", threads, listener, limits, shutdown, serve)
+                .await;
+        if drain == crate::http::Drain::TimedOut {
             tracing::warn!(
                 "some requests did not finish within {:?}",
                 limits.drain_timeout

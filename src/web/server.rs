@@ -19,14 +19,16 @@ use crate::http::{self, Drain, Limits, Listener};
 
 /// What a request handler needs.
 struct Ctx {
-    site: Site,
+    site: Arc<Site>,
     upstreams: Upstreams,
 }
 
-/// Serves `listener` until `shutdown` resolves, then drains in-flight requests.
+/// Serves `listener` until `shutdown` resolves, then drains in-flight requests. One call per
+/// thread ([`crate::http::cores`]): the site is shared, the upstream connections are this
+/// thread's own.
 pub async fn serve(
     listener: Listener,
-    site: Site,
+    site: Arc<Site>,
     upstreams: Upstreams,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
