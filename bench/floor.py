@@ -1,55 +1,69 @@
 #!/usr/bin/env python3
 """The stack's critical-path floor, measured directly (issue 9, called by bench/startup.sh).
 
-Usage: floor.py PG_BIN WMS PGDATA SOCKET_DIR PGPORT BACKEND_PORT WEB_PORT WEB_ROOT
+Usage: floor.py WMS PGDATA SOCKET_DIR PGPORT BACKEND_PORT WEB_PORT WEB_ROOT
 
 Starts the stack's steps by hand, one after the other, each the moment the previous one is
 ready, with no supervisor: `wms pg-init` to completion (on a warm data dir, its checks);
-postgres (as the postgres user, by setpriv, when run as root) until
-`pg_isready` says it accepts connections; `wms migrate` to completion; `wms backend` until
-its /health answers; `wms web` until its /health/live answers. Prints one line,
-"pg_init_ms postgres_ms migrate_ms backend_ms web_ms", then stops what it started (postgres with
-SIGINT, as the supervisor does). Polls as fast as the checks allow (pg_isready is a process
-per poll, a few ms; HTTP polls are in-process).
+postgres (as the postgres user, by setpriv, when run as root) until it says READY=1;
+`wms migrate` to completion; `wms backend` until it says READY=1; `wms web` until it says
+READY=1. Readiness is learnt the way the supervisor learns it: each server is given a
+NOTIFY_SOCKET of ours (sd_notify), so nothing is polled and no poll takes CPU from the
+start it measures. Prints one line, "pg_init_ms postgres_ms migrate_ms backend_ms web_ms",
+then stops what it started (postgres with SIGINT, as the supervisor does).
 """
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
-import urllib.request
 
 
-def until(what, check, limit=60):
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        if check():
-            return
-        time.sleep(0.001)
-    sys.exit(f"floor: {what} not ready in {limit} s")
+class Notify:
+    """A NOTIFY_SOCKET for the servers started here (any account may send to it)."""
 
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="floor-notify-")
+        os.chmod(self.dir, 0o755)
+        self.path = os.path.join(self.dir, "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        os.chmod(self.path, 0o777)
 
-def http_ok(url):
-    def check():
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                return r.status == 200
-        except OSError:
-            return False
+    def ready(self, what, proc, limit=60):
+        """Waits for READY=1 (from anyone: one server starts at a time)."""
+        end = time.monotonic() + limit
+        while time.monotonic() < end:
+            self.sock.settimeout(max(0.001, min(0.1, end - time.monotonic())))
+            try:
+                message = self.sock.recv(4096)
+            except socket.timeout:
+                if proc.poll() is not None:
+                    sys.exit(f"floor: {what} exited ({proc.returncode}) before READY=1")
+                continue
+            if b"READY=1" in message.split(b"\n"):
+                return
+        sys.exit(f"floor: {what} not ready in {limit} s")
 
-    return check
+    def close(self):
+        self.sock.close()
+        os.unlink(self.path)
+        os.rmdir(self.dir)
 
 
 def main():
-    pg_bin, wms, pgdata, sock, pgport, be_port, web_port, web_root = sys.argv[1:9]
+    wms, pgdata, sock, pgport, be_port, web_port, web_root = sys.argv[1:8]
     as_pg = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups"] if os.geteuid() == 0 else []
     # pg-init's pg_hba.conf admits the postgres role on the socket by peer only (the OS user
     # postgres): migrate and the backend, run by hand here, log in over TCP with the password
     # pg-init set (POSTGRES_PASSWORD, as bench/startup.sh exports it).
     password = os.environ.get("POSTGRES_PASSWORD", "")
     db = f"host=127.0.0.1 port={pgport} user=postgres password={password} dbname=wms"
-    env = dict(os.environ, DATABASE_URL=db, WMS_LOG="warn")
+    notify = Notify()
+    env = dict(os.environ, DATABASE_URL=db, WMS_LOG="warn", NOTIFY_SOCKET=notify.path)
     procs, times = [], []
     try:
         t = time.monotonic()
@@ -64,8 +78,7 @@ def main():
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
             )
         )
-        ready = [f"{pg_bin}/pg_isready", "-q", "-h", sock, "-p", pgport, "-d", "postgres"]
-        until("postgres", lambda: subprocess.run(ready).returncode == 0)
+        notify.ready("postgres", procs[-1])
         times.append(time.monotonic() - t)
 
         t = time.monotonic()
@@ -74,7 +87,7 @@ def main():
 
         t = time.monotonic()
         procs.append(subprocess.Popen([wms, "backend", "--listen", f"127.0.0.1:{be_port}"], env=env))
-        until("backend", http_ok(f"http://127.0.0.1:{be_port}/health"))
+        notify.ready("backend", procs[-1])
         times.append(time.monotonic() - t)
 
         t = time.monotonic()
@@ -85,7 +98,7 @@ def main():
                 env=env,
             )
         )
-        until("web", http_ok(f"http://127.0.0.1:{web_port}/health/live"))
+        notify.ready("web", procs[-1])
         times.append(time.monotonic() - t)
     finally:
         for p in reversed(procs):
@@ -94,6 +107,7 @@ def main():
                 p.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 p.kill()
+        notify.close()
     print(" ".join(f"{s * 1000:.1f}" for s in times))
 
 

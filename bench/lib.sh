@@ -103,3 +103,11 @@ stack_env() {
   export WMS_HEALTH_LISTEN="127.0.0.1:$(free_port)" WMS_BACKEND_PORT=$(free_port) WMS_WEB_PORT=$(free_port)
   export WMS_WEB_ROOT="$root" POSTGRES_PASSWORD="bench-$RANDOM$RANDOM" WMS_ADMIN_PASSWORD="bench-admin-$RANDOM$RANDOM"
 }
+
+# True when every service of the running stack is ready or completed: the first boot's base
+# backup and restore drill (oneshots) have finished.
+settled() {
+  curl -sf "http://$WMS_HEALTH_LISTEN/health" | python3 -c 'import json, sys
+states = [s["state"] for s in json.load(sys.stdin)["services"].values()]
+sys.exit(0 if all(s in ("ready", "completed") for s in states) else 1)'
+}

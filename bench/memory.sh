@@ -201,11 +201,6 @@ sup=$(children_of "$stack" | awk '{print $1}')
 # First boot also takes a base backup and runs the restore drill (a second PostgreSQL for a
 # few seconds; then once a day): measure the steady state after them, when every service is
 # ready or completed.
-settled() {
-  curl -sf "http://$WMS_HEALTH_LISTEN/health" | python3 -c 'import json, sys
-states = [s["state"] for s in json.load(sys.stdin)["services"].values()]
-sys.exit(0 if all(s in ("ready", "completed") for s in states) else 1)'
-}
 wait_until 180 settled || { echo "bench: the first-boot jobs did not finish in 180 s" >&2; exit 1; }
 products_sql | psql_as_postgres "$PG_SOCKET_DIR" "$PGPORT" wms
 ours_pg=$(pg_settings "$PG_SOCKET_DIR" "$PGPORT" wms)

@@ -63,23 +63,32 @@ def table(label, rows, healthy):
     out = [f"### {label}: healthy after {ms(healthy)} ms", ""]
     out.append("| service | started (ms) | ready / completed (ms) | own start-up (ms) | gap before start (ms) |")
     out.append("|---|---|---|---|---|")
-    prev_done = 0.0
-    own_total = gaps = 0.0
+    # Each start follows the latest readiness (or completion) before it: the gap is the
+    # supervisor's reaction to it (from launch for the first services).
+    after = {}
     for name, start, done, how in rows:
+        before = [(d, n) for n, _, d, _ in rows if d is not None and d <= start]
+        prev_done, prev = max(before) if before else (0.0, None)
+        after[name] = (prev, start - prev_done)
         own = None if done is None else done - start
-        gap = start - prev_done
-        own_total += own or 0.0
-        gaps += gap
-        out.append(f"| {name} | {ms(start)} | {ms(done)} {how} | {ms(own)} | {ms(gap)} |")
-        if done is not None:
-            prev_done = done
+        out.append(f"| {name} | {ms(start)} | {ms(done)} {how} | {ms(own)} | {ms(start - prev_done)} |")
     out.append("")
+    # The critical chain: back from the last service to be ready, through what each followed.
+    by_name = {n: (st, d) for n, st, d, _ in rows}
+    last = max(((d, n) for n, _, d, _ in rows if d is not None), default=(None, None))[1]
+    chain, own_total, gaps = [], 0.0, 0.0
+    while last is not None:
+        st, d = by_name[last]
+        chain.append(last)
+        own_total += d - st
+        prev, gap = after[last]
+        gaps += gap
+        last = prev
     out.append(
-        f"Sum of the services' own start-up times (the critical path, a chain here): "
-        f"{ms(own_total)} ms; the supervisor's share (gaps between a dependency being "
-        f"ready and its dependent being started): {ms(gaps)} ms. Each readiness is seen by "
-        f"a probe every 20 ms (`start_interval`), so up to 20 ms per service of the own "
-        f"times is detection delay."
+        f"The critical chain, {' → '.join(reversed(chain))}: the services' own start-up "
+        f"{ms(own_total)} ms, the supervisor's reactions (from a readiness to the start it "
+        f"allows; from launch for the first) {ms(gaps)} ms. Readiness is said by the services "
+        f"themselves (READY=1; oneshots by exiting), nothing is polled."
     )
     out.append("")
     return "\n".join(out)
