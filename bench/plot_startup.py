@@ -75,7 +75,12 @@ def table(label, rows, healthy):
     out.append("")
     # The critical chain: back from the last service to be ready, through what each followed.
     by_name = {n: (st, d) for n, st, d, _ in rows}
-    last = max(((d, n) for n, _, d, _ in rows if d is not None), default=(None, None))[1]
+    # (services that finish after the stack is healthy, such as first boot's base backup,
+    # are not on the way to it)
+    last = max(
+        ((d, n) for n, _, d, _ in rows if d is not None and (healthy is None or d <= healthy)),
+        default=(None, None),
+    )[1]
     chain, own_total, gaps = [], 0.0, 0.0
     while last is not None:
         st, d = by_name[last]
