@@ -45,14 +45,26 @@ const NO_THREAD_CACHE: &str = "glibc.malloc.tcache_count=0";
 /// of freed blocks turned off (`GLIBC_TUNABLES`), unless it is off already. Call first
 /// thing, before any thread or descriptor exists; the process id stays the same (PID 1 stays
 /// PID 1). Returns when the cache is already off, or when the re-execution failed (logged;
-/// the process goes on with the cache). Services do not inherit the variable: it is not in
-/// the supervisor's base environment.
+/// the process goes on with the cache). It re-executes at most once (`WMS_REEXECUTED` marks
+/// the second start). Services inherit neither variable: neither is in the supervisor's base
+/// environment.
 pub fn restart_without_thread_cache() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
         use std::os::unix::process::CommandExt;
         const VAR: &str = "GLIBC_TUNABLES";
-        let current = std::env::var(VAR).unwrap_or_default();
+        // Set on the re-execution: once only, even where the C library drops the tunables
+        // (a privileged start), which would otherwise restart us for ever.
+        const ONCE: &str = "WMS_REEXECUTED";
+        if std::env::var_os(ONCE).is_some() {
+            return;
+        }
+        let current = match std::env::var(VAR) {
+            Ok(v) => v,
+            Err(std::env::VarError::NotPresent) => String::new(),
+            // Not ours to rewrite.
+            Err(std::env::VarError::NotUnicode(_)) => return,
+        };
         if current
             .split(':')
             .any(|t| t.starts_with("glibc.malloc.tcache_count="))
@@ -77,6 +89,7 @@ pub fn restart_without_thread_cache() {
             .arg0(arg0)
             .args(args)
             .env(VAR, tunables)
+            .env(ONCE, "1")
             .exec();
         tracing::debug!("keeping the allocator's thread cache: {e}");
     }

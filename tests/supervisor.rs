@@ -528,6 +528,35 @@ fn privileges_env_and_workdir_are_applied() {
     assert!(line.contains("greeting=hi there"), "{line}");
 }
 
+/// The supervisor runs without glibc's per-thread cache (it re-executed itself once, same
+/// pid), and its services do not inherit the setting.
+#[test]
+fn the_supervisor_alone_runs_without_the_thread_cache() {
+    let dir = tempdir();
+    let d = dir.path();
+    let config = format!(
+        "{header}[services.env]\ncommand = {}\n",
+        sh("echo \"tunables=[$GLIBC_TUNABLES]\"; exec sleep 1000"),
+        header = header(d)
+    );
+    let sup = Supervisor::start(d, &config, Mode::Pid1);
+    let line = sup.wait_line("env | tunables=", Duration::from_secs(5));
+    assert!(line.ends_with("tunables=[]"), "{line}");
+    let environ = std::fs::read(format!("/proc/{}/environ", sup.pid)).unwrap();
+    let vars: Vec<&[u8]> = environ.split(|&b| b == 0).collect();
+    assert!(
+        vars.contains(&&b"GLIBC_TUNABLES=glibc.malloc.tcache_count=0"[..]),
+        "{}",
+        String::from_utf8_lossy(&environ)
+    );
+    // Still the process the test started (unshare's child, PID 1 inside).
+    assert!(
+        cmdline(sup.pid).contains("supervise"),
+        "{}",
+        cmdline(sup.pid)
+    );
+}
+
 #[test]
 fn missing_binary_backs_off_with_a_clear_message() {
     let dir = tempdir();
