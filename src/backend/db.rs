@@ -192,6 +192,11 @@ impl Filters {
         &self.where_sql
     }
 
+    /// How many parameters there are so far.
+    pub fn param_count(&self) -> usize {
+        self.params.len()
+    }
+
     /// The parameters, in number order.
     pub fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
         self.params

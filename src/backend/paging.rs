@@ -77,6 +77,15 @@ pub struct PagedSql<'a> {
     pub order: &'a str,
 }
 
+/// The page sizes the UI offers. The first page at one of these sizes (the page every list
+/// view opens on) has its limit written into the statement instead of passed as a parameter:
+/// PostgreSQL then plans it once per connection, for its real limit. With `LIMIT $n` it made
+/// a new plan at every request (a generic plan costed for an unknown limit never looks
+/// cheaper than a custom one), which was most of the database's work for an unfiltered
+/// products page (docs/backend.md). Other pages keep the parameters, so the statements
+/// cached per connection stay a handful per list.
+const PLANNED_ONCE_SIZES: [i64; 4] = [10, 20, 50, 100];
+
 /// One page of rows matching `filters`, with the total: both statements are prepared (cached
 /// per connection) and sent together.
 pub async fn fetch<T>(
@@ -87,21 +96,23 @@ pub async fn fetch<T>(
     from_row: impl Fn(&Row) -> Result<T, tokio_postgres::Error>,
 ) -> Result<Page<T>, ApiError> {
     let count_sql = format!("{}{}", sql.count, filters.sql());
-    let limit = filters.param(page.page_size);
-    let offset = filters.param(page.offset());
-    let list_sql = format!(
-        "{}{}{} LIMIT {limit} OFFSET {offset}",
-        sql.list,
-        filters.sql(),
-        sql.order
-    );
+    let filter_params = filters.param_count();
+    let window = if page.page == 1 && PLANNED_ONCE_SIZES.contains(&page.page_size) {
+        // A constant from the list above, not input.
+        format!(" LIMIT {}", page.page_size)
+    } else {
+        let limit = filters.param(page.page_size);
+        let offset = filters.param(page.offset());
+        format!(" LIMIT {limit} OFFSET {offset}")
+    };
+    let list_sql = format!("{}{}{}{window}", sql.list, filters.sql(), sql.order);
     let (count_stmt, list_stmt) = tokio::try_join!(
         conn.prepare_cached(&count_sql),
         conn.prepare_cached(&list_sql)
     )?;
     let params = filters.params();
-    // The count takes every parameter but the last two (limit and offset).
-    let count_params = &params[..params.len() - 2];
+    // The count takes the filters' parameters, not the page's.
+    let count_params = &params[..filter_params];
     let (count_row, rows) = tokio::try_join!(
         conn.query_one(&count_stmt, count_params),
         conn.query(&list_stmt, &params)
