@@ -294,6 +294,14 @@ pub enum Stream {
 }
 
 impl Stream {
+    /// The socket's descriptor, for queries on the open connection.
+    pub fn raw_fd(&self) -> RawFd {
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Unix(s) => s.as_raw_fd(),
+        }
+    }
+
     /// Writes `bufs[..k]` and then `bufs[k]` from its sealed region (see [`zerocopy`]),
     /// waiting for the socket to be writable the way tokio's own writes do.
     fn poll_zero_copy(

@@ -8,12 +8,15 @@
 //!   graceful drain bounded in time when the shutdown future resolves.
 //! * [`cores`]: one listening socket served by a current-thread runtime per thread (the
 //!   web server's model: no work handed between threads).
+//! * [`activity`]: what a connection is doing: its head/idle deadline without a timer per
+//!   request, and whether its first request has arrived.
 //! * [`lingering`]: lingering close (a response is never lost to a TCP reset).
 //! * [`zerocopy`]: large immutable bodies sent by `sendfile` from sealed memfds.
 //!
 //! What a server answers is its own business (a hyper service per connection); nothing here
 //! looks at requests.
 
+pub mod activity;
 pub mod cores;
 pub mod lingering;
 pub mod listen;

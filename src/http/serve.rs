@@ -3,8 +3,8 @@
 //! One acceptor, one task per connection running hyper's HTTP/1 server. Protection against
 //! slow or greedy clients is in [`Limits`]: a permit per open connection (beyond the cap the
 //! kernel's backlog holds new ones), a time limit on request heads that also cuts idle
-//! keep-alive connections, a cap on head size; every connection closes lingering (see
-//! [`super::lingering`]). When `shutdown` resolves the listener is dropped (no new
+//! keep-alive connections (kept by the connection's task, see [`super::activity`]), a cap
+//! on head size; every connection closes lingering (see [`super::lingering`]). When `shutdown` resolves the listener is dropped (no new
 //! connections are accepted by this process), in-flight requests get `drain_timeout` to
 //! finish, idle keep-alive connections close at once, and [`serve`] returns how the drain
 //! went. A connection accepted just before the shutdown whose first request has not been
@@ -17,11 +17,11 @@ use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper::{Request, Response};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Semaphore, watch};
 
+use super::activity::Activity;
 use super::lingering::Lingering;
 use super::listen::{Listener, Peer};
 
@@ -106,26 +106,42 @@ where
             },
             () = &mut shutdown => break,
         };
-        let first = FirstRequest::default();
-        let service = first.watch(make_service(peer));
+        let activity = Activity::new();
+        let service = activity.watch(make_service(peer));
+        let fd = stream.raw_fd();
+        // hyper's own head timeout would arm a timer per request: the task below keeps it.
         let conn = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.header_timeout)
+            .header_read_timeout(None)
             .max_buf_size(limits.max_head)
             .serve_connection(TokioIo::new(Lingering::new(stream)), service);
         let mut drain = draining.subscribe();
+        let limit = limits.header_timeout;
         tokio::spawn(async move {
             tokio::pin!(conn);
-            let ended = tokio::select! {
-                r = conn.as_mut() => Some(r),
-                _ = drain.wait_for(|d| *d) => None,
+            let watchdog = tokio::time::sleep(limit);
+            tokio::pin!(watchdog);
+            let ended = loop {
+                tokio::select! {
+                    biased;
+                    r = conn.as_mut() => break Some(r),
+                    _ = drain.wait_for(|d| *d) => break None,
+                    () = watchdog.as_mut() => match activity.check(fd, limit) {
+                        Some(next) => watchdog.as_mut().reset(next),
+                        None => {
+                            tracing::debug!("connection cut: no request head within {limit:?}");
+                            drop(permit);
+                            return;
+                        }
+                    },
+                }
             };
             let result = match ended {
                 Some(r) => r,
                 None => {
-                    if !first.seen() {
+                    if !activity.seen() {
                         // Accepted, nothing read yet: let the client's request arrive.
-                        let arrived = tokio::time::timeout(FIRST_REQUEST_GRACE, first.wait());
+                        let arrived =
+                            tokio::time::timeout(FIRST_REQUEST_GRACE, activity.first_request());
                         tokio::select! {
                             r = conn.as_mut() => {
                                 drop(permit);
@@ -159,55 +175,6 @@ where
 fn log_end(result: Result<(), hyper::Error>) {
     if let Err(e) = result {
         tracing::debug!("connection ended: {e}");
-    }
-}
-
-/// Whether a connection's first request has reached its service.
-#[derive(Clone, Default)]
-struct FirstRequest(Arc<(AtomicBool, Notify)>);
-
-impl FirstRequest {
-    /// `inner`, noting each call.
-    fn watch<S>(&self, inner: S) -> Noting<S> {
-        Noting {
-            inner,
-            first: self.clone(),
-        }
-    }
-
-    fn seen(&self) -> bool {
-        self.0.0.load(Ordering::Acquire)
-    }
-
-    /// Resolves once a request has reached the service.
-    async fn wait(&self) {
-        let notified = self.0.1.notified();
-        if !self.seen() {
-            notified.await;
-        }
-    }
-}
-
-/// A service that records that a request reached it.
-struct Noting<S> {
-    inner: S,
-    first: FirstRequest,
-}
-
-impl<S, R> hyper::service::Service<R> for Noting<S>
-where
-    S: hyper::service::Service<R>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    fn call(&self, req: R) -> Self::Future {
-        if !self.first.seen() {
-            self.first.0.0.store(true, Ordering::Release);
-            self.first.0.1.notify_waiters();
-        }
-        self.inner.call(req)
     }
 }
 
@@ -325,5 +292,157 @@ mod tests {
         assert_eq!(silent.read_to_end(&mut rest).await.unwrap(), 0, "closed");
         assert!(started.elapsed() < FIRST_REQUEST_GRACE + Duration::from_secs(2));
         assert_eq!(server.await.unwrap(), Drain::Complete);
+    }
+
+    /// The head/idle limit of the servers below.
+    const LIMIT: Duration = Duration::from_millis(300);
+
+    /// A server with a 300 ms head/idle limit: `/slow` answers after 800 ms, `/stream`
+    /// sends four chunks 400 ms apart, `/big` is 4 MiB, anything else `ok`.
+    async fn patient_server() -> std::net::SocketAddr {
+        use futures_util::StreamExt;
+        use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
+        type B = BoxBody<bytes::Bytes, Infallible>;
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let limits = Limits {
+            header_timeout: LIMIT,
+            ..Limits::default()
+        };
+        tokio::spawn(serve(
+            Listener::Tcp(tcp),
+            limits,
+            |_peer| {
+                hyper::service::service_fn(|req: Request<Incoming>| async move {
+                    let body: B = match req.uri().path() {
+                        "/slow" => {
+                            tokio::time::sleep(Duration::from_millis(800)).await;
+                            Full::new(bytes::Bytes::from_static(b"slow")).boxed()
+                        }
+                        "/stream" => {
+                            let chunks = futures_util::stream::iter(1..=4).then(|i| async move {
+                                tokio::time::sleep(Duration::from_millis(400)).await;
+                                Ok(hyper::body::Frame::data(bytes::Bytes::from(format!(
+                                    "c{i}"
+                                ))))
+                            });
+                            BodyExt::boxed(StreamBody::new(chunks))
+                        }
+                        "/big" => Full::new(bytes::Bytes::from(vec![7u8; 4 << 20])).boxed(),
+                        _ => Full::new(bytes::Bytes::from_static(b"ok")).boxed(),
+                    };
+                    Ok::<_, Infallible>(Response::new(body))
+                })
+            },
+            std::future::pending(),
+        ));
+        addr
+    }
+
+    async fn ask(addr: std::net::SocketAddr, path: &str) -> tokio::net::TcpStream {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let req = format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).await.unwrap();
+        s
+    }
+
+    /// The limit is on request heads and idleness only: a slow handler and a body
+    /// streamed with pauses longer than the limit are delivered whole.
+    #[tokio::test]
+    async fn slow_answers_are_not_cut_by_the_head_limit() {
+        let addr = patient_server().await;
+        let mut answer = Vec::new();
+        ask(addr, "/slow")
+            .await
+            .read_to_end(&mut answer)
+            .await
+            .unwrap();
+        assert!(
+            answer.ends_with(b"slow"),
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
+        let mut answer = Vec::new();
+        ask(addr, "/stream")
+            .await
+            .read_to_end(&mut answer)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&answer);
+        assert!(
+            text.contains("c1") && text.contains("c4") && text.ends_with("0\r\n\r\n"),
+            "{text}"
+        );
+    }
+
+    /// A client reading a large response more slowly than the limit gets all of it.
+    #[tokio::test]
+    async fn a_slow_reader_gets_the_whole_response() {
+        let addr = patient_server().await;
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(16 * 1024).unwrap();
+        let mut s = socket.connect(addr).await.unwrap();
+        s.write_all(b"GET /big HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        let (mut got, mut buf) = (0usize, vec![0u8; 64 * 1024]);
+        loop {
+            let n = s.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            got += n;
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(got > 4 << 20, "got {got} bytes");
+        assert!(
+            started.elapsed() > 2 * LIMIT,
+            "too fast to prove it: {:?}",
+            started.elapsed()
+        );
+    }
+
+    /// A keep-alive connection is closed a limit after its last answer, and one that
+    /// trickles a head that never ends a limit after it opened; not before.
+    #[tokio::test]
+    async fn idle_and_unfinished_heads_are_cut_after_the_limit() {
+        let addr = patient_server().await;
+        let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+        idle.write_all(b"GET / HTTP/1.1\r\nhost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 512];
+        let n = idle.read(&mut buf).await.unwrap();
+        assert!(
+            buf[..n].ends_with(b"ok"),
+            "{}",
+            String::from_utf8_lossy(&buf[..n])
+        );
+        let answered = std::time::Instant::now();
+        assert_eq!(idle.read(&mut buf).await.unwrap(), 0, "closed");
+        let idled = answered.elapsed();
+        assert!(
+            idled >= LIMIT - Duration::from_millis(20) && idled < Duration::from_secs(3),
+            "{idled:?}"
+        );
+
+        let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let opened = std::time::Instant::now();
+        slow.write_all(b"GET / HTTP/1.1\r\nx-slow: ").await.unwrap();
+        let trickle = async {
+            loop {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                if slow.write_all(b"a").await.is_err() {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(5), trickle).await;
+        let cut = opened.elapsed();
+        assert!(
+            cut >= LIMIT - Duration::from_millis(20) && cut < Duration::from_secs(3),
+            "{cut:?}"
+        );
     }
 }

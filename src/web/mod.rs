@@ -25,13 +25,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::combinators::BoxBody;
 
 /// The name of the listening socket `wms web` takes from the supervisor (`LISTEN_FDNAMES`).
 pub const LISTENER_NAME: &str = "http";
 
-/// Every response body: static bytes or a streamed upstream body.
-pub type Body = BoxBody<Bytes, hyper::Error>;
+/// Every response body: bytes from memory, or the backend's body streamed through. An
+/// enum, not a box: most responses are answered from memory, and need no allocation.
+pub type Body = http_body_util::Either<http_body_util::Full<Bytes>, hyper::body::Incoming>;
 
 /// Command-line options of `wms web`.
 #[derive(Debug, Clone, clap::Args)]

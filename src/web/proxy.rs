@@ -101,7 +101,7 @@ pub fn json_error(status: StatusCode, detail: &str) -> Response<Body> {
 
 /// A complete body.
 pub fn full(bytes: Bytes) -> Body {
-    Full::new(bytes).map_err(|never| match never {}).boxed()
+    Body::Left(Full::new(bytes))
 }
 
 /// A request body to the backend: streamed from the client, or buffered (and so replayable).
@@ -198,7 +198,7 @@ impl Upstreams {
             Ok(Ok(resp)) => {
                 let (mut parts, body) = resp.into_parts();
                 strip_hop_by_hop(&mut parts.headers);
-                Ok(Response::from_parts(parts, body.boxed()))
+                Ok(Response::from_parts(parts, Body::Right(body)))
             }
             Ok(Err(e)) => {
                 tracing::warn!("backend unavailable: {e}");
@@ -217,6 +217,11 @@ impl Upstreams {
                 "Gateway Timeout: the backend did not answer in time",
             )),
         }
+    }
+
+    /// Whether `/health` is the supervisor's aggregate (else this server answers `ok`).
+    pub fn forwards_health(&self) -> bool {
+        self.health_url.is_some()
     }
 
     /// `/health`: the supervisor's aggregate (status and JSON) when configured, else `ok`;
@@ -389,7 +394,10 @@ pub fn text(status: StatusCode, body: &'static str, is_head: bool) -> Response<B
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    if is_head {
+        // The length a GET would get; otherwise hyper writes it from the body's size.
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    }
     resp
 }
 

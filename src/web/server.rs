@@ -50,7 +50,9 @@ async fn handle(ctx: &Ctx, req: Request<Incoming>, client: std::net::IpAddr) -> 
     let is_head = req.method() == Method::HEAD;
     let alias = resolve::page_alias(path);
     if alias.is_none() && path.starts_with("/api/") {
-        return ctx.upstreams.forward(req, client).await;
+        // The forwarding futures are large: boxed, they do not swell (and get copied with)
+        // every request's future, most of which are answered from memory.
+        return Box::pin(ctx.upstreams.forward(req, client)).await;
     }
     if req.method() != Method::GET && !is_head {
         let mut r = text(
@@ -63,11 +65,11 @@ async fn handle(ctx: &Ctx, req: Request<Incoming>, client: std::net::IpAddr) -> 
         return r;
     }
     match path {
-        "/health" | "/health/" => {
+        "/health" | "/health/" if ctx.upstreams.forwards_health() => {
             let auth = req.headers().get(header::AUTHORIZATION);
-            return ctx.upstreams.health(auth, is_head).await;
+            return Box::pin(ctx.upstreams.health(auth, is_head)).await;
         }
-        "/health/live" => return text(StatusCode::OK, "ok\n", is_head),
+        "/health" | "/health/" | "/health/live" => return text(StatusCode::OK, "ok\n", is_head),
         _ => {}
     }
     if let Some(page) = alias {
