@@ -22,6 +22,7 @@ use std::sync::Arc;
 use tokio::sync::{Semaphore, watch};
 
 use super::activity::Activity;
+use super::cores::Seat;
 use super::lingering::Lingering;
 use super::listen::{Listener, Peer};
 
@@ -82,6 +83,27 @@ where
     B::Data: Send,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    serve_seated(listener, Seat::alone(), limits, make_service, shutdown).await
+}
+
+/// [`serve`] by one of several threads sharing the socket: it accepts only in its turn
+/// (see [`super::cores`]).
+pub async fn serve_seated<F, S, B>(
+    listener: Listener,
+    seat: Seat,
+    limits: Limits,
+    make_service: F,
+    shutdown: impl Future<Output = ()>,
+) -> Drain
+where
+    F: Fn(Peer) -> S,
+    S: hyper::service::Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     // `true` once the drain starts; every connection task watches it.
     let (draining, _) = watch::channel(false);
@@ -95,6 +117,10 @@ where
             },
             () = &mut shutdown => break,
         };
+        tokio::select! {
+            () = seat.turn() => {}
+            () = &mut shutdown => break,
+        }
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -106,6 +132,7 @@ where
             },
             () = &mut shutdown => break,
         };
+        let taken = seat.take();
         let activity = Activity::new();
         let service = activity.watch(make_service(peer));
         let fd = stream.raw_fd();
@@ -156,8 +183,8 @@ where
                 }
             };
             log_end(result);
-            // The permit goes with the connection.
-            drop(permit);
+            // The permit and the seat's count go with the connection.
+            drop((permit, taken));
         });
     }
     // Closing our descriptor: this process accepts nothing more (a socket the supervisor

@@ -91,10 +91,11 @@ pub fn run(args: WebArgs) -> Outcome {
             tracing::info!("{signal}: draining in-flight requests");
         };
         let (api, health) = (args.api, args.health_upstream);
-        let serve = move |listener, limits, stop: crate::http::cores::Stop| {
+        let serve = move |listener, limits, seat, stop: crate::http::cores::Stop| {
             let upstreams = proxy::Upstreams::new(api.clone(), health.clone());
             server::serve(
                 listener,
+                seat,
                 Arc::clone(&site),
                 upstreams,
                 limits,

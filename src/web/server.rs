@@ -15,6 +15,7 @@ use super::proxy::{Upstreams, full, text};
 use super::resolve::{self, Refusal, Route};
 use super::respond;
 use super::site::Site;
+use crate::http::cores::Seat;
 use crate::http::{self, Drain, Limits, Listener};
 
 /// What a request handler needs.
@@ -24,10 +25,11 @@ struct Ctx {
 }
 
 /// Serves `listener` until `shutdown` resolves, then drains in-flight requests. One call per
-/// thread ([`crate::http::cores`]): the site is shared, the upstream connections are this
-/// thread's own.
+/// thread ([`crate::http::cores`], which gives the `seat`): the site is shared, the upstream
+/// connections are this thread's own.
 pub async fn serve(
     listener: Listener,
+    seat: Seat,
     site: Arc<Site>,
     upstreams: Upstreams,
     limits: Limits,
@@ -42,7 +44,7 @@ pub async fn serve(
             async move { Ok::<_, Infallible>(handle(&ctx, req, client).await) }
         })
     };
-    http::serve(listener, limits, make_service, shutdown).await
+    http::serve::serve_seated(listener, seat, limits, make_service, shutdown).await
 }
 
 async fn handle(ctx: &Ctx, req: Request<Incoming>, client: std::net::IpAddr) -> Response<Body> {
