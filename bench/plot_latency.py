@@ -4,18 +4,28 @@
 Usage: plot_latency.py LATENCY_CSV OUT.png
 
 LATENCY_CSV has one line per wrk run: "label,p50,p75,p90,p99" in milliseconds (bench/lib.sh
-writes it when WRK_LABEL is set). Draws one horizontal bar group per run, the percentiles
-side by side, on a log scale. Needs matplotlib; without it, says so and exits 0.
+writes it when WRK_LABEL is set). Draws one horizontal bar group per label (the median of its
+runs), the percentiles side by side, on a log scale. Needs matplotlib; without it, says so and exits 0.
 """
 
 import csv
+import statistics
 import sys
 
 
 def main():
     src, out = sys.argv[1], sys.argv[2]
     with open(src, newline="", encoding="utf-8") as f:
-        rows = [(r[0], [float(v) for v in r[1:5]]) for r in csv.reader(f) if len(r) == 5]
+        runs = [(r[0], [float(v) for v in r[1:5]]) for r in csv.reader(f) if len(r) == 5]
+    # A label run several times (bench/web.sh alternates its servers) is drawn once, with
+    # the median of each percentile.
+    by_label = {}
+    for label, values in runs:
+        by_label.setdefault(label, []).append(values)
+    rows = [
+        (label, [statistics.median(v[i] for v in values) for i in range(4)])
+        for label, values in by_label.items()
+    ]
     if not rows:
         print("plot_latency: no rows", file=sys.stderr)
         return
