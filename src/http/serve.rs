@@ -420,7 +420,7 @@ mod tests {
                 break;
             }
             got += n;
-            tokio::time::sleep(Duration::from_millis(5)).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
         assert!(got > 4 << 20, "got {got} bytes");
         assert!(

@@ -64,11 +64,13 @@ cleanup() {
   done
   rm -rf "$W"
 }
-# podman-compose links its containers: remove dependents first, then the volume (its
+# podman-compose links its containers: remove dependents first, then their pod (left
+# behind otherwise, and reused by the next run on the same machine), the volume (its
 # `down -v` leaves named volumes behind on this podman) and the project's network (a
 # network made before the DNS plugin was installed would stay without name resolution).
 remove_compose() {
   for c in wms_web_1 wms_backend_1 wms_postgres_1; do podman rm -f -v -t0 --ignore "$c" >/dev/null 2>&1; done
+  podman pod rm -f --ignore pod_wms >/dev/null 2>&1
   podman volume rm -f wms_wms-data >/dev/null 2>&1
   podman network rm -f wms_wms >/dev/null 2>&1
 }
