@@ -116,7 +116,14 @@ async fn serve(settings: Settings) -> Outcome {
             "{signal_name}: not accepting new connections; waiting up to {grace:?} for requests in flight"
         );
     };
-    let drained = http::serve(listener, limits, make_service, shutdown).await;
+    let drained = http::serve(
+        listener,
+        http::cores::Seat::alone(),
+        limits,
+        make_service,
+        shutdown,
+    )
+    .await;
     drop(purge);
     match drained {
         Drain::Complete => tracing::info!("stopped"),

@@ -236,44 +236,56 @@ mod tests {
     use hyper::Response;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+    /// Serves on `threads` threads of a new socket, each answering its thread's name, until
+    /// the returned sender is used (spawned on the caller's runtime).
+    async fn names_server(
+        threads: usize,
+    ) -> (
+        std::net::SocketAddr,
+        oneshot::Sender<()>,
+        tokio::task::JoinHandle<Drain>,
+    ) {
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            serve_on_threads(
+                "test",
+                threads,
+                Listener::Tcp(tcp),
+                Limits::default(),
+                async {
+                    let _ = stop_rx.await;
+                },
+                |listener, limits, seat, stop: Stop| {
+                    super::super::serve(
+                        listener,
+                        seat,
+                        limits,
+                        |_peer| {
+                            hyper::service::service_fn(|_req| async {
+                                let me = std::thread::current().name().unwrap_or("?").to_owned();
+                                Ok::<_, Infallible>(Response::new(http_body_util::Full::new(
+                                    bytes::Bytes::from(me),
+                                )))
+                            })
+                        },
+                        stop.stopped(),
+                    )
+                },
+            )
+            .await
+        });
+        (addr, stop_tx, server)
+    }
+
     /// Connections are served by more than one thread, every request is answered, and one
     /// stop ends every thread with a complete drain.
     #[test]
     fn every_thread_serves_and_one_stop_ends_them_all() {
         let rt = crate::rt::current_thread().unwrap();
         rt.block_on(async {
-            let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = tcp.local_addr().unwrap();
-            let (stop_tx, stop_rx) = oneshot::channel::<()>();
-            let server = tokio::spawn(async move {
-                serve_on_threads(
-                    "test",
-                    3,
-                    Listener::Tcp(tcp),
-                    Limits::default(),
-                    async {
-                        let _ = stop_rx.await;
-                    },
-                    |listener, limits, seat, stop: Stop| {
-                        super::super::serve::serve_seated(
-                            listener,
-                            seat,
-                            limits,
-                            |_peer| {
-                                hyper::service::service_fn(|_req| async {
-                                    let me =
-                                        std::thread::current().name().unwrap_or("?").to_owned();
-                                    Ok::<_, Infallible>(Response::new(http_body_util::Full::new(
-                                        bytes::Bytes::from(me),
-                                    )))
-                                })
-                            },
-                            stop.stopped(),
-                        )
-                    },
-                )
-                .await
-            });
+            let (addr, stop_tx, server) = names_server(3).await;
             let mut seen = HashSet::new();
             for _ in 0..200 {
                 let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
@@ -328,38 +340,7 @@ mod tests {
     fn a_burst_of_connections_is_shared_between_threads() {
         let rt = crate::rt::current_thread().unwrap();
         rt.block_on(async {
-            let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = tcp.local_addr().unwrap();
-            let (stop_tx, stop_rx) = oneshot::channel::<()>();
-            let server = tokio::spawn(async move {
-                serve_on_threads(
-                    "burst",
-                    2,
-                    Listener::Tcp(tcp),
-                    Limits::default(),
-                    async {
-                        let _ = stop_rx.await;
-                    },
-                    |listener, limits, seat, stop: Stop| {
-                        super::super::serve::serve_seated(
-                            listener,
-                            seat,
-                            limits,
-                            |_peer| {
-                                hyper::service::service_fn(|_req| async {
-                                    let me =
-                                        std::thread::current().name().unwrap_or("?").to_owned();
-                                    Ok::<_, Infallible>(Response::new(http_body_util::Full::new(
-                                        bytes::Bytes::from(me),
-                                    )))
-                                })
-                            },
-                            stop.stopped(),
-                        )
-                    },
-                )
-                .await
-            });
+            let (addr, stop_tx, server) = names_server(2).await;
             // The whole burst arrives while this thread (one of the two serving) is busy:
             // blocking connects, completed by the kernel before anyone accepts them.
             const N: usize = 64;

@@ -67,28 +67,9 @@ pub const FIRST_REQUEST_GRACE: Duration = Duration::from_millis(500);
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Serves `listener` until `shutdown` resolves, then drains. `make_service` builds the
-/// service of one connection from its peer address.
+/// service of one connection from its peer address. `seat`: this server's place among the
+/// threads sharing the socket ([`super::cores`]); [`Seat::alone`] when it has it to itself.
 pub async fn serve<F, S, B>(
-    listener: Listener,
-    limits: Limits,
-    make_service: F,
-    shutdown: impl Future<Output = ()>,
-) -> Drain
-where
-    F: Fn(Peer) -> S,
-    S: hyper::service::Service<Request<Incoming>, Response = Response<B>> + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    serve_seated(listener, Seat::alone(), limits, make_service, shutdown).await
-}
-
-/// [`serve`] by one of several threads sharing the socket: it accepts only in its turn
-/// (see [`super::cores`]).
-pub async fn serve_seated<F, S, B>(
     listener: Listener,
     seat: Seat,
     limits: Limits,
@@ -244,6 +225,7 @@ mod tests {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(serve(
             Listener::Tcp(tcp),
+            Seat::alone(),
             Limits::default(),
             move |_peer| {
                 hyper::service::service_fn(move |req: Request<Incoming>| async move {
@@ -338,6 +320,7 @@ mod tests {
         };
         tokio::spawn(serve(
             Listener::Tcp(tcp),
+            Seat::alone(),
             limits,
             |_peer| {
                 hyper::service::service_fn(|req: Request<Incoming>| async move {

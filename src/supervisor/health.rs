@@ -574,7 +574,14 @@ pub async fn serve(listener: TcpListener, status: Status) {
             async move { Ok::<_, Infallible>(response) }
         })
     };
-    http::serve(Listener::Tcp(listener), limits, make_service, shutdown).await;
+    http::serve(
+        Listener::Tcp(listener),
+        http::cores::Seat::alone(),
+        limits,
+        make_service,
+        shutdown,
+    )
+    .await;
 }
 
 #[cfg(test)]

@@ -44,7 +44,7 @@ pub async fn serve(
             async move { Ok::<_, Infallible>(handle(&ctx, req, client).await) }
         })
     };
-    http::serve::serve_seated(listener, seat, limits, make_service, shutdown).await
+    http::serve(listener, seat, limits, make_service, shutdown).await
 }
 
 async fn handle(ctx: &Ctx, req: Request<Incoming>, client: std::net::IpAddr) -> Response<Body> {
