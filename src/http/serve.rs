@@ -1,17 +1,17 @@
 //! The accept loop every HTTP server of this binary runs.
 //!
 //! One acceptor, one task per connection running hyper's HTTP/1 server. Protection against
-//! slow or greedy clients is in [`Limits`]: a permit per open connection (beyond the cap the
-//! kernel's backlog holds new ones), a time limit on request heads that also cuts idle
+//! slow or greedy clients is in [`Limits`]: a permit per open connection (beyond the cap
+//! the kernel's backlog holds new ones), a time limit on request heads that also cuts idle
 //! keep-alive connections (kept by the connection's task, see [`super::activity`]), a cap
-//! on head size; every connection closes lingering (see [`super::lingering`]). When `shutdown` resolves the listener is dropped (no new
-//! connections are accepted by this process), in-flight requests get `drain_timeout` to
-//! finish, idle keep-alive connections close at once, and [`serve`] returns how the drain
-//! went. A connection accepted just before the shutdown whose first request has not been
-//! read yet is not closed unanswered: it gets [`FIRST_REQUEST_GRACE`] to send it, and that
-//! request is served (a client cannot know that its fresh connection landed on an instance
-//! that is leaving; during a rolling restart it would otherwise see "closed without an
-//! answer").
+//! on head size; every connection closes lingering (see [`super::lingering`]). When
+//! `shutdown` resolves the listener is dropped (no new connections are accepted by this
+//! process), in-flight requests get `drain_timeout` to finish, idle keep-alive connections
+//! close at once, and [`serve`] returns how the drain went. A connection accepted just
+//! before the shutdown whose first request has not been read yet is not closed unanswered:
+//! it gets [`FIRST_REQUEST_GRACE`] to send it, and that request is served (a client cannot
+//! know that its fresh connection landed on an instance that is leaving; during a rolling
+//! restart it would otherwise see "closed without an answer").
 
 use std::time::Duration;
 
