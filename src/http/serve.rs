@@ -349,11 +349,14 @@ mod tests {
         addr
     }
 
-    async fn ask(addr: std::net::SocketAddr, path: &str) -> tokio::net::TcpStream {
+    /// The whole answer to `GET path` on a connection of its own.
+    async fn fetch(addr: std::net::SocketAddr, path: &str) -> String {
         let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
         let req = format!("GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n");
         s.write_all(req.as_bytes()).await.unwrap();
-        s
+        let mut answer = Vec::new();
+        s.read_to_end(&mut answer).await.unwrap();
+        String::from_utf8_lossy(&answer).into_owned()
     }
 
     /// The limit is on request heads and idleness only: a slow handler and a body
@@ -361,24 +364,9 @@ mod tests {
     #[tokio::test]
     async fn slow_answers_are_not_cut_by_the_head_limit() {
         let addr = patient_server().await;
-        let mut answer = Vec::new();
-        ask(addr, "/slow")
-            .await
-            .read_to_end(&mut answer)
-            .await
-            .unwrap();
-        assert!(
-            answer.ends_with(b"slow"),
-            "{}",
-            String::from_utf8_lossy(&answer)
-        );
-        let mut answer = Vec::new();
-        ask(addr, "/stream")
-            .await
-            .read_to_end(&mut answer)
-            .await
-            .unwrap();
-        let text = String::from_utf8_lossy(&answer);
+        let slow = fetch(addr, "/slow").await;
+        assert!(slow.ends_with("slow"), "{slow}");
+        let text = fetch(addr, "/stream").await;
         assert!(
             text.contains("c1") && text.contains("c4") && text.ends_with("0\r\n\r\n"),
             "{text}"
